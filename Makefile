@@ -1,0 +1,46 @@
+# Telemost for Bitrix24. `make run` brings the whole stack up; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test worker setup migrate redis stop-redis clean
+
+setup: $(STAMP) .env redis migrate
+
+$(STAMP): requirements/*.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@touch $(STAMP)
+
+# A first run gets its own .env with a fresh SECRET_KEY; an existing .env is never touched.
+.env:
+	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')|" .env.example > .env
+	@echo "created .env from .env.example (with a new SECRET_KEY)"
+
+redis: $(STAMP)
+	@scripts/ensure-redis.sh
+
+migrate: $(STAMP) .env
+	@$(BIN)/alembic upgrade head
+
+run: setup
+	@mkdir -p var
+	@$(BIN)/python scripts/procfile.py > var/Procfile
+	@$(BIN)/python scripts/urls.py
+	@$(BIN)/honcho start -f var/Procfile -d .
+
+worker: setup
+	$(BIN)/celery -A worker.celery_app worker --pool threads --concurrency 16 --queues conferences,maintenance --loglevel INFO
+
+# The tests start and stop their own Redis, emulators, web and worker (tests/conftest.py).
+test: $(STAMP)
+	@scripts/ensure-redis.sh --install-only
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+stop-redis:
+	@test -f var/redis/redis.pid && kill "$$(cat var/redis/redis.pid)" && echo "redis stopped" || echo "no redis started by make"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,150 @@
+"""Reading calendar.event.add / update parameters onto an event, with the calendar's error texts.
+
+Calendar errors are HTTP 400 with an empty code (the docs' tables and the core's CCalendarRestService).
+Where the docs leave a rule open (bad dates, zones, reminders, attendees), the emulator refuses with
+'Invalid value for the parameter "..."' rather than guess.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .calendar_dates import DateValueError, Moment, parse_moment, parse_timestamp, start_of_day, zone
+from .calendar_events import Attendee, CalendarEvent
+from .errors import RestError
+from .params import as_int, as_list, is_yes
+
+if TYPE_CHECKING:
+    from .portal import Portal
+
+
+ACCESSIBILITY = ("busy", "absent", "quest", "free")
+IMPORTANCE = ("high", "normal", "low")
+REMIND_UNITS = ("min", "hour", "day")
+MEETING_FLAGS = ("notify", "reinvite", "allow_invite", "hide_guests")
+
+
+def calendar_error(description: str) -> RestError:
+    return RestError(400, "", description)
+
+
+def missing(param: str, method_name: str) -> RestError:
+    return calendar_error(f'The required parameter "{param}" for the method "{method_name}" is not set')
+
+
+def invalid(param: str) -> RestError:
+    return calendar_error(f'Invalid value for the parameter "{param}"')
+
+
+ACCESS_DENIED = "Access denied"
+SECTION_ERROR = "You specified an invalid calendar section ID or the user does not have access to it"
+
+
+def php_empty(value: Any) -> bool:
+    return value in (None, "", "0", 0, False) or value == [] or value == {}
+
+
+def require(params: dict[str, Any], names: tuple[str, ...], method_name: str) -> None:
+    """ownerId may be 0 or "" (the company calendar) as long as it is present."""
+    for name in names:
+        if php_empty(params.get(name)) and not (name == "ownerId" and name in params):
+            raise missing(name, method_name)
+
+
+def read_moment(params: dict[str, Any], name: str, zone_name: str) -> Moment | None:
+    try:
+        if not php_empty(params.get(name)):
+            return parse_moment(params[name], zone(zone_name))
+        if not php_empty(params.get(f"{name}_ts")):
+            return parse_timestamp(params[f"{name}_ts"])
+    except DateValueError:
+        raise invalid(name) from None
+    return None
+
+
+def _zone_name(params: dict[str, Any], name: str, default: str) -> str:
+    value = params.get(name)
+    if php_empty(value):
+        return default
+    try:
+        zone(value)
+    except DateValueError:
+        raise invalid(name) from None
+    return str(value).strip()
+
+
+def apply_times(event: CalendarEvent, params: dict[str, Any]) -> None:
+    """from/to (or *_ts), timezone_from/timezone_to and skip_time onto the event."""
+    event.tz_from = _zone_name(params, "timezone_from", event.tz_from)
+    event.tz_to = _zone_name(params, "timezone_to", event.tz_from if "timezone_from" in params else event.tz_to)
+    if "skip_time" in params:
+        event.skip_time = is_yes(params["skip_time"])
+    start, end = read_moment(params, "from", event.tz_from), read_moment(params, "to", event.tz_to)
+    if start:
+        event.start = start.instant
+    if end:
+        event.end = end.instant
+    if event.skip_time:
+        event.start = start_of_day(Moment(event.start, True), zone(event.tz_from))
+        event.end = start_of_day(Moment(event.end, True), zone(event.tz_to))
+    if event.end < event.start:
+        raise invalid("to")
+
+
+def apply_details(event: CalendarEvent, params: dict[str, Any]) -> None:
+    for param, attribute in (("name", "name"), ("description", "description")):
+        if param in params:
+            if not isinstance(params[param], str):
+                raise invalid(param)
+            setattr(event, attribute, params[param].strip())
+    if "location" in params:
+        event.location = str(params["location"] or "")
+    for param, allowed in (("accessibility", ACCESSIBILITY), ("importance", IMPORTANCE)):
+        if param in params:
+            if params[param] not in allowed:
+                raise invalid(param)
+            setattr(event, param, params[param])
+    if "private_event" in params:
+        event.private_event = is_yes(params["private_event"])
+    for param in ("color", "text_color"):
+        if param in params:
+            setattr(event, param, str(params[param] or ""))
+    if "rrule" in params:
+        event.rrule = params["rrule"] or None
+    if "remind" in params:
+        event.remind = _reminders(params["remind"])
+
+
+def _reminders(raw: Any) -> list[dict[str, Any]]:
+    reminders = []
+    for item in as_list(raw):
+        count = as_int(item.get("count")) if isinstance(item, dict) else None
+        if count is None or count < 0 or item.get("type") not in REMIND_UNITS:
+            raise invalid("remind")
+        reminders.append({"type": item["type"], "count": count})
+    return reminders
+
+
+def apply_meeting(portal: "Portal", event: CalendarEvent, params: dict[str, Any]) -> None:
+    """is_meeting=Y: `attendees` is the whole list (absent = the host alone); N: no attendees."""
+    event.is_meeting = is_yes(params["is_meeting"])
+    if not event.is_meeting:
+        event.attendees = []
+        return
+    invited: list[int] = []
+    for raw in as_list(params.get("attendees")):
+        user = portal.users.get(raw)
+        if user is None or not user.active:
+            raise invalid("attendees")
+        if user.id not in invited and user.id != event.host_id:
+            invited.append(user.id)
+    event.attendees = [_attendee(portal, event, user_id) for user_id in [event.host_id, *invited]]
+    options = params.get("meeting") if isinstance(params.get("meeting"), dict) else {}
+    event.meeting = {flag: is_yes(options[flag]) if flag in options else event.meeting.get(flag, False) for flag in MEETING_FLAGS}
+
+
+def _attendee(portal: "Portal", event: CalendarEvent, user_id: int) -> Attendee:
+    known = event.attendee(user_id)
+    if known:
+        return known
+    entry_id = event.id if user_id == event.owner_id else portal.calendar.next_id()
+    return Attendee(user_id, entry_id, "H" if user_id == event.host_id else "Q")

@@ -1,0 +1,97 @@
+"""im.notify.system.add, im.notify.personal.add and im.notify (reference §4 Notifications).
+
+TAG is unique within the app: a notification with a tag the same user already has from the same app
+replaces the older one. A webhook has no app, so there TAG and SUB_TAG count only with CLIENT_ID
+(reference §2 "Inbound webhooks"), which then plays the app's part.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .errors import RestError
+from .methods import Caller, method
+from .params import as_int, get_ci
+
+if TYPE_CHECKING:
+    from .portal import Portal
+
+
+@dataclass
+class Notification:
+    id: int
+    user_id: int
+    message: str
+    tag: str | None
+    sub_tag: str | None
+    type: str  # SYSTEM | USER
+    from_user_id: int | None
+    created_at: str
+    message_out: str | None
+    app: str  # the app client_id, or the webhook's CLIENT_ID; "" when none
+
+    def as_state(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class NotificationStore:
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.items: list[Notification] = []
+
+    def add(self, notification_fields: dict[str, Any]) -> Notification:
+        notification = Notification(id=next(self._ids), **notification_fields)
+        if notification.tag:
+            self.items = [n for n in self.items if (n.user_id, n.app, n.tag) != (notification.user_id, notification.app, notification.tag)]
+        self.items.append(notification)
+        return notification
+
+
+def _notify(portal: "Portal", caller: Caller, params: dict[str, Any], kind: str) -> int:
+    user_id = as_int(get_ci(params, "USER_ID"))
+    if not user_id or user_id <= 0:
+        raise RestError(400, "USER_ID_EMPTY", "User ID can't be empty")
+    recipient = portal.users.get(user_id)
+    if recipient is None or not recipient.active:
+        raise RestError(400, "USER_ID_EMPTY", f"User {user_id} does not exist")
+    message = str(get_ci(params, "MESSAGE") or "").strip()
+    if not message:
+        raise RestError(400, "MESSAGE_EMPTY", "Message can't be empty")
+    app = caller.client_id if caller.is_app else str(get_ci(params, "CLIENT_ID") or "")
+    tags_count = bool(app)
+    notification = portal.notifications.add({
+        "user_id": user_id,
+        "message": message,
+        "tag": (str(get_ci(params, "TAG") or "") or None) if tags_count else None,
+        "sub_tag": (str(get_ci(params, "SUB_TAG") or "") or None) if tags_count else None,
+        "type": kind,
+        "from_user_id": caller.user.id if kind == "USER" else None,
+        "created_at": datetime.fromtimestamp(portal.now(), timezone.utc).isoformat(timespec="seconds"),
+        "message_out": get_ci(params, "MESSAGE_OUT"),
+        "app": app,
+    })
+    return notification.id
+
+
+def notify_system_add(portal: "Portal", caller: Caller, params: dict[str, Any]) -> int:
+    return _notify(portal, caller, params, "SYSTEM")
+
+
+def notify_personal_add(portal: "Portal", caller: Caller, params: dict[str, Any]) -> int:
+    return _notify(portal, caller, params, "USER")
+
+
+def notify(portal: "Portal", caller: Caller, params: dict[str, Any]) -> int:
+    kind = str(get_ci(params, "TYPE") or "USER").upper()
+    if kind not in ("USER", "SYSTEM"):
+        raise RestError(400, "ERROR_ARGUMENT", "TYPE must be USER or SYSTEM", argument="TYPE")
+    return _notify(portal, caller, params, kind)
+
+
+METHODS = {
+    "im.notify.system.add": method(notify_system_add, "im"),
+    "im.notify.personal.add": method(notify_personal_add, "im"),
+    "im.notify": method(notify, "im"),
+}

@@ -1,0 +1,105 @@
+"""The OAuth server (oauth.bitrix.info), mounted under /oauth-server of the emulator's host.
+
+GET|POST /oauth-server/oauth/token/: grant_type=refresh_token or authorization_code (reference §2).
+GET|POST /oauth-server/rest/app.info: the app as the OAuth server knows it, in the shape b24pysdk
+parses (reference §1.2 option B). Neither touches the portal's leaky bucket.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, Response
+
+from .envelope import error_response, json_response, request_params, time_block
+from .errors import OAuthError, RestError, no_auth_found
+from .portal import Portal
+from .tokens import TokenPair
+
+
+def oauth_blueprint(portal: Portal) -> Blueprint:
+    bp = Blueprint("bitrix24_oauth", __name__, url_prefix="/oauth-server")
+
+    @bp.route("/oauth/token/", methods=["GET", "POST"], strict_slashes=False)
+    def token() -> Response:
+        portal.request_log.count("oauth/token")
+        try:
+            return json_response(exchange(portal, request_params()))
+        except RestError as error:
+            return error_response(error)
+
+    @bp.route("/rest/app.info", methods=["GET", "POST"])
+    @bp.route("/rest/app.info/", methods=["GET", "POST"])
+    @bp.route("/rest/app.info.json", methods=["GET", "POST"])
+    def app_info() -> Response:
+        portal.request_log.count("oauth/app.info")
+        started_at, clock_start = portal.now(), time.perf_counter()
+        try:
+            result = oauth_app_info(portal, request_params())
+        except RestError as error:
+            return error_response(error)
+        return json_response({"result": result, "time": time_block(started_at, time.perf_counter() - clock_start)})
+
+    return bp
+
+
+def exchange(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
+    settings = portal.settings
+    grant_type = params.get("grant_type")
+    if grant_type not in ("refresh_token", "authorization_code"):
+        raise OAuthError(400, "invalid_request", "grant_type must be refresh_token or authorization_code")
+    if (params.get("client_id"), params.get("client_secret")) != (settings.client_id, settings.client_secret):
+        raise OAuthError(401, "invalid_client", "Invalid client_id or client_secret")
+    with portal.lock:
+        ttl = portal.config["token_ttl"]
+        if grant_type == "refresh_token":
+            pair = portal.tokens.rotate(str(params.get("refresh_token") or ""), ttl, settings.refresh_ttl)
+        else:
+            code = portal.tokens.redeem_code(str(params.get("code") or ""))
+            pair = portal.tokens.issue(code.user_id, code.scope, ttl, settings.refresh_ttl)
+        return token_response(portal, pair)
+
+
+def token_response(portal: Portal, pair: TokenPair) -> dict[str, Any]:
+    """Field for field the refresh answer of reference §2 (the authorization_code one is a subset)."""
+    settings = portal.settings
+    return {
+        "access_token": pair.access.value,
+        "client_endpoint": settings.client_endpoint,
+        "domain": settings.oauth_domain,
+        "expires": int(pair.access.expires_at),
+        "expires_in": round(pair.access.expires_at - portal.now()),
+        "member_id": settings.member_id,
+        "refresh_token": pair.refresh.value,
+        "scope": pair.access.scope,
+        "server_endpoint": settings.server_endpoint,
+        "status": "L",
+        "user_id": pair.access.user_id,
+    }
+
+
+def oauth_app_info(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
+    token_value = params.get("auth")
+    if not isinstance(token_value, str) or not token_value:
+        raise no_auth_found()
+    settings = portal.settings
+    with portal.lock:
+        token = portal.tokens.check_access(token_value)
+    return {
+        "client_id": settings.client_id,
+        "scope": token.scope,
+        "expires": datetime.fromtimestamp(token.expires_at, timezone.utc).isoformat(timespec="seconds"),
+        "user_id": token.user_id,
+        "install": {
+            "installed": True,
+            "version": settings.app_version,
+            "status": "L",
+            "scope": settings.token_scope,
+            "domain": settings.domain,
+            "uri": settings.public_url,
+            "client_endpoint": settings.client_endpoint,
+            "member_id": settings.member_id,
+            "member_type": "PORTAL",
+        },
+    }

@@ -1,0 +1,139 @@
+"""Bitrix24-only control routes (CONTRACT §5), besides state/reset/faults of sandbox.control:
+
+POST /_sandbox/launch {"user_id"}        what the portal POSTs to open the app as that user (reference §1.1)
+POST /_sandbox/tokens {"user_id", "ttl"?, "scope"?}   a fresh token pair, for tests
+POST /_sandbox/oauth_code {"user_id", "scope"?}       a code for grant_type=authorization_code (lives 30 s)
+GET|POST /_sandbox/config {"token_ttl", "bucket_size", "drain_per_second"}
+POST /_sandbox/users {"name", "last_name", "email", "position", ...}   one more portal user
+GET /healthz
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, request
+
+from .calendar_dates import DateValueError, zone
+from .portal import Portal
+from .users import User
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def sandbox_blueprint(portal: Portal) -> Blueprint:
+    bp = Blueprint("bitrix24_sandbox", __name__)
+
+    def active_user(body: dict[str, Any]) -> User | None:
+        user = portal.users.get(body.get("user_id"))
+        return user if user and user.active else None
+
+    @bp.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @bp.post("/_sandbox/launch")
+    def launch() -> Any:
+        body = _body()
+        user = active_user(body)
+        if user is None:
+            return _error(404, f"no active portal user with id {body.get('user_id')!r}")
+        return jsonify(launch_request(portal, user, body))
+
+    @bp.post("/_sandbox/tokens")
+    def tokens() -> Any:
+        body = _body()
+        user = active_user(body)
+        ttl = body.get("ttl")
+        if user is None:
+            return _error(404, f"no active portal user with id {body.get('user_id')!r}")
+        if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
+            return _error(400, "ttl must be a number of seconds > 0")
+        pair = portal.issue_tokens(user.id, ttl, body.get("scope"))
+        return jsonify({"access_token": pair.access.value, "refresh_token": pair.refresh.value,
+                        "expires_in": round(pair.access.expires_at - portal.now()), "user_id": user.id,
+                        "scope": pair.access.scope})
+
+    @bp.post("/_sandbox/oauth_code")
+    def oauth_code() -> Any:
+        body = _body()
+        user = active_user(body)
+        if user is None:
+            return _error(404, f"no active portal user with id {body.get('user_id')!r}")
+        with portal.lock:
+            code = portal.tokens.issue_code(user.id, body.get("scope") or portal.settings.token_scope,
+                                            portal.settings.auth_code_ttl)
+        return jsonify({"code": code.value, "expires_in": portal.settings.auth_code_ttl})
+
+    @bp.route("/_sandbox/config", methods=["GET", "POST"])
+    def config() -> Any:
+        if request.method == "GET":
+            return jsonify(dict(portal.config))
+        try:
+            return jsonify(portal.configure(_body()))
+        except ValueError as exc:
+            return _error(400, str(exc))
+
+    @bp.post("/_sandbox/users")
+    def add_user() -> Any:
+        try:
+            fields = new_user_fields(_body())
+        except ValueError as exc:
+            return _error(400, str(exc))
+        with portal.lock:
+            user = portal.users.add(**fields)
+        return jsonify(user.as_state()), 201
+
+    return bp
+
+
+def launch_request(portal: Portal, user: User, body: dict[str, Any]) -> dict[str, Any]:
+    """DOMAIN, PROTOCOL, LANG, APP_SID go in the query string; the rest is the form body (reference §1.1)."""
+    settings = portal.settings
+    pair = portal.issue_tokens(user.id)
+    query = {"DOMAIN": settings.domain, "PROTOCOL": str(settings.protocol), "LANG": settings.lang,
+             "APP_SID": secrets.token_hex(16)}
+    form = {
+        "AUTH_ID": pair.access.value,
+        "AUTH_EXPIRES": str(round(pair.access.expires_at - portal.now())),
+        "REFRESH_ID": pair.refresh.value,
+        "SERVER_ENDPOINT": settings.server_endpoint,
+        "APPLICATION_TOKEN": settings.application_token,
+        "APPLICATION_SCOPE": pair.access.scope,
+        "member_id": settings.member_id,
+        "status": "L",
+        "PLACEMENT": str(body.get("placement") or "DEFAULT"),
+        "PLACEMENT_OPTIONS": json.dumps(body.get("placement_options") or {}),
+    }
+    separator = "&" if "?" in settings.app_url else "?"
+    return {"url": f"{settings.app_url}{separator}{urlencode(query)}", "query": query, "form": form}
+
+
+def new_user_fields(body: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in ("name", "last_name", "email", "position"):
+        value = body.get(name, "" if name == "position" else None)
+        if not isinstance(value, str) or (name != "position" and not value.strip()):
+            raise ValueError(f"{name} is required (a string)")
+        fields[name] = value.strip()
+    time_zone = body.get("time_zone", "Europe/Moscow")
+    try:
+        zone(time_zone)
+    except DateValueError:
+        raise ValueError(f"time_zone {time_zone!r} is not an IANA time zone") from None
+    fields["time_zone"] = time_zone
+    for flag in ("is_admin", "active"):
+        if flag in body:
+            if not isinstance(body[flag], bool):
+                raise ValueError(f"{flag} must be true or false")
+            fields[flag] = body[flag]
+    return fields

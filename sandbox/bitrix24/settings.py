@@ -1,0 +1,83 @@
+"""Fixed values of the sandbox portal, overridable by create_app(config) and SANDBOX_BITRIX24_* env vars.
+
+The rest of the app is configured against these defaults (BITRIX24_OAUTH_URL, the webhook URL, the
+client id and secret), so change them in one place only.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "SANDBOX_BITRIX24_"
+APP_URL_ENV = "SANDBOX_APP_URL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    public_url: str = "http://127.0.0.1:8082"
+    domain: str = "127.0.0.1:8082"
+    protocol: int = 0
+    app_url: str = "http://127.0.0.1:5000/"
+    lang: str = "ru"
+    member_id: str = "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b"
+    client_id: str = "local.sandbox.telemost"
+    client_secret: str = "sandbox-secret"
+    application_token: str = "sandbox-application-token"
+    app_version: int = 1
+    webhook_user_id: int = 1
+    webhook_key: str = "sandboxwebhook"
+    webhook_scope: str = "calendar,im,user,user_basic"
+    token_scope: str = "calendar,im,user,user_basic,placement,event"
+    token_ttl: int = 3600
+    refresh_ttl: int = 180 * 24 * 3600
+    auth_code_ttl: int = 30
+    bucket_size: int = 50
+    drain_per_second: float = 2.0
+    oauth_domain: str = "oauth.bitrix.info"
+
+    @property
+    def client_endpoint(self) -> str:
+        return f"{self.public_url}/rest/"
+
+    @property
+    def server_endpoint(self) -> str:
+        return f"{self.public_url}/oauth-server/rest/"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.public_url}/rest/{self.webhook_user_id}/{self.webhook_key}/"
+
+
+def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults < environment < config; domain and protocol follow public_url unless set themselves."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        env_name = APP_URL_ENV if field.name == "app_url" else ENV_PREFIX + field.name.upper()
+        if env_name in environ:
+            values[field.name] = _coerce(field.type, environ[env_name], env_name)
+    known = {field.name for field in dataclasses.fields(Settings)}
+    values.update({key: value for key, value in (config or {}).items() if key in known})
+    if "public_url" not in values and ENV_PREFIX + "PORT" in environ:
+        # The port the app's settings give the emulator (SANDBOX_BITRIX24_PORT) is where it is reached.
+        values["public_url"] = f"http://127.0.0.1:{environ[ENV_PREFIX + 'PORT']}"
+    values["public_url"] = str(values.get("public_url", Settings.public_url)).rstrip("/")
+    if "domain" not in values:
+        parts = urlsplit(values["public_url"])
+        values["domain"] = parts.netloc
+        values.setdefault("protocol", 1 if parts.scheme == "https" else 0)
+    return Settings(**values)
+
+
+def _coerce(type_name: Any, raw: str, env_name: str) -> Any:
+    try:
+        if type_name in (int, "int"):
+            return int(raw)
+        if type_name in (float, "float"):
+            return float(raw)
+    except ValueError:
+        raise SystemExit(f"{env_name} must be a number, got {raw!r}") from None
+    return raw

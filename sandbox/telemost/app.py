@@ -1,0 +1,62 @@
+"""Application factory of the Telemost emulator (DESIGN.md §6, CONTRACT.md §5).
+
+Settings, each also read from an environment variable prefixed SANDBOX_TELEMOST_ (values are parsed
+as JSON when they can be):
+- ACCOUNT_DOMAINS: domains whose every address has a Yandex account (a list, or "a.com,b.ru");
+- PUBLIC_URL: where join and watch links point, https://telemost.yandex.ru by default.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from sandbox.control import Faults, RequestLog, control_blueprint, json_errors_everywhere
+
+from .control_routes import telemost_control_blueprint
+from .errors import ApiError, generic_error
+from .routes import register_api
+from .state import DEFAULT_ACCOUNT_DOMAINS, DEFAULT_PUBLIC_URL, TelemostState
+
+_DEFAULTS: dict[str, Any] = {
+    "ACCOUNT_DOMAINS": list(DEFAULT_ACCOUNT_DOMAINS),
+    "PUBLIC_URL": DEFAULT_PUBLIC_URL,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # a real create body is a few hundred bytes
+}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # the real service sends its Russian messages as UTF-8 text
+    app.config.update(_DEFAULTS)
+    app.config.from_prefixed_env("SANDBOX_TELEMOST")
+    app.config.update(config or {})
+
+    store = TelemostState(_domains(app.config["ACCOUNT_DOMAINS"]), app.config["PUBLIC_URL"])
+    faults = Faults()
+    request_log = RequestLog()
+
+    def state() -> dict[str, Any]:
+        return dict(store.snapshot(), requests=request_log.snapshot())
+
+    def reset() -> None:
+        store.reset()
+        request_log.clear()
+
+    app.register_blueprint(control_blueprint(state, reset, faults))
+    app.register_blueprint(telemost_control_blueprint(store))
+    register_api(app, store, faults, request_log)
+    app.register_error_handler(ApiError, ApiError.response)
+    json_errors_everywhere(app, lambda status, description: generic_error(status, description).response())
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def _domains(value: str | list[str]) -> list[str]:
+    if isinstance(value, str):
+        return [domain.strip() for domain in value.split(",") if domain.strip()]
+    return list(value)

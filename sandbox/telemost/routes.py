@@ -1,0 +1,133 @@
+"""The emulated HTTP API under /v1/telemost-api (reference/telemost-api.md §2)."""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from sandbox.control import Faults, RequestLog
+
+from . import errors
+from .state import SCOPE_CREATE, SCOPE_READ, SCOPE_UPDATE, TelemostState, Token
+from .validation import read_cohosts_body, read_conference_changes, read_emails_query, read_json_object, read_page
+
+API_PREFIX = "/v1/telemost-api"
+_URL_VARIABLE = re.compile(r"<(?:\w+:)?(\w+)>")
+_LABEL_NAMES = {"conference_id": "id"}  # so labels read like the docs: /conferences/{id}
+
+
+def register_api(app: Flask, store: TelemostState, faults: Faults, request_log: RequestLog) -> None:
+    app.before_request(_count_and_inject_faults(faults, request_log))
+    app.register_blueprint(_api_blueprint(store))
+
+
+def _is_api_request() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def _route_label() -> str:
+    """'PATCH /conferences/{id}/cohosts': the route template, so counts do not grow per room."""
+    if request.url_rule is None:  # no such path, or a method the path does not have
+        return f"{request.method} (unknown route)"
+    path = request.url_rule.rule.removeprefix(API_PREFIX)
+    return f"{request.method} " + _URL_VARIABLE.sub(lambda m: "{%s}" % _LABEL_NAMES.get(m[1], m[1]), path)
+
+
+def _count_and_inject_faults(faults: Faults, request_log: RequestLog) -> Callable[[], Response | None]:
+    # An app-wide hook rather than the blueprint's, so that unknown API paths are counted and faulted too.
+    def hook() -> Response | None:
+        if not _is_api_request():
+            return None
+        request_log.count(_route_label())
+        decision = faults.decide(request.path)
+        if decision is None:
+            return None
+        # A decision without a status is a hang that has already been waited out: the gateway gave up.
+        status = decision.status if decision.status is not None else 504
+        return errors.fault_error(status, decision.retry_after).response()
+
+    return hook
+
+
+def _authorize(store: TelemostState, scope: str) -> Token:
+    """`Authorization: OAuth <token>` with the route's scope [D1][D2].
+
+    Strict: `Bearer` is refused (whether the real service takes it is UNVERIFIED), and a personal
+    account is refused everywhere, as the older docs say the API is for organisations only [D1a].
+    """
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "OAuth" or not credentials.strip():
+        raise errors.unauthorized("Authorization header must be 'OAuth <token>'.")
+    token = store.token(credentials.strip())
+    if token is None:
+        raise errors.unauthorized("Unknown or expired token.")
+    if scope not in token.scopes:
+        raise errors.insufficient_scope(scope)
+    if not token.organization:
+        raise errors.restricted_to_organizations()
+    return token
+
+
+def _no_content() -> Response:
+    return Response(status=204)
+
+
+def _api_blueprint(store: TelemostState) -> Blueprint:
+    bp = Blueprint("telemost_api", __name__, url_prefix=API_PREFIX)
+
+    @bp.post("/conferences")
+    def create_conference():
+        caller = _authorize(store, SCOPE_CREATE)
+        changes = read_conference_changes(read_json_object())
+        return jsonify(store.create_conference(caller, changes)), 201
+
+    @bp.get("/conferences/<conference_id>")
+    def get_conference(conference_id: str):
+        caller = _authorize(store, SCOPE_READ)
+        return jsonify(store.get_conference(caller, conference_id))
+
+    @bp.patch("/conferences/<conference_id>")
+    def update_conference(conference_id: str):
+        caller = _authorize(store, SCOPE_UPDATE)
+        changes = read_conference_changes(read_json_object())
+        return jsonify(store.update_conference(caller, conference_id, changes))
+
+    @bp.get("/conferences/<conference_id>/cohosts")
+    def list_cohosts(conference_id: str):
+        caller = _authorize(store, SCOPE_READ)
+        offset, limit = read_page(request.args)
+        emails = store.list_cohosts(caller, conference_id, offset, limit)
+        return jsonify({"cohosts": [{"email": email} for email in emails]})
+
+    @bp.put("/conferences/<conference_id>/cohosts")
+    def replace_cohosts(conference_id: str):
+        caller = _authorize(store, SCOPE_UPDATE)
+        store.replace_cohosts(caller, conference_id, read_cohosts_body(read_json_object()))
+        return _no_content()
+
+    @bp.patch("/conferences/<conference_id>/cohosts")
+    def add_cohosts(conference_id: str):
+        caller = _authorize(store, SCOPE_UPDATE)
+        store.add_cohosts(caller, conference_id, read_cohosts_body(read_json_object()))
+        return _no_content()
+
+    @bp.delete("/conferences/<conference_id>/cohosts")
+    def remove_cohosts(conference_id: str):
+        caller = _authorize(store, SCOPE_UPDATE)
+        store.remove_cohosts(caller, conference_id, read_emails_query(request.args.get("cohost_emails")))
+        return _no_content()
+
+    # Routes that public clients call but the docs do not have [§2.9]: listing, replacing and deleting
+    # a conference. The real answer is UNVERIFIED (probably 404 or 405). They are declared here, not
+    # left to Flask, so that calls to them are counted under their own label and answer 405 before
+    # any auth check: a client that relies on them fails loudly in the sandbox.
+    @bp.get("/conferences")
+    def list_conferences_undocumented():
+        raise errors.method_not_allowed("POST")
+
+    @bp.route("/conferences/<conference_id>", methods=["PUT", "DELETE"])
+    def replace_or_delete_conference_undocumented(conference_id: str):
+        raise errors.method_not_allowed("GET, PATCH")
+
+    return bp

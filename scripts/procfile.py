@@ -1,0 +1,37 @@
+"""Prints the Procfile for `make run`: the app's processes, plus the emulators when SANDBOX is on."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared.config import SettingsError, load_settings  # noqa: E402
+
+
+def main() -> None:
+    try:
+        s = load_settings()
+    except SettingsError as exc:
+        sys.exit(f"telemost-bitrix-app: {exc}")
+    lines = [
+        f"web: .venv/bin/gunicorn --bind 0.0.0.0:{s.web_port} --worker-class gthread --workers 2 --threads 8 web.wsgi:app",
+        "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 16 "
+        "--queues conferences,maintenance --loglevel INFO",
+        "beat: .venv/bin/celery -A worker.celery_app beat --schedule var/celerybeat-schedule --loglevel INFO",
+        # Without a password Flower is reachable from this machine only.
+        f"flower: .venv/bin/celery -A worker.celery_app flower --port={s.flower_port} "
+        + (f"--address=0.0.0.0 --basic-auth={s.flower_basic_auth}" if s.flower_basic_auth else "--address=127.0.0.1"),
+    ]
+    if s.sandbox:
+        lines += [
+            f"telemost: .venv/bin/gunicorn --bind 127.0.0.1:{s.sandbox_telemost_port} --worker-class gthread "
+            "--workers 1 --threads 16 'sandbox.telemost.app:create_app()'",
+            f"bitrix24: .venv/bin/gunicorn --bind 127.0.0.1:{s.sandbox_bitrix24_port} --worker-class gthread "
+            "--workers 1 --threads 16 'sandbox.bitrix24.app:create_app()'",
+        ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

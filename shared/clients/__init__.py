@@ -1,0 +1,1 @@
+"""Clients of the two outside services. They raise TransientError or PermanentError, nothing else."""

@@ -1,0 +1,57 @@
+"""One vocabulary of failure for every outside call, so the pipeline decides retry vs fail in one place."""
+from __future__ import annotations
+
+import requests
+
+
+class OutsideServiceError(Exception):
+    """A call to Telemost or Bitrix24 that did not succeed.
+
+    `message` is written for a person (it ends up in the step's error); `code` is the service's own
+    error code, kept for logs and tests; `retry_after` is the service's Retry-After in seconds.
+    """
+
+    transient = False
+
+    def __init__(self, service: str, message: str, *, code: str | None = None, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.service = service
+        self.message = message
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransientError(OutsideServiceError):
+    """Worth another try later: timeouts, connection errors, 429, 5xx, rate limits."""
+
+    transient = True
+
+
+class PermanentError(OutsideServiceError):
+    """Another try would fail the same way until a person changes something."""
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Retry-After as seconds; the HTTP-date form is rare for APIs and is treated as absent."""
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def network_failure(service: str, exc: requests.RequestException) -> TransientError:
+    kind = "did not answer in time" if isinstance(exc, requests.Timeout) else "could not be reached"
+    return TransientError(service, f"{service} {kind}; the app will try again", code=type(exc).__name__)
+
+
+def json_or_none(response: requests.Response):
+    try:
+        return response.json()
+    except ValueError:
+        return None

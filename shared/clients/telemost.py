@@ -1,0 +1,108 @@
+"""Client of the Yandex Telemost REST API (reference/telemost-api.md).
+
+Tolerant where the reference is unsure: create may answer 200 or 201, `live_stream` may be absent,
+error bodies may lack keys or not be JSON. Every call has a timeout.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from .errors import PermanentError, TransientError, json_or_none, network_failure, retry_after_seconds
+
+SERVICE = "Telemost"
+MAX_COHOSTS_PER_CALL = 30
+
+# What a person can do about each permanent error the API documents.
+PERMANENT_MESSAGES = {
+    "ApiRestrictedToOrganizations": "Telemost refused: its API works only for Yandex 360 for Business accounts on "
+                                    "the organisation's domain. Use an organisation account's token.",
+    "PaymentRequiredToUseLiveStreams": "Telemost refused the broadcast: the organisation's plan does not include "
+                                       "live streams. Create a meeting instead or upgrade the plan.",
+    "ConferenceNotFound": "Telemost no longer knows this room.",
+}
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    join_url: str
+    watch_url: str | None
+
+
+class TelemostClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0, session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = (min(3.05, timeout), timeout)
+        self.http = session or requests.Session()
+
+    def create_room(self, *, waiting_room_level: str, cohosts: list[str], live_stream: dict | None) -> Room:
+        body: dict[str, Any] = {"waiting_room_level": waiting_room_level}
+        if cohosts:
+            body["cohosts"] = [{"email": email} for email in cohosts]
+        if live_stream is not None:
+            body["live_stream"] = {k: v for k, v in live_stream.items() if v is not None}
+        data = self._request("POST", "/conferences", json=body) or {}
+        room_id, join_url = data.get("id"), data.get("join_url")
+        if not room_id or not join_url:
+            raise TransientError(SERVICE, "Telemost answered without a room id or link; the app will try again")
+        return Room(id=str(room_id), join_url=join_url, watch_url=(data.get("live_stream") or {}).get("watch_url"))
+
+    def get_room(self, room_id: str) -> dict:
+        return self._request("GET", f"/conferences/{room_id}") or {}
+
+    def update_room(self, room_id: str, changes: dict) -> dict:
+        return self._request("PATCH", f"/conferences/{room_id}", json=changes) or {}
+
+    def replace_cohosts(self, room_id: str, cohosts: list[str]) -> None:
+        if len(cohosts) > MAX_COHOSTS_PER_CALL:
+            raise PermanentError(SERVICE, f"A room may have at most {MAX_COHOSTS_PER_CALL} cohosts")
+        self._request("PUT", f"/conferences/{room_id}/cohosts", json={"cohosts": [{"email": e} for e in cohosts]})
+
+    def list_cohosts(self, room_id: str) -> list[str]:
+        emails: list[str] = []
+        limit = 256
+        while True:
+            page = (self._request("GET", f"/conferences/{room_id}/cohosts",
+                                  params={"offset": len(emails), "limit": limit}) or {}).get("cohosts", [])
+            emails += [c["email"] for c in page if isinstance(c, dict) and "email" in c]
+            if len(page) < limit:  # no total or cursor in the API: a short page is the last
+                return emails
+
+    def _request(self, method: str, path: str, **kwargs) -> Any:
+        try:
+            response = self.http.request(method, self.base_url + path, timeout=self.timeout,
+                                         headers={"Authorization": f"OAuth {self.token}"}, **kwargs)
+        except requests.RequestException as exc:
+            raise network_failure(SERVICE, exc) from exc
+        if response.status_code < 300:
+            return json_or_none(response) if response.content else None
+        raise _error_from(response)
+
+
+def _error_from(response: requests.Response) -> TransientError | PermanentError:
+    status = response.status_code
+    body = json_or_none(response)
+    body = body if isinstance(body, dict) else {}
+    code = body.get("error") if isinstance(body.get("error"), str) else None
+    text = body.get("message") or body.get("description") or response.reason or "no details"
+    details = {"code": code, "status": status}
+    if status == 429 or status >= 500:
+        return TransientError(SERVICE, f"Telemost is busy or unavailable ({status}); the app will try again",
+                              retry_after=retry_after_seconds(response), **details)
+    if code == "NoSuchUserPrincipalsFound":
+        emails = str((body.get("details") or {}).get("emails", "")).replace(";", ", ")
+        return PermanentError(SERVICE, f"These cohosts have no Yandex account: {emails or 'unknown'}. "
+                                       "Remove them or ask them to sign up, then retry.", **details)
+    if status == 401:
+        return PermanentError(SERVICE, "Telemost did not accept the Yandex token: it is invalid, expired or revoked. "
+                                       "Set a fresh YANDEX_OAUTH_TOKEN or reconnect the Yandex account.", **details)
+    if code in PERMANENT_MESSAGES:
+        return PermanentError(SERVICE, PERMANENT_MESSAGES[code], **details)
+    if status == 403:
+        return PermanentError(SERVICE, f"Telemost refused the request ({code or status}): {text}. "
+                                       "Check the token's rights (telemost-api:conferences.*).", **details)
+    return PermanentError(SERVICE, f"Telemost rejected the request ({code or status}): {text}", **details)

@@ -1,0 +1,43 @@
+"""Names and settings of the background jobs, shared by the web (which sends) and the worker (which runs).
+
+Plain data on purpose: shared/ does not import Celery (DESIGN §3).
+"""
+from __future__ import annotations
+
+from .config import Settings
+
+PROVISION_TASK = "conferences.provision"
+SWEEP_TASK = "maintenance.sweep"
+CLEANUP_TASK = "maintenance.cleanup"
+CONFERENCES_QUEUE = "conferences"
+MAINTENANCE_QUEUE = "maintenance"
+
+# Well above any task's run time plus its countdown (DESIGN §4 rule 5): a message unacknowledged this
+# long is handed to another worker. Tasks take seconds and countdowns are capped below.
+VISIBILITY_TIMEOUT_SECONDS = 3600
+MAX_COUNTDOWN_SECONDS = 30  # longer waits are stored as next_attempt_at for the sweeper
+
+
+def celery_settings(settings: Settings) -> dict:
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS, "socket_connect_timeout": 2},
+        # Status lives in the database; results in Redis would only be one more thing to lose.
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_default_queue": CONFERENCES_QUEUE,
+        "task_routes": {PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
+                        "maintenance.*": {"queue": MAINTENANCE_QUEUE}},
+        # If Redis is down the web answers anyway (the sweeper sends later): fail fast, do not hang a request.
+        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_hijack_root_logger": False,
+    }

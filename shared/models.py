@@ -1,0 +1,130 @@
+"""The database is the source of truth: a conference and the steps that provision it."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no offset, and comparisons must not mix the two."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ConferenceType(str, enum.Enum):
+    CONFERENCE = "conference"
+    BROADCAST = "broadcast"
+
+
+class ConferenceStatus(str, enum.Enum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    READY = "ready"
+    PARTIALLY_FAILED = "partially_failed"
+    FAILED = "failed"
+    SYNCING = "syncing"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+
+class StepName(str, enum.Enum):
+    CREATE_ROOM = "create_room"
+    SYNC_COHOSTS = "sync_cohosts"
+    CALENDAR_EVENT = "calendar_event"
+    NOTIFY_INVITEES = "notify_invitees"
+
+
+class StepState(str, enum.Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Conference(Base):
+    __tablename__ = "conferences"
+    __table_args__ = (
+        UniqueConstraint("portal", "owner_id", "idempotency_key", name="uq_conferences_idempotency"),
+        Index("ix_conferences_owner_created", "portal", "owner_id", "created_at"),
+        Index("ix_conferences_enqueued", "status", "enqueued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Written into the calendar event so a crashed step can find the event it may have made.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    portal: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    owner_name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    timezone: Mapped[str] = mapped_column(String(64))
+    waiting_room_level: Mapped[str] = mapped_column(String(16))
+    live_stream: Mapped[dict | None] = mapped_column(JSON)
+    cohosts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    invitees: Mapped[list[int]] = mapped_column(JSON, default=list)
+    create_calendar_event: Mapped[bool] = mapped_column(default=False)
+    invite_users: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(24), default=ConferenceStatus.PENDING.value)
+    join_url: Mapped[str | None] = mapped_column(String(512))
+    watch_url: Mapped[str | None] = mapped_column(String(512))
+    telemost_id: Mapped[str | None] = mapped_column(String(64))
+    calendar_event_id: Mapped[int | None] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # When a provisioning task was last sent; the sweeper re-sends only what has waited a while.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list["Step"]] = relationship(
+        back_populates="conference", cascade="all, delete-orphan", order_by="Step.id", lazy="selectin"
+    )
+
+    def step(self, name: StepName) -> "Step":
+        return next(s for s in self.steps if s.name == name.value)
+
+
+class Step(Base):
+    __tablename__ = "conference_steps"
+    __table_args__ = (
+        UniqueConstraint("conference_id", "name", name="uq_steps_conference_name"),
+        Index("ix_steps_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default=StepState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    conference: Mapped[Conference] = relationship(back_populates="steps")

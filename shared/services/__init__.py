@@ -1,0 +1,1 @@
+"""Domain logic: plain functions and classes that take a Database or a Session."""

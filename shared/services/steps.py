@@ -1,0 +1,131 @@
+"""The state machine of steps, and the conference status derived from them.
+
+Every transition happens in its own short write transaction (DESIGN §4 rule 2): claim and commit,
+then the outside call with no transaction open, then record the result and commit at once.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clients.errors import OutsideServiceError
+from ..db import Database
+from ..models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
+
+# A step still "running" after this long belongs to a worker that died: every outside call times out
+# well before (HTTP_TIMEOUT_SECONDS is at most 30 s, checked at start, and a step makes at most two calls
+# in a row at the default 10 s). Keep it short: the sweeper must finish the conference within 2 minutes.
+STALE_RUNNING_AFTER = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 60.0
+
+FINAL_STEP_STATES = {StepState.DONE.value, StepState.SKIPPED.value, StepState.FAILED.value}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step this worker now owns; `recovering` means an earlier attempt may have reached the service."""
+
+    conference_id: int
+    name: StepName
+    attempt: int
+    recovering: bool
+
+
+def derive_status(conference: Conference) -> str:
+    states = {s.name: s.state for s in conference.steps}
+    room = states[StepName.CREATE_ROOM.value]
+    if room == StepState.FAILED.value:
+        return ConferenceStatus.FAILED.value
+    if all(state in (StepState.DONE.value, StepState.SKIPPED.value) for state in states.values()):
+        return ConferenceStatus.READY.value
+    if all(state in FINAL_STEP_STATES for state in states.values()):
+        return ConferenceStatus.PARTIALLY_FAILED.value
+    started = any(s.attempts > 0 for s in conference.steps)
+    return ConferenceStatus.PROVISIONING.value if started else ConferenceStatus.PENDING.value
+
+
+def refresh_status(conference: Conference) -> None:
+    conference.status = derive_status(conference)
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter (so retries of many conferences spread out), never before Retry-After."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def _is_due(step: Step, now: datetime) -> bool:
+    if step.state == StepState.PENDING.value:
+        return step.next_attempt_at is None or step.next_attempt_at <= now
+    return step.state == StepState.RUNNING.value and step.started_at is not None \
+        and step.started_at <= now - STALE_RUNNING_AFTER
+
+
+def _locked_step(session: Session, conference_id: int, name: StepName) -> Step | None:
+    return session.scalars(
+        select(Step).where(Step.conference_id == conference_id, Step.name == name.value).with_for_update()
+    ).one_or_none()
+
+
+def claim(db: Database, conference_id: int, name: StepName) -> Claim | None:
+    """Marks the step running and counts the attempt, or answers None when it is not due or someone has it."""
+    now = utcnow()
+    with db.write() as session:
+        step = _locked_step(session, conference_id, name)
+        if step is None or not _is_due(step, now):
+            return None
+        # Any earlier attempt may have reached the service before its answer was lost.
+        recovering = step.state == StepState.RUNNING.value or step.attempts > 0
+        step.state, step.started_at, step.next_attempt_at = StepState.RUNNING.value, now, None
+        step.attempts += 1
+        refresh_status(step.conference)
+        return Claim(conference_id, name, step.attempts, recovering)
+
+
+def _owned_step(session: Session, claimed: Claim) -> Step | None:
+    """The step, if this claim still owns it (a stale claim may have been taken over meanwhile)."""
+    step = _locked_step(session, claimed.conference_id, claimed.name)
+    if step is None or step.state != StepState.RUNNING.value or step.attempts != claimed.attempt:
+        return None
+    return step
+
+
+def succeed(db: Database, claimed: Claim, apply=None) -> bool:
+    """Records success; `apply(conference)` writes what the service answered in the same transaction."""
+    with db.write() as session:
+        step = _owned_step(session, claimed)
+        if step is None:
+            return False
+        if apply is not None:
+            apply(step.conference)
+        step.state, step.error, step.next_attempt_at = StepState.DONE.value, None, None
+        refresh_status(step.conference)
+        return True
+
+
+def fail(db: Database, claimed: Claim, error: OutsideServiceError) -> datetime | None:
+    """Records a failure: a later attempt for a transient one, the end for a permanent one.
+
+    Answers when the next attempt is due, or None when the step has failed for good.
+    """
+    with db.write() as session:
+        step = _owned_step(session, claimed)
+        if step is None:
+            return None
+        if error.transient and step.attempts < MAX_ATTEMPTS:
+            step.state = StepState.PENDING.value
+            step.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(step.attempts, error.retry_after))
+            step.error = error.message
+        else:
+            step.state = StepState.FAILED.value
+            step.error = error.message if not error.transient else \
+                f"{error.message.split(';')[0]}, and still failed after {step.attempts} attempts. Retry later."
+        refresh_status(step.conference)
+        return step.next_attempt_at if step.state == StepState.PENDING.value else None

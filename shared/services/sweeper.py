@@ -1,0 +1,43 @@
+"""What the beat sweeper finds: conferences with work that is due and no task on the way for it.
+
+It is what finishes a conference saved while Redis was down, one whose message Redis lost, and one
+whose worker died mid-step (DESIGN §4 rules 1 and 3).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+
+from ..db import Database
+from ..models import Conference, ConferenceStatus, Step, StepState, utcnow
+from .conferences import IDEMPOTENCY_WINDOW
+from .steps import STALE_RUNNING_AFTER
+
+ACTIVE_STATUSES = [ConferenceStatus.PENDING.value, ConferenceStatus.PROVISIONING.value,
+                   ConferenceStatus.SYNCING.value, ConferenceStatus.CANCELLING.value]
+
+
+def due_conference_ids(db: Database, resend_after_seconds: float, limit: int = 500) -> list[int]:
+    """Conferences with a due or stuck step that were not sent to the queue in the last `resend_after_seconds`."""
+    now = utcnow()
+    due_step = exists().where(
+        Step.conference_id == Conference.id,
+        or_(and_(Step.state == StepState.PENDING.value,
+                 or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now)),
+            and_(Step.state == StepState.RUNNING.value, Step.started_at <= now - STALE_RUNNING_AFTER)))
+    quiet = or_(Conference.enqueued_at.is_(None), Conference.enqueued_at <= now - timedelta(seconds=resend_after_seconds))
+    with db.read() as session:
+        return list(session.scalars(
+            select(Conference.id).where(Conference.status.in_(ACTIVE_STATUSES), quiet, due_step)
+            .order_by(Conference.id).limit(limit)))
+
+
+def forget_old_idempotency_keys(db: Database) -> int:
+    """A key is honoured for 24 h; after that it may be used again for a new conference."""
+    with db.write() as session:
+        result = session.execute(update(Conference)
+                                 .where(Conference.idempotency_key.is_not(None),
+                                        Conference.created_at < utcnow() - IDEMPOTENCY_WINDOW)
+                                 .values(idempotency_key=None))
+        return result.rowcount or 0

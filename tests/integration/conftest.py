@@ -1,0 +1,33 @@
+import pytest
+
+from .stack import build_stack, start_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    stack = build_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield start_stack(stack)
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def clean_sandbox(stack):
+    """Each test starts with both emulators as new, with no faults, and no work left from another test."""
+    stack.reset_sandbox()
+    yield
+    stack.clear_faults()
+    stack.wait_quiet()
+
+
+@pytest.fixture
+def anna(stack):
+    """Anna Smirnova (user 2 of the sandbox portal), signed in."""
+    return stack.login(2)
+
+
+@pytest.fixture
+def ivan(stack):
+    """Ivan Petrov (user 1), the portal's administrator, signed in."""
+    return stack.login(1)

@@ -1,0 +1,204 @@
+"""The whole system on free ports: Redis, both emulators, web (gunicorn), worker and beat (Celery)."""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+import requests
+
+from tests.support.processes import BIN, ROOT, Process, free_port, http_ok, wait_until
+
+FINAL_STATUSES = {"ready", "partially_failed", "failed", "cancelled"}
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    web_url: str
+    telemost_url: str
+    bitrix_url: str
+    redis_port: int
+    log_dir: Path
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    # --- processes ---------------------------------------------------------------------------
+    def process(self, name: str) -> Process:
+        return self.processes[name]
+
+    def start(self, name: str) -> None:
+        self.processes[name] = _definitions(self)[name]().start()
+
+    def stop(self, name: str) -> None:
+        self.processes[name].stop()
+
+    def stop_all(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+    # --- the sandbox -------------------------------------------------------------------------
+    def telemost_state(self) -> dict:
+        return requests.get(f"{self.telemost_url}/_sandbox/state", timeout=5).json()
+
+    def bitrix_state(self) -> dict:
+        return requests.get(f"{self.bitrix_url}/_sandbox/state", timeout=5).json()
+
+    def telemost_faults(self, **spec) -> None:
+        requests.post(f"{self.telemost_url}/_sandbox/faults", json=spec, timeout=5).raise_for_status()
+
+    def bitrix_faults(self, **spec) -> None:
+        requests.post(f"{self.bitrix_url}/_sandbox/faults", json=spec, timeout=5).raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.telemost_faults()
+        self.bitrix_faults()
+
+    def wait_quiet(self, timeout: float = 60) -> None:
+        """Until no conference has work left, so that one test's rooms and events never leak into the next."""
+        from sqlalchemy import func, select
+
+        from shared.db import Database
+        from shared.models import Conference
+        from shared.services.sweeper import ACTIVE_STATUSES
+
+        database = Database(self.env["DATABASE_URL"])
+
+        def quiet() -> bool:
+            with database.read() as session:
+                return session.scalar(select(func.count()).select_from(Conference)
+                                      .where(Conference.status.in_(ACTIVE_STATUSES))) == 0
+        try:
+            wait_until(quiet, timeout, "all conferences final", interval=0.2)
+        finally:
+            database.dispose()
+
+    def reset_sandbox(self) -> None:
+        for url in (self.telemost_url, self.bitrix_url):
+            requests.post(f"{url}/_sandbox/reset", timeout=5).raise_for_status()
+
+    def launch(self, user_id: int) -> dict:
+        response = requests.post(f"{self.bitrix_url}/_sandbox/launch", json={"user_id": user_id}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def login(self, user_id: int) -> "ApiClient":
+        launch = self.launch(user_id)
+        body = {"auth_id": launch["form"]["AUTH_ID"], "domain": launch["query"]["DOMAIN"],
+                "member_id": launch["form"]["member_id"]}
+        response = requests.post(f"{self.web_url}/api/session", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return ApiClient(self.web_url, response.json()["token"])
+
+
+class ApiClient:
+    """The app's JSON API as the front end uses it, with the caller's app token."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.http.request(method, self.base_url + path, timeout=15, **kwargs)
+
+    def create(self, body: dict, **kwargs) -> dict:
+        response = self.request("POST", "/api/conferences", json=body, **kwargs)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def get(self, conference_id: int) -> dict:
+        response = self.request("GET", f"/api/conferences/{conference_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait_final(self, conference_id: int, timeout: float = 60) -> dict:
+        seen: dict = {}
+
+        def final() -> bool:
+            seen.update(self.get(conference_id))
+            return seen["status"] in FINAL_STATUSES
+
+        try:
+            wait_until(final, timeout, f"conference {conference_id} final", interval=0.2)
+        except TimeoutError:
+            raise AssertionError(f"conference {conference_id} still {seen.get('status')}: {seen.get('steps')}") from None
+        return seen
+
+
+def _database_url(tmp: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp / 'telemost.db'}"
+    _reset_postgres(url)
+    return url
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def build_stack(tmp: Path) -> Stack:
+    ports = {name: free_port() for name in ("web", "telemost", "bitrix", "redis", "flower")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BITRIX24_", "YANDEX_", "TELEMOST_"))}
+    env.update({
+        "FLASK_ENV": "testing", "SECRET_KEY": secrets.token_urlsafe(32), "SANDBOX": "on",
+        "DATABASE_URL": _database_url(tmp), "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        "WEB_PORT": str(ports["web"]), "FLOWER_PORT": str(ports["flower"]),
+        "SANDBOX_TELEMOST_PORT": str(ports["telemost"]), "SANDBOX_BITRIX24_PORT": str(ports["bitrix"]),
+        "SANDBOX_APP_URL": f"http://127.0.0.1:{ports['web']}/",
+        "SWEEP_EVERY_SECONDS": "1", "SWEEP_RESEND_AFTER_SECONDS": "3", "HTTP_TIMEOUT_SECONDS": "5",
+        "LOGGING_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+    })
+    return Stack(env=env, web_url=f"http://127.0.0.1:{ports['web']}",
+                 telemost_url=f"http://127.0.0.1:{ports['telemost']}", bitrix_url=f"http://127.0.0.1:{ports['bitrix']}",
+                 redis_port=ports["redis"], log_dir=tmp)
+
+
+def _redis_answers(port: int) -> bool:
+    return redis.Redis(port=port, socket_connect_timeout=0.5).ping()
+
+
+def _definitions(stack: Stack) -> dict:
+    env, tmp = stack.env, stack.log_dir
+    gunicorn = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--threads", "8", "--workers", "1",
+                "--graceful-timeout", "2"]
+    celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
+    web_port, tm_port, bx_port = (env["WEB_PORT"], env["SANDBOX_TELEMOST_PORT"], env["SANDBOX_BITRIX24_PORT"])
+    return {
+        "redis": lambda: Process("redis", ["redis-server", "--port", str(stack.redis_port), "--bind", "127.0.0.1",
+                                           "--save", "", "--appendonly", "no", "--dir", str(tmp)], env, tmp,
+                                 ready=lambda: _redis_answers(stack.redis_port)),
+        "telemost": lambda: Process("telemost", gunicorn + ["--bind", f"127.0.0.1:{tm_port}",
+                                                            "sandbox.telemost.app:create_app()"], env, tmp,
+                                    ready=http_ok(f"{stack.telemost_url}/healthz")),
+        "bitrix": lambda: Process("bitrix", gunicorn + ["--bind", f"127.0.0.1:{bx_port}",
+                                                        "sandbox.bitrix24.app:create_app()"], env, tmp,
+                                  ready=http_ok(f"{stack.bitrix_url}/healthz")),
+        "web": lambda: Process("web", gunicorn + ["--bind", f"127.0.0.1:{web_port}", "web.wsgi:app"], env, tmp,
+                               ready=http_ok(f"{stack.web_url}/health")),
+        "worker": lambda: Process("worker", celery + ["worker", "--pool", "threads", "--concurrency", "8",
+                                                      "--queues", "conferences,maintenance", "--loglevel", "INFO",
+                                                      "--without-mingle", "--without-gossip"], env, tmp),
+        "beat": lambda: Process("beat", celery + ["beat", "--schedule", str(tmp / "beat-schedule"),
+                                                  "--loglevel", "INFO"], env, tmp),
+    }
+
+
+def start_stack(stack: Stack) -> Stack:
+    stack.start("redis")
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True,
+                   capture_output=True)
+    for name in ("telemost", "bitrix", "web", "worker", "beat"):
+        stack.start(name)
+    time.sleep(0.5)
+    return stack

@@ -1,0 +1,169 @@
+"""The HTTP contract of the web process (CONTRACT §3-4): errors, limits, scoping, listing, documents."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from .stack import ApiClient
+
+
+@pytest.fixture
+def anonymous(stack):
+    return ApiClient(stack.web_url, None)
+
+
+# --- sessions and tokens ------------------------------------------------------------------------
+
+def test_a_launch_the_portal_vouches_for_gets_a_token_for_that_user(stack):
+    launch = stack.launch(3)
+    response = requests.post(f"{stack.web_url}/api/session", json={
+        "auth_id": launch["form"]["AUTH_ID"], "domain": launch["query"]["DOMAIN"],
+        "member_id": launch["form"]["member_id"]})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"] == {"id": 3, "name": "Sergey Ivanov", "email": "sergey.ivanov@example.com", "is_admin": False}
+    assert body["expires_in"] > 0 and body["token"]
+
+
+def test_the_administrator_is_recognised(ivan):
+    assert ivan.request("GET", "/api/current-user").json()["is_admin"] is True
+
+
+@pytest.mark.parametrize("change", [
+    {"auth_id": "made-up-token"},
+    {"domain": "evil.bitrix24.ru"},
+    {"member_id": "another-portal-member-id"},
+])
+def test_a_launch_the_portal_does_not_vouch_for_is_refused(stack, change):
+    launch = stack.launch(2)
+    body = {"auth_id": launch["form"]["AUTH_ID"], "domain": launch["query"]["DOMAIN"],
+            "member_id": launch["form"]["member_id"], **change}
+    response = requests.post(f"{stack.web_url}/api/session", json=body)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Bearer forged.token.here"},
+                                     {"Authorization": "Basic dXNlcjpwYXNz"}])
+def test_api_routes_need_a_valid_app_token(stack, headers):
+    for method, path in [("GET", "/api/conferences"), ("POST", "/api/conferences"), ("GET", "/api/conferences/1"),
+                         ("POST", "/api/conferences/1/retry"), ("GET", "/api/current-user")]:
+        response = requests.request(method, stack.web_url + path, headers=headers, json={"name": "x"})
+        assert response.status_code == 401, (method, path)
+        assert response.json()["error"]["message"]
+
+
+def test_another_users_conference_is_not_found(anna, ivan):
+    mine = anna.create({"name": "Private"})
+    for method, path in [("GET", f"/api/conferences/{mine['id']}"), ("POST", f"/api/conferences/{mine['id']}/retry")]:
+        assert ivan.request(method, path).status_code == 404
+    assert all(c["id"] != mine["id"] for c in ivan.request("GET", "/api/conferences").json()["items"])
+
+
+# --- bad input never loses anything and never answers 500 ---------------------------------------
+
+@pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b'"name"', b"null", b"", b"\xff\xfe", b'{"name": "x",}'])
+def test_a_body_that_is_not_a_json_object_is_a_400(anna, raw):
+    response = anna.request("POST", "/api/conferences", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_a_body_that_breaks_rules_is_a_422_naming_every_field(anna):
+    response = anna.request("POST", "/api/conferences", json={
+        "name": "", "type": "broadcast", "cohosts": ["x"], "invitees": [0], "waiting_room_level": "ALL"})
+    assert response.status_code == 422
+    fields = response.json()["error"]["fields"]
+    assert {"name", "cohosts.0", "invitees.0", "waiting_room_level"} <= set(fields)
+
+
+def test_an_oversized_body_is_a_413(anna):
+    response = anna.request("POST", "/api/conferences", json={"name": "x", "description": "y" * 200_000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_bad_idempotency_key_is_a_422(anna):
+    response = anna.request("POST", "/api/conferences", json={"name": "x"}, headers={"Idempotency-Key": "k" * 300})
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+
+
+def test_rejected_input_saves_nothing(anna):
+    before = anna.request("GET", "/api/conferences").json()["total"]
+    anna.request("POST", "/api/conferences", json={"name": ""})
+    assert anna.request("GET", "/api/conferences").json()["total"] == before
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/api/conferences/abc"), ("GET", "/api/nothing-here"),
+                                          ("PATCH", "/api/conferences"), ("GET", "/api/conferences/99999999999999999999")])
+def test_unknown_routes_and_methods_answer_json(anna, method, path):
+    response = anna.request(method, path)
+    assert response.status_code in (404, 405)
+    assert "error" in response.json()
+
+
+def test_edit_and_cancel_say_plainly_they_are_not_there_yet(anna):
+    conference = anna.create({"name": "Later"})
+    assert anna.request("PUT", f"/api/conferences/{conference['id']}", json={"name": "x"}).status_code == 501
+    assert anna.request("DELETE", f"/api/conferences/{conference['id']}").status_code == 501
+
+
+# --- listing -------------------------------------------------------------------------------------
+
+def test_list_is_newest_first_with_filters_and_pages(stack):
+    olga = stack.login(4)
+    made = [olga.create({"name": f"Standup {i}"})["id"] for i in range(3)]
+    made.append(olga.create({"type": "broadcast", "name": "Town hall", "live_stream": {"title": "Town hall"}})["id"])
+
+    everything = olga.request("GET", "/api/conferences?per_page=100").json()
+    assert [c["id"] for c in everything["items"]][:4] == made[::-1]
+    page = olga.request("GET", "/api/conferences?per_page=2&page=2").json()
+    assert (page["page"], page["per_page"], len(page["items"])) == (2, 2, 2)
+    assert page["total"] == everything["total"]
+    broadcasts = olga.request("GET", "/api/conferences?type=broadcast").json()
+    assert {c["type"] for c in broadcasts["items"]} == {"broadcast"}
+    found = olga.request("GET", "/api/conferences?q=STANDUP%201").json()
+    assert [c["name"] for c in found["items"]] == ["Standup 1"]
+    assert olga.request("GET", "/api/conferences?q=100%25").json()["total"] == 0
+
+
+@pytest.mark.parametrize("query", ["per_page=101", "page=0", "status=done", "type=meeting"])
+def test_bad_list_parameters_are_a_422(anna, query):
+    assert anna.request("GET", f"/api/conferences?{query}").status_code == 422
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+def test_openapi_document_describes_the_routes_from_the_code(stack):
+    document = requests.get(f"{stack.web_url}/api/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    create = document["paths"]["/api/conferences"]["post"]
+    assert set(create["responses"]) >= {"202", "422", "401"}
+    assert "ConferenceIn" in document["components"]["schemas"]
+    assert "/api/conferences/{conference_id}/retry" in document["paths"]
+
+
+def test_health_checks_the_database_and_redis(stack):
+    body = requests.get(f"{stack.web_url}/health").json()
+    assert body == {"status": "healthy", "service": "telemost-bitrix-app", "base_path": "",
+                    "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_health_names_redis_when_it_is_down(stack):
+    stack.stop("redis")
+    try:
+        response = requests.get(f"{stack.web_url}/health")
+    finally:
+        stack.start("redis")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["checks"]["redis"] != "ok" and response.json()["checks"]["database"] == "ok"
+
+
+def test_metrics_are_prometheus_text(stack, anna):
+    anna.create({"name": "Counted"})
+    text = requests.get(f"{stack.web_url}/metrics").text
+    assert "# TYPE telemost_conferences gauge" in text

@@ -1,0 +1,37 @@
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from shared.services.steps import BACKOFF_CAP_SECONDS, backoff_seconds, derive_status
+
+
+def conference(**states):
+    names = ["create_room", "sync_cohosts", "calendar_event", "notify_invitees"]
+    steps = [SimpleNamespace(name=n, state=states.get(n, "skipped"), attempts=1 if states.get(n) not in (None, "pending") else 0)
+             for n in names]
+    return SimpleNamespace(steps=steps)
+
+
+@pytest.mark.parametrize("states, status", [
+    ({"create_room": "pending", "calendar_event": "pending"}, "pending"),
+    ({"create_room": "running", "calendar_event": "pending"}, "provisioning"),
+    ({"create_room": "done", "calendar_event": "pending"}, "provisioning"),
+    ({"create_room": "done", "calendar_event": "done", "notify_invitees": "done"}, "ready"),
+    ({"create_room": "done"}, "ready"),
+    ({"create_room": "done", "calendar_event": "failed", "notify_invitees": "done"}, "partially_failed"),
+    ({"create_room": "done", "calendar_event": "failed", "notify_invitees": "running"}, "provisioning"),
+    ({"create_room": "failed", "calendar_event": "pending"}, "failed"),
+])
+def test_status_is_derived_from_the_steps(states, status):
+    assert derive_status(conference(**states)) == status
+
+
+def test_backoff_grows_exponentially_with_jitter_and_is_capped():
+    for attempt in range(1, 12):
+        ceiling = min(BACKOFF_CAP_SECONDS, 2 ** (attempt - 1))
+        assert ceiling / 2 <= backoff_seconds(attempt, None) <= ceiling
+
+
+def test_backoff_never_comes_before_retry_after():
+    assert backoff_seconds(1, 42) == 42

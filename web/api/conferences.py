@@ -1,0 +1,92 @@
+"""Conferences: the web side only validates, saves, sends work to the queue and reads (no outside calls)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
+from shared.services import conferences
+from shared.services.conferences import NotFound
+
+from ..auth import login_required
+from ..errors import ApiError
+from ..openapi import documented
+from . import db, parse_body, parse_query
+
+bp = Blueprint("conferences", __name__, url_prefix="/api/conferences")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise ApiError(422, "The Idempotency-Key header is not valid",
+                       {"Idempotency-Key": f"must be 1-{MAX_IDEMPOTENCY_KEY} printable characters"})
+    return key
+
+
+def _enqueue(conference_id: int) -> None:
+    current_app.extensions["queue"].provision(conference_id)
+
+
+def _own(conference_id: int):
+    with db().read() as session:
+        try:
+            return conferences.get(session, g.caller, conference_id)
+        except NotFound:
+            raise ApiError(404, "No such conference") from None
+
+
+@bp.post("")
+@login_required
+@documented("Create a conference or broadcast", body=ConferenceIn,
+            responses={202: ConferenceOut, 200: ConferenceOut, 400: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+            headers={"Idempotency-Key": "The same key from the same user within 24 h returns the same conference"})
+def create_conference():
+    key = _idempotency_key()
+    data = parse_body(ConferenceIn)
+    conference, created = conferences.create(db(), g.caller, data, key)
+    if created:
+        _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
+    return jsonify(conferences.to_dict(conference)), 202 if created else 200
+
+
+@bp.get("")
+@login_required
+@documented("List the caller's conferences, newest first", query=ListQuery, responses={200: ConferencePage, 422: ErrorOut})
+def list_conferences():
+    query = parse_query(ListQuery)
+    with db().read() as session:
+        items, total = conferences.list_page(session, g.caller, query)
+        return jsonify({"items": [conferences.to_dict(c) for c in items], "total": total,
+                        "page": query.page, "per_page": query.per_page})
+
+
+@bp.get("/<id:conference_id>")
+@login_required
+@documented("Read one conference", responses={200: ConferenceOut, 404: ErrorOut})
+def get_conference(conference_id: int):
+    return jsonify(conferences.to_dict(_own(conference_id)))
+
+
+@bp.post("/<id:conference_id>/retry")
+@login_required
+@documented("Run the failed steps again", responses={202: ConferenceOut, 404: ErrorOut})
+def retry_conference(conference_id: int):
+    try:
+        conference = conferences.retry(db(), g.caller, conference_id)
+    except NotFound:
+        raise ApiError(404, "No such conference") from None
+    _enqueue(conference.id)
+    return jsonify(conferences.to_dict(conference)), 202
+
+
+@bp.put("/<id:conference_id>")
+@bp.delete("/<id:conference_id>")
+@login_required
+@documented("Edit or cancel (coming with the edit and cancel work)", responses={501: ErrorOut, 404: ErrorOut})
+def not_yet(conference_id: int):
+    _own(conference_id)
+    raise ApiError(501, "Editing and cancelling are not available yet")

@@ -1,0 +1,49 @@
+"""The app token: short-lived, signed, bound to (portal, user); sent as `Authorization: Bearer`.
+
+Third-party cookies are not needed inside the Bitrix24 iframe (DESIGN §5).
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from shared.services.conferences import Caller
+
+from .errors import ApiError
+
+TOKEN_TTL_SECONDS = 1800
+SALT = "telemost-app-token"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def issue_token(portal: str, user: dict) -> str:
+    return _serializer().dumps({"p": portal, "u": user["id"], "n": user["name"], "e": user.get("email"),
+                                "a": bool(user.get("is_admin"))})
+
+
+def _verify(token: str) -> dict:
+    try:
+        return _serializer().loads(token, max_age=TOKEN_TTL_SECONDS)
+    except SignatureExpired:
+        raise ApiError(401, "The app token has expired; renew it with POST /api/session") from None
+    except BadSignature:
+        raise ApiError(401, "The app token is not valid") from None
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "Send the app token as 'Authorization: Bearer <token>'")
+        claims = _verify(token.strip())
+        g.caller = Caller(portal=claims["p"], user_id=int(claims["u"]), name=claims["n"])
+        g.user = {"id": int(claims["u"]), "name": claims["n"], "email": claims.get("e"), "is_admin": claims.get("a", False)}
+        return view(*args, **kwargs)
+    wrapper.__openapi_secured__ = True
+    return wrapper

@@ -1,0 +1,34 @@
+"""Sending work to the workers, always after the commit (DESIGN §4 rule 1).
+
+If Redis is down the request still succeeds: the conference is saved and the sweeper sends it later.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+from celery import Celery
+
+from shared.config import Settings
+from shared.jobs import PROVISION_TASK, celery_settings
+
+log = logging.getLogger(__name__)
+
+
+class Queue:
+    def __init__(self, settings: Settings) -> None:
+        self.celery = Celery("telemost_bitrix_web")
+        self.celery.conf.update(celery_settings(settings))
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+
+    def provision(self, conference_id: int) -> bool:
+        try:
+            self.celery.send_task(PROVISION_TASK, args=[conference_id])
+            return True
+        except Exception as exc:  # any broker failure: kombu raises several kinds
+            log.warning("could not enqueue conference %s (%s); the sweeper will", conference_id, exc)
+            return False
+
+    def ping(self) -> None:
+        """Raises when Redis does not answer within a second (for /health)."""
+        self.redis.ping()

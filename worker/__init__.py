@@ -1,0 +1,1 @@
+"""The Celery worker and beat: thin tasks that load a conference by id and call a service."""

@@ -1,0 +1,34 @@
+"""What a worker process holds once: the database and the clients (each with its connection pool)."""
+from __future__ import annotations
+
+from functools import cache
+
+import requests
+
+from shared.clients.bitrix24 import Bitrix24Client
+from shared.clients.telemost import TelemostClient
+from shared.db import Database
+from shared.services.provisioning import OutsideClients, Provisioner
+
+from .celery_app import app
+
+
+@cache
+def database() -> Database:
+    return Database(app.settings.database_url)
+
+
+@cache
+def provisioner() -> Provisioner:
+    settings = app.settings
+    http = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    telemost = TelemostClient(settings.telemost_api_url, settings.yandex_oauth_token, settings.http_timeout_seconds,
+                              http) if settings.yandex_oauth_token else None
+    bitrix = Bitrix24Client(settings.bitrix24_webhook_url, timeout=settings.http_timeout_seconds,
+                            session=http) if settings.bitrix24_webhook_url else None
+    clients = OutsideClients(telemost=telemost, bitrix=bitrix,
+                             notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")
+    return Provisioner(database(), clients)

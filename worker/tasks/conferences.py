@@ -1,0 +1,25 @@
+"""Conference tasks: they carry ids only and read the current state from the database (DESIGN §4 rule 1)."""
+from __future__ import annotations
+
+import logging
+
+from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK
+from shared.models import utcnow
+from shared.services.conferences import mark_enqueued
+
+from ..celery_app import app
+from ..context import database, provisioner
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name=PROVISION_TASK)
+def provision(conference_id: int) -> None:
+    due = provisioner().run(conference_id)
+    if due is None:
+        return
+    wait = max(0.0, (due - utcnow()).total_seconds())
+    if wait > MAX_COUNTDOWN_SECONDS:
+        return  # the sweeper sends it when due; a long countdown would sit unacknowledged in Redis
+    provision.apply_async(args=[conference_id], countdown=wait)
+    mark_enqueued(database(), [conference_id])

@@ -1,0 +1,30 @@
+"""Beat's periodic jobs: the sweeper and the retention cleanup."""
+from __future__ import annotations
+
+import logging
+
+from shared.jobs import CLEANUP_TASK, SWEEP_TASK
+from shared.services.conferences import mark_enqueued
+from shared.services.sweeper import due_conference_ids, forget_old_idempotency_keys
+
+from ..celery_app import app
+from ..context import database
+from .conferences import provision
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name=SWEEP_TASK)
+def sweep() -> int:
+    ids = due_conference_ids(database(), app.settings.resend_after_seconds)
+    for conference_id in ids:
+        provision.delay(conference_id)
+    mark_enqueued(database(), ids)
+    if ids:
+        log.info("sweeper sent %d conference(s) back to the queue", len(ids))
+    return len(ids)
+
+
+@app.task(name=CLEANUP_TASK)
+def cleanup() -> int:
+    return forget_old_idempotency_keys(database())
