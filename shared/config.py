@@ -71,6 +71,16 @@ class Settings:
         return urlsplit(self.bitrix24_webhook_url).netloc.lower() if self.bitrix24_webhook_url else None
 
     @property
+    def stale_running_after_seconds(self) -> float:
+        """When a step still "running" must belong to a dead worker.
+
+        A step makes a few outside calls in a row (a look-up, then batches of 50), each bounded by the
+        timeout; this is well past that, and small enough that the sweeper still finishes the
+        conference within the 2 minutes of CONTRACT §6 (HTTP_TIMEOUT_SECONDS is at most 15).
+        """
+        return 6 * self.http_timeout_seconds + 10
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -185,7 +195,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         if not env.get("YANDEX_OAUTH_TOKEN") and not env.get("YANDEX_CLIENT_ID"):
             raise SettingsError("YANDEX_OAUTH_TOKEN (or YANDEX_CLIENT_ID and YANDEX_CLIENT_SECRET) is required when SANDBOX is off")
 
-    timeout = _seconds(env, "HTTP_TIMEOUT_SECONDS", 10, 0.1, 30)
+    timeout = _seconds(env, "HTTP_TIMEOUT_SECONDS", 10, 0.1, 15)
 
     sweep_every = _seconds(env, "SWEEP_EVERY_SECONDS", 10, 1, 60)
     resend_after = _seconds(env, "SWEEP_RESEND_AFTER_SECONDS", 30, 1, 90)

@@ -1,6 +1,7 @@
 """What a worker process holds once: the database and the clients (each with its connection pool)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 import requests
@@ -31,4 +32,4 @@ def provisioner() -> Provisioner:
                             session=http) if settings.bitrix24_webhook_url else None
     clients = OutsideClients(telemost=telemost, bitrix=bitrix,
                              notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")
-    return Provisioner(database(), clients)
+    return Provisioner(database(), clients, timedelta(seconds=settings.stale_running_after_seconds))

@@ -6,7 +6,7 @@ each claimed and recorded through `steps`, and answers when it should run again 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from ..clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
@@ -47,9 +47,13 @@ def next_due(conference: Conference) -> datetime | None:
 
 
 class Provisioner:
-    def __init__(self, db: Database, clients: OutsideClients) -> None:
+    def __init__(self, db: Database, clients: OutsideClients, stale_after: timedelta) -> None:
         self.db = db
         self.clients = clients
+        self.stale_after = stale_after
+
+    def _claim(self, conference_id: int, name: StepName) -> Claim | None:
+        return claim(self.db, conference_id, name, self.stale_after)
 
     def run(self, conference_id: int) -> datetime | None:
         self._create_room(conference_id)
@@ -63,7 +67,7 @@ class Provisioner:
             return session.get(Conference, conference_id)
 
     def _create_room(self, conference_id: int) -> None:
-        claimed = claim(self.db, conference_id, StepName.CREATE_ROOM)
+        claimed = self._claim(conference_id, StepName.CREATE_ROOM)
         if claimed is None:
             return
         conference = self._load(conference_id)
@@ -84,7 +88,7 @@ class Provisioner:
         if conference is None or not runnable(conference, StepName.CALENDAR_EVENT):
             return
         claims = {name: c for name in (StepName.CALENDAR_EVENT, StepName.NOTIFY_INVITEES)
-                  if (c := claim(self.db, conference_id, name)) is not None}
+                  if (c := self._claim(conference_id, name)) is not None}
         if not claims:
             return
         if self.clients.bitrix is None:

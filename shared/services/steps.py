@@ -16,10 +16,6 @@ from ..clients.errors import OutsideServiceError
 from ..db import Database
 from ..models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
 
-# A step still "running" after this long belongs to a worker that died: every outside call times out
-# well before (HTTP_TIMEOUT_SECONDS is at most 30 s, checked at start, and a step makes at most two calls
-# in a row at the default 10 s). Keep it short: the sweeper must finish the conference within 2 minutes.
-STALE_RUNNING_AFTER = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
@@ -61,11 +57,11 @@ def backoff_seconds(attempt: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def _is_due(step: Step, now: datetime) -> bool:
+def _is_due(step: Step, now: datetime, stale_after: timedelta) -> bool:
     if step.state == StepState.PENDING.value:
         return step.next_attempt_at is None or step.next_attempt_at <= now
     return step.state == StepState.RUNNING.value and step.started_at is not None \
-        and step.started_at <= now - STALE_RUNNING_AFTER
+        and step.started_at <= now - stale_after
 
 
 def _locked_step(session: Session, conference_id: int, name: StepName) -> Step | None:
@@ -74,12 +70,15 @@ def _locked_step(session: Session, conference_id: int, name: StepName) -> Step |
     ).one_or_none()
 
 
-def claim(db: Database, conference_id: int, name: StepName) -> Claim | None:
-    """Marks the step running and counts the attempt, or answers None when it is not due or someone has it."""
+def claim(db: Database, conference_id: int, name: StepName, stale_after: timedelta) -> Claim | None:
+    """Marks the step running and counts the attempt, or answers None when it is not due or someone has it.
+
+    A step running for longer than `stale_after` belongs to a worker that died, and is taken over.
+    """
     now = utcnow()
     with db.write() as session:
         step = _locked_step(session, conference_id, name)
-        if step is None or not _is_due(step, now):
+        if step is None or not _is_due(step, now, stale_after):
             return None
         # Any earlier attempt may have reached the service before its answer was lost.
         recovering = step.state == StepState.RUNNING.value or step.attempts > 0

@@ -12,20 +12,20 @@ from sqlalchemy import and_, exists, or_, select, update
 from ..db import Database
 from ..models import Conference, ConferenceStatus, Step, StepState, utcnow
 from .conferences import IDEMPOTENCY_WINDOW
-from .steps import STALE_RUNNING_AFTER
 
 ACTIVE_STATUSES = [ConferenceStatus.PENDING.value, ConferenceStatus.PROVISIONING.value,
                    ConferenceStatus.SYNCING.value, ConferenceStatus.CANCELLING.value]
 
 
-def due_conference_ids(db: Database, resend_after_seconds: float, limit: int = 500) -> list[int]:
+def due_conference_ids(db: Database, resend_after_seconds: float, stale_after_seconds: float,
+                       limit: int = 500) -> list[int]:
     """Conferences with a due or stuck step that were not sent to the queue in the last `resend_after_seconds`."""
     now = utcnow()
     due_step = exists().where(
         Step.conference_id == Conference.id,
         or_(and_(Step.state == StepState.PENDING.value,
                  or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now)),
-            and_(Step.state == StepState.RUNNING.value, Step.started_at <= now - STALE_RUNNING_AFTER)))
+            and_(Step.state == StepState.RUNNING.value, Step.started_at <= now - timedelta(seconds=stale_after_seconds))))
     quiet = or_(Conference.enqueued_at.is_(None), Conference.enqueued_at <= now - timedelta(seconds=resend_after_seconds))
     with db.read() as session:
         return list(session.scalars(

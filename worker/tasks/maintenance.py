@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 @app.task(name=SWEEP_TASK)
 def sweep() -> int:
-    ids = due_conference_ids(database(), app.settings.resend_after_seconds)
+    ids = due_conference_ids(database(), app.settings.resend_after_seconds,
+                             app.settings.stale_running_after_seconds)
     for conference_id in ids:
         provision.delay(conference_id)
     mark_enqueued(database(), ids)
