@@ -1,17 +1,19 @@
 # Telemost for Bitrix24. `make run` brings the whole stack up; `make test` runs every test.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test worker setup migrate redis stop-redis clean
+.PHONY: run test worker setup migrate redis clean
 
 setup: $(STAMP) .env redis migrate
 
 $(STAMP): requirements/*.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@# (this machine's pip config names package folders that may be missing: hide only those warnings)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@touch $(STAMP)
 
 # A first run gets its own .env with a fresh SECRET_KEY; an existing .env is never touched.
@@ -19,7 +21,7 @@ $(STAMP): requirements/*.txt
 	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')|" .env.example > .env
 	@echo "created .env from .env.example (with a new SECRET_KEY)"
 
-redis: $(STAMP)
+redis: $(STAMP) .env
 	@scripts/ensure-redis.sh
 
 migrate: $(STAMP) .env
@@ -36,11 +38,8 @@ worker: setup
 
 # The tests start and stop their own Redis, emulators, web and worker (tests/conftest.py).
 test: $(STAMP)
-	@scripts/ensure-redis.sh --install-only
+	@scripts/ensure-redis.sh --binary
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
-stop-redis:
-	@test -f var/redis/redis.pid && kill "$$(cat var/redis/redis.pid)" && echo "redis stopped" || echo "no redis started by make"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -8,13 +8,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shared.config import SettingsError, load_settings  # noqa: E402
 
+import redis  # noqa: E402
+
+
+def redis_line(url: str) -> list[str]:
+    """A Redis in the foreground beside the app when none answers (ensure-redis.sh made sure it is local)."""
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return []
+    except redis.RedisError:
+        port = redis.connection.parse_url(url).get("port", 6379)
+        return [f"redis: mkdir -p var/redis && exec redis-server --bind 127.0.0.1 --port {port} --dir var/redis "
+                "--appendonly yes --save ''"]
+
 
 def main() -> None:
     try:
         s = load_settings()
     except SettingsError as exc:
         sys.exit(f"telemost-bitrix-app: {exc}")
-    lines = [
+    lines = redis_line(s.redis_url) + [
         f"web: .venv/bin/gunicorn --bind 0.0.0.0:{s.web_port} --worker-class gthread --workers 2 --threads 8 web.wsgi:app",
         "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 16 "
         "--queues conferences,maintenance --loglevel INFO",
