@@ -101,12 +101,8 @@ def event_bind(portal: "Portal", caller: Caller, params: dict[str, Any]) -> bool
 
 def event_unbind(portal: "Portal", caller: Caller, params: dict[str, Any]) -> dict[str, int]:
     _require_admin(caller)
-    event = _required_text(params, "event").upper()
-    handler = str(get_ci(params, "handler") or "")
-    kept = [b for b in portal.event_handlers if not (b.event == event and (not handler or b.handler == handler))]
-    removed = len(portal.event_handlers) - len(kept)
-    portal.event_handlers[:] = kept
-    return {"count": removed}
+    return _unbind(portal.event_handlers, "event", _required_text(params, "event").upper(),
+                   str(get_ci(params, "handler") or ""))
 
 
 def event_get(portal: "Portal", caller: Caller, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -129,11 +125,15 @@ def placement_bind(portal: "Portal", caller: Caller, params: dict[str, Any]) -> 
 
 def placement_unbind(portal: "Portal", caller: Caller, params: dict[str, Any]) -> dict[str, int]:
     _require_admin(caller)
-    placement = _required_text(params, "PLACEMENT").upper()
-    handler = str(get_ci(params, "HANDLER") or "")
-    kept = [p for p in portal.placements if not (p.placement == placement and (not handler or p.handler == handler))]
-    removed = len(portal.placements) - len(kept)
-    portal.placements[:] = kept
+    return _unbind(portal.placements, "placement", _required_text(params, "PLACEMENT").upper(),
+                   str(get_ci(params, "HANDLER") or ""))
+
+
+def _unbind(bindings: list, kind: str, name: str, handler: str) -> dict[str, int]:
+    """Removes the bindings of `name` (only the one with `handler`, when given); answers how many went."""
+    kept = [b for b in bindings if not (getattr(b, kind) == name and (not handler or b.handler == handler))]
+    removed = len(bindings) - len(kept)
+    bindings[:] = kept
     return {"count": removed}
 
 

@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from .calendar_dates import DateValueError, zone
 from .portal import Portal
@@ -33,9 +33,14 @@ def _error(status: int, message: str) -> tuple[Response, int]:
 def sandbox_blueprint(portal: Portal) -> Blueprint:
     bp = Blueprint("bitrix24_sandbox", __name__)
 
-    def active_user(body: dict[str, Any]) -> User | None:
+    def active_user(body: dict[str, Any]) -> User:
+        """The active portal user the body names; aborts with a 404 JSON answer when there is none."""
         user = portal.users.get(body.get("user_id"))
-        return user if user and user.active else None
+        if user is None or not user.active:
+            response, status = _error(404, f"no active portal user with id {body.get('user_id')!r}")
+            response.status_code = status
+            abort(response)
+        return user
 
     @bp.get("/healthz")
     def healthz() -> Response:
@@ -45,8 +50,6 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
     def launch() -> Any:
         body = _body()
         user = active_user(body)
-        if user is None:
-            return _error(404, f"no active portal user with id {body.get('user_id')!r}")
         return jsonify(launch_request(portal, user, body))
 
     @bp.post("/_sandbox/tokens")
@@ -54,8 +57,6 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
         body = _body()
         user = active_user(body)
         ttl = body.get("ttl")
-        if user is None:
-            return _error(404, f"no active portal user with id {body.get('user_id')!r}")
         if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
             return _error(400, "ttl must be a number of seconds > 0")
         pair = portal.issue_tokens(user.id, ttl, body.get("scope"))
@@ -67,8 +68,6 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
     def oauth_code() -> Any:
         body = _body()
         user = active_user(body)
-        if user is None:
-            return _error(404, f"no active portal user with id {body.get('user_id')!r}")
         with portal.lock:
             code = portal.tokens.issue_code(user.id, body.get("scope") or portal.settings.token_scope,
                                             portal.settings.auth_code_ttl)
