@@ -5,7 +5,11 @@ from shared.config import SettingsError
 
 from . import create_app
 
+# gunicorn's master stops when a worker exits with this code, instead of starting it again forever.
+WORKER_BOOT_ERROR = 3
+
 try:
     app = create_app()
 except SettingsError as exc:
-    sys.exit(f"telemost-bitrix-app: {exc}")
+    print(f"telemost-bitrix-app: {exc}", file=sys.stderr)
+    sys.exit(WORKER_BOOT_ERROR)
