@@ -32,9 +32,10 @@ def main() -> None:
         "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 16 "
         "--queues conferences,maintenance --loglevel INFO",
         "beat: .venv/bin/celery -A worker.celery_app beat --schedule var/celerybeat-schedule --loglevel INFO",
-        # Without a password Flower is reachable from this machine only.
+        # Without a password Flower is reachable from this machine only. The password itself reaches
+        # Flower through FLOWER_BASIC_AUTH in the environment (honcho exports .env), not the command line.
         f"flower: .venv/bin/celery -A worker.celery_app flower --port={s.flower_port} "
-        + (f"--address=0.0.0.0 --basic-auth={s.flower_basic_auth}" if s.flower_basic_auth else "--address=127.0.0.1"),
+        f"--address={'0.0.0.0' if s.flower_basic_auth else '127.0.0.1'}",
     ]
     if s.sandbox:
         lines += [

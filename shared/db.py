@@ -8,6 +8,7 @@ Read-only work uses a plain deferred BEGIN so it does not queue behind writers.
 from __future__ import annotations
 
 import os
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +17,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
+# Above the worker's thread count, so no thread waits for a connection while holding a step.
+POOL_SIZE, POOL_OVERFLOW = 20, 20
+
+# A forked child (gunicorn, Celery prefork) must not reuse its parent's sockets or file handles.
+_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+os.register_at_fork(after_in_child=lambda: [engine.dispose(close=False) for engine in list(_ENGINES)])
 
 
 class Database:
@@ -27,8 +34,7 @@ class Database:
         self._write_engine = self.engine.execution_options(begin_mode="IMMEDIATE")
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self._write_engine, expire_on_commit=False)
-        # A forked child (gunicorn, Celery prefork) must not reuse the parent's sockets or file handles.
-        os.register_at_fork(after_in_child=lambda: self.engine.dispose(close=False))
+        _ENGINES.add(self.engine)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -47,11 +53,12 @@ class Database:
 
 def _make_engine(url: str, echo: bool) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+    engine = create_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
+                           connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -63,6 +70,9 @@ def _make_engine(url: str, echo: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        # SQLite's own lower() knows only ASCII; search must fold Cyrillic names as PostgreSQL does.
+        dbapi_connection.create_function("lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
+                                         deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -8,7 +8,6 @@ from .config import Settings
 
 PROVISION_TASK = "conferences.provision"
 SWEEP_TASK = "maintenance.sweep"
-CLEANUP_TASK = "maintenance.cleanup"
 CONFERENCES_QUEUE = "conferences"
 MAINTENANCE_QUEUE = "maintenance"
 

@@ -76,7 +76,7 @@ class Conference(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Written into the calendar event so a crashed step can find the event it may have made.
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
-    portal: Mapped[str] = mapped_column(String(64))
+    portal: Mapped[str] = mapped_column(String(255))
     owner_id: Mapped[int] = mapped_column(Integer)
     owner_name: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(16))
@@ -122,6 +122,9 @@ class Step(Base):
     name: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default=StepState.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # `attempts` when the user last asked for a retry: the count of tries stays honest, and the
+    # retry still gets a full allowance of automatic attempts.
+    attempts_at_retry: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,47 +1,86 @@
 """The shapes of the public API (CONTRACT §4): what is accepted, what is returned.
 
-The same models validate requests and generate the OpenAPI document, so the two cannot drift apart.
+Requests are validated by these models and the OpenAPI document is generated from them; responses
+are built by `services.conferences.to_dict` and checked against `ConferenceOut` in the tests.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictBool, StrictInt,
                       StrictStr, ValidationError, model_validator)
 
 START_AT_GRACE = timedelta(minutes=5)
+START_AT_HORIZON = timedelta(days=5 * 366)  # far enough for any plan, near enough for every calendar
 WaitingRoomLevel = Literal["PUBLIC", "ORGANIZATION", "ADMINS"]
 ConferenceTypeName = Literal["conference", "broadcast"]
 StatusName = Literal["pending", "provisioning", "ready", "partially_failed", "failed", "syncing", "cancelling",
                      "cancelled"]
+# Control characters have no place in names and break PostgreSQL text (NUL); line breaks are fine in prose.
+_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+_PROSE_CONTROL = _CONTROL - {"\n", "\r", "\t"}
 
 
-def _strip(value: str) -> str:
-    return value.strip()
-
-
-def _iso_text(value):
-    # Times travel as ISO 8601 text only: a bare number could be seconds or milliseconds.
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time string with an offset, such as 2026-12-01T10:00:00+03:00")
+def _no_control(value: str, allowed_breaks: bool = False) -> str:
+    if any(c in (_PROSE_CONTROL if allowed_breaks else _CONTROL) for c in value):
+        raise ValueError("must not contain control characters")
     return value
+
+
+def _line(value: str) -> str:
+    value = _no_control(value).strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _prose(value: str) -> str:
+    return _no_control(value, allowed_breaks=True)
+
+
+def _start_at(value: Any) -> datetime:
+    # ISO 8601 text only: a bare number could be seconds or milliseconds, and pydantic would take it.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00") from None
+    if moment.tzinfo is None:
+        raise ValueError("must carry an offset, such as 2026-12-01T10:00:00+03:00")
+    now = datetime.now(timezone.utc)
+    if moment < now - START_AT_GRACE:
+        raise ValueError("may not be more than 5 minutes in the past")
+    if moment > now + START_AT_HORIZON:
+        raise ValueError("may not be more than 5 years ahead")
+    return moment
 
 
 def _timezone_name(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError("must be an IANA time zone such as Europe/Moscow") from None
     return value
 
 
-Name = Annotated[StrictStr, AfterValidator(_strip), Field(min_length=1, max_length=255)]
+def _distinct(values: list) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError("must not name anyone twice")
+    return values
+
+
+Name = Annotated[StrictStr, Field(max_length=255), AfterValidator(_line)]
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
-UserId = Annotated[StrictInt, Field(gt=0)]
-TimeZoneName = Annotated[StrictStr, AfterValidator(_timezone_name)]
-StartAt = Annotated[datetime, BeforeValidator(_iso_text)]
+UserId = Annotated[StrictInt, Field(gt=0, lt=2**31)]
+TimeZoneName = Annotated[StrictStr, Field(max_length=64), AfterValidator(_timezone_name)]
+StartAt = Annotated[datetime, BeforeValidator(_start_at)]
+
+
+def Prose(limit: int):  # noqa: N802 - reads as a type in the models below
+    return Annotated[StrictStr, Field(max_length=limit), AfterValidator(_prose)]
 
 
 class StrictModel(BaseModel):
@@ -49,51 +88,52 @@ class StrictModel(BaseModel):
 
 
 class LiveStreamIn(StrictModel):
-    title: Annotated[StrictStr, Field(max_length=1024)] | None = None
-    description: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    title: Prose(1024) | None = None
+    description: Prose(2048) | None = None
     access_level: Literal["PUBLIC", "ORGANIZATION"] = "PUBLIC"
+
+
+def conference_rules(data: Mapping[str, Any]) -> dict[str, str]:
+    """The rules that join several fields, checked on raw input too, so a 422 names every field at once."""
+    problems: dict[str, str] = {}
+    kind = data.get("type", "conference")
+    if kind == "broadcast" and data.get("live_stream") is None:
+        problems["live_stream"] = "is required for a broadcast"
+    if kind == "conference" and data.get("live_stream") is not None:
+        problems["live_stream"] = "must be null for a conference; use type broadcast"
+    if data.get("create_calendar_event") is True and data.get("start_at") is None:
+        problems["start_at"] = "is required to create a calendar event"
+    return problems
 
 
 class ConferenceIn(StrictModel):
     """A conference as the caller asks for it; defaults are what a person would expect."""
 
+    cross_field_rules: ClassVar = staticmethod(conference_rules)
+
     type: ConferenceTypeName = "conference"
     name: Name
-    description: Annotated[StrictStr, Field(max_length=4000)] | None = None
+    description: Prose(4000) | None = None
     start_at: StartAt | None = None
     duration_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 60
     timezone: TimeZoneName = "Europe/Moscow"
     waiting_room_level: WaitingRoomLevel = "PUBLIC"
     live_stream: LiveStreamIn | None = None
-    cohosts: Annotated[list[Email], Field(max_length=30)] = []
-    invitees: Annotated[list[UserId], Field(max_length=100)] = []
+    cohosts: Annotated[list[Email], Field(max_length=30), AfterValidator(_distinct)] = []
+    invitees: Annotated[list[UserId], Field(max_length=100), AfterValidator(_distinct)] = []
     create_calendar_event: StrictBool | None = Field(None, description="Default: true when start_at is given")
     invite_users: StrictBool | None = Field(None, description="Default: true when there are invitees")
 
     @model_validator(mode="after")
     def _rules(self) -> "ConferenceIn":
-        problems: dict[str, str] = {}
-        if self.start_at is not None:
-            if self.start_at.tzinfo is None:
-                problems["start_at"] = "must carry an offset, such as 2026-12-01T10:00:00+03:00"
-            elif self.start_at < datetime.now(timezone.utc) - START_AT_GRACE:
-                problems["start_at"] = "may not be more than 5 minutes in the past"
-        if self.type == "broadcast" and self.live_stream is None:
-            problems["live_stream"] = "is required for a broadcast"
-        if self.type == "conference" and self.live_stream is not None:
-            problems["live_stream"] = "must be null for a conference; use type broadcast"
-        if self.create_calendar_event is None:
-            self.create_calendar_event = self.start_at is not None
-        elif self.create_calendar_event and self.start_at is None:
-            problems["start_at"] = "is required to create a calendar event"
-        if self.invite_users is None:
-            self.invite_users = bool(self.invitees)
-        if len(set(self.cohosts)) != len(self.cohosts):
-            problems["cohosts"] = "must not repeat an address"
-        if len(set(self.invitees)) != len(self.invitees):
-            problems["invitees"] = "must not repeat a user"
+        problems = conference_rules({"type": self.type, "live_stream": self.live_stream, "start_at": self.start_at,
+                                     "create_calendar_event": self.create_calendar_event})
         if problems:
             raise RuleViolations(problems)
+        if self.create_calendar_event is None:
+            self.create_calendar_event = self.start_at is not None
+        if self.invite_users is None:
+            self.invite_users = bool(self.invitees)
         return self
 
 
@@ -108,7 +148,7 @@ class RuleViolations(ValueError):
 class ListQuery(StrictModel):
     type: ConferenceTypeName | None = None
     status: StatusName | None = None
-    q: Annotated[str, Field(max_length=255)] | None = None
+    q: Annotated[str, Field(max_length=255), AfterValidator(_no_control)] | None = None
     page: Annotated[int, Field(ge=1, le=100000)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
 
@@ -200,8 +240,11 @@ class HealthOut(BaseModel):
     checks: dict[str, str]
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Every offending field, keyed by its dotted path ('cohosts.3'), with a message a person can read."""
+def field_errors(exc: ValidationError, data: Any = None, rules=None) -> dict[str, str]:
+    """Every offending field, keyed by its dotted path ('cohosts.3'), with a message a person can read.
+
+    `rules(data)` adds the cross-field rules, which pydantic runs only once every field is valid.
+    """
     fields: dict[str, str] = {}
     for error in exc.errors():
         cause = (error.get("ctx") or {}).get("error")
@@ -215,4 +258,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         elif error["type"] == "missing":
             message = "is required"
         fields.setdefault(path or "body", message)
+    if rules is not None and isinstance(data, Mapping):
+        for field, message in rules(data).items():
+            fields.setdefault(field, message)
     return fields

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, SETTINGS=settings, BASE_PATH=settings.base_path,
-                      MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False,
+                      MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
                       TESTING=settings.flask_env == "testing")
     app.json.sort_keys = False
     app.url_map.converters["id"] = RowIdConverter

@@ -1,8 +1,9 @@
 """What a worker process holds once: the database and the clients (each with its connection pool)."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
-from functools import cache
+from functools import wraps
 
 import requests
 
@@ -14,12 +15,26 @@ from shared.services.provisioning import OutsideClients, Provisioner
 from .celery_app import app
 
 
-@cache
+def once(build):
+    """Builds the value on first use; tasks on the threads pool may all ask at once for the first messages."""
+    lock = threading.Lock()
+    built = []
+
+    @wraps(build)
+    def get():
+        with lock:
+            if not built:
+                built.append(build())
+        return built[0]
+    return get
+
+
+@once
 def database() -> Database:
     return Database(app.settings.database_url)
 
 
-@cache
+@once
 def provisioner() -> Provisioner:
     settings = app.settings
     http = requests.Session()

@@ -7,7 +7,7 @@ cannot talk to the plain-http sandbox portal nor to a configured OAuth server, a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 from urllib.parse import quote
 
 import requests
@@ -97,18 +97,6 @@ class Bitrix24Client:
             outcome.errors[key] = error_from(error.get("error"), error.get("error_description"), None, None)
         return outcome
 
-    def user_current(self) -> dict:
-        return self.result("user.current")
-
-    def iter_pages(self, method: str, params: Mapping[str, Any]) -> Iterable[list[dict]]:
-        start = 0
-        while True:
-            envelope = self.call(method, {**params, "start": start})
-            yield envelope.get("result") or []
-            if "next" not in envelope:
-                return
-            start = int(envelope["next"])
-
 
 def _as_dict(value: Any) -> dict:
     # Bitrix24 sends an empty map as [] (PHP arrays).
@@ -121,7 +109,7 @@ def error_from(code: Any, description: Any, status: int | None, retry_after: flo
     text = str(description or "").strip() or "no details"
     details = {"code": code or None, "status": status, "retry_after": retry_after}
     if upper == "EXPIRED_TOKEN":
-        return TokenExpired(SERVICE, "The Bitrix24 access token has expired; the app will refresh it and try again",
+        return TokenExpired(SERVICE, "The Bitrix24 access token has expired; the app will try again",
                             **details)
     if upper in TRANSIENT_CODES or (status is not None and (status == 429 or status >= 500)):
         return TransientError(SERVICE, f"Bitrix24 is busy or unavailable ({code or status}); the app will try again",

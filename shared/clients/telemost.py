@@ -13,7 +13,6 @@ import requests
 from .errors import PermanentError, TransientError, json_or_none, network_failure, retry_after_seconds
 
 SERVICE = "Telemost"
-MAX_COHOSTS_PER_CALL = 30
 
 # What a person can do about each permanent error the API documents.
 PERMANENT_MESSAGES = {
@@ -50,27 +49,6 @@ class TelemostClient:
         if not room_id or not join_url:
             raise TransientError(SERVICE, "Telemost answered without a room id or link; the app will try again")
         return Room(id=str(room_id), join_url=join_url, watch_url=(data.get("live_stream") or {}).get("watch_url"))
-
-    def get_room(self, room_id: str) -> dict:
-        return self._request("GET", f"/conferences/{room_id}") or {}
-
-    def update_room(self, room_id: str, changes: dict) -> dict:
-        return self._request("PATCH", f"/conferences/{room_id}", json=changes) or {}
-
-    def replace_cohosts(self, room_id: str, cohosts: list[str]) -> None:
-        if len(cohosts) > MAX_COHOSTS_PER_CALL:
-            raise PermanentError(SERVICE, f"A room may have at most {MAX_COHOSTS_PER_CALL} cohosts")
-        self._request("PUT", f"/conferences/{room_id}/cohosts", json={"cohosts": [{"email": e} for e in cohosts]})
-
-    def list_cohosts(self, room_id: str) -> list[str]:
-        emails: list[str] = []
-        limit = 256
-        while True:
-            page = (self._request("GET", f"/conferences/{room_id}/cohosts",
-                                  params={"offset": len(emails), "limit": limit}) or {}).get("cohosts", [])
-            emails += [c["email"] for c in page if isinstance(c, dict) and "email" in c]
-            if len(page) < limit:  # no total or cursor in the API: a short page is the last
-                return emails
 
     def _request(self, method: str, path: str, **kwargs) -> Any:
         try:

@@ -37,7 +37,8 @@ def _initial_steps(data: ConferenceIn) -> list[Step]:
         StepName.CALENDAR_EVENT: data.create_calendar_event,
         StepName.NOTIFY_INVITEES: data.invite_users and bool(data.invitees),
     }
-    return [Step(name=name.value, state=(StepState.PENDING if on else StepState.SKIPPED).value, attempts=0)
+    return [Step(name=name.value, state=(StepState.PENDING if on else StepState.SKIPPED).value, attempts=0,
+                 attempts_at_retry=0)
             for name, on in wanted.items()]
 
 
@@ -112,7 +113,8 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
         conference = get(session, caller, conference_id)
         for step in conference.steps:
             if step.state == StepState.FAILED.value:
-                step.state, step.attempts, step.next_attempt_at = StepState.PENDING.value, 0, None
+                step.state, step.next_attempt_at = StepState.PENDING.value, None
+                step.attempts_at_retry = step.attempts
         conference.enqueued_at = utcnow()
         refresh_status(conference)
     return conference
@@ -121,7 +123,9 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
 def mark_enqueued(db: Database, conference_ids: list[int]) -> None:
     if conference_ids:
         with db.write() as session:
-            session.execute(update(Conference).where(Conference.id.in_(conference_ids)).values(enqueued_at=utcnow()))
+            # updated_at stays: being sent to the queue again is not a change the user made.
+            session.execute(update(Conference).where(Conference.id.in_(conference_ids))
+                            .values(enqueued_at=utcnow(), updated_at=Conference.updated_at))
 
 
 def to_dict(conference: Conference) -> dict:

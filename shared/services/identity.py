@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 import requests
 
-from ..clients.bitrix24 import Bitrix24Client
+from ..clients.bitrix24 import Bitrix24Client, TokenExpired
 from ..clients.errors import OutsideServiceError, TransientError
 from ..config import Settings
+
+
+MAX_NAME = 255  # what the database keeps of a user's name; the portal allows longer ones
 
 
 class NotVouched(Exception):
@@ -44,6 +47,8 @@ def verify(settings: Settings, http: requests.Session, auth_id: str, domain: str
                                 timeout=settings.http_timeout_seconds, session=http)
     try:
         outcome = portal_api.batch({"user": ("user.current", {}), "admin": ("user.admin", {})})
+    except TokenExpired:
+        raise NotVouched("The authorisation has expired: renew it (BX24.refreshAuth) and sign in again") from None
     except TransientError:
         raise
     except OutsideServiceError as error:
@@ -52,7 +57,8 @@ def verify(settings: Settings, http: requests.Session, auth_id: str, domain: str
     if not isinstance(user, dict) or not str(user.get("ID", "")).isdigit():
         raise NotVouched("The portal did not say who the user is")
     name = " ".join(filter(None, [user.get("NAME"), user.get("LAST_NAME")])).strip() or f"User {user['ID']}"
-    return VerifiedUser(portal=portal, id=int(user["ID"]), name=name, email=user.get("EMAIL") or None,
+    email = user.get("EMAIL") if isinstance(user.get("EMAIL"), str) else None
+    return VerifiedUser(portal=portal, id=int(user["ID"]), name=name[:MAX_NAME], email=(email or None) and email[:MAX_NAME],
                         is_admin=outcome.results.get("admin") is True)
 
 
@@ -61,6 +67,8 @@ def _check_app_info(settings: Settings, http: requests.Session, auth_id: str, do
                                   timeout=settings.http_timeout_seconds, session=http)
     try:
         info = oauth_server.result("app.info")
+    except TokenExpired:
+        raise NotVouched("The authorisation has expired: renew it (BX24.refreshAuth) and sign in again") from None
     except TransientError:
         raise
     except OutsideServiceError as error:

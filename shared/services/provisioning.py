@@ -5,9 +5,12 @@ each claimed and recorded through `steps`, and answers when it should run again 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
 from ..clients.errors import OutsideServiceError, PermanentError
@@ -17,13 +20,14 @@ from ..models import Conference, StepName, StepState, utcnow
 from . import bitrix_content
 from .steps import Claim, claim, fail, succeed
 
-# Steps 3 and 4 depend on the room and not on each other; sync_cohosts only follows an edit.
+# The steps `Provisioner.run` runs, and what each waits for: the calendar event and the invitations
+# need the room's link and not each other. (sync_cohosts follows edits and is not run here yet.)
 DEPENDS_ON = {
     StepName.CREATE_ROOM: None,
-    StepName.SYNC_COHOSTS: StepName.CREATE_ROOM,
     StepName.CALENDAR_EVENT: StepName.CREATE_ROOM,
     StepName.NOTIFY_INVITEES: StepName.CREATE_ROOM,
 }
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class OutsideClients:
 
 
 def runnable(conference: Conference, name: StepName) -> bool:
+    if name not in DEPENDS_ON:
+        return False
     needed = DEPENDS_ON[name]
     return needed is None or conference.step(needed).state == StepState.DONE.value
 
@@ -80,7 +86,12 @@ class Provisioner:
         except OutsideServiceError as error:
             fail(self.db, claimed, error)
             return
-        # Only the moment between Telemost's answer and this commit can leave an orphan room.
+        except Exception as error:  # a bug must end the step, not leave it running for the sweeper forever
+            _fail_unexpectedly(self.db, [claimed], error)
+            return
+        # Telemost has no idempotency key: a room whose answer is lost (a crash before this commit, a
+        # timeout after Telemost made it) is an orphan. The log line lets them be counted.
+        log.info("room %s made for conference %s", room.id, conference_id)
         succeed(self.db, claimed, apply=_store_room(room))
 
     def _bitrix_steps(self, conference_id: int) -> None:
@@ -95,6 +106,15 @@ class Provisioner:
             for claimed in claims.values():
                 fail(self.db, claimed, PermanentError("Bitrix24", "Bitrix24 is not configured: set BITRIX24_WEBHOOK_URL"))
             return
+        try:
+            self._write_to_bitrix(conference, claims)
+        except SQLAlchemyError:
+            raise  # the database is busy or gone: the steps stay running and the sweeper takes them over
+        except Exception as error:  # a bug must end the steps, not leave them running for the sweeper forever
+            _fail_unexpectedly(self.db, list(claims.values()), error)
+
+    def _write_to_bitrix(self, conference: Conference, claims: dict[StepName, Claim]) -> None:
+        """The calendar event and the invitations, in as few batch requests as the portal allows."""
         commands: dict[str, tuple[str, dict]] = {}
         calendar = claims.get(StepName.CALENDAR_EVENT)
         if calendar is not None and not self._reuse_existing_event(calendar, conference):
@@ -156,6 +176,13 @@ class Provisioner:
         error_type = type(first)
         fail(self.db, notify, error_type(first.service, f"Could not notify users {users}: {first.message}",
                                          code=first.code, status=first.status, retry_after=first.retry_after))
+
+
+def _fail_unexpectedly(db: Database, claims: list[Claim], error: Exception) -> None:
+    log.exception("unexpected error in a step of conference %s", claims[0].conference_id, exc_info=error)
+    message = f"The app hit an unexpected error ({type(error).__name__}); it is logged for the team. Retry later."
+    for claimed in claims:
+        fail(db, claimed, PermanentError("app", message))  # no-op for a claim already recorded
 
 
 def _store_room(room: Room) -> Callable[[Conference], None]:

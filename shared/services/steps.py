@@ -19,6 +19,7 @@ from ..models import Conference, ConferenceStatus, Step, StepName, StepState, ut
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
+RETRY_AFTER_CAP_SECONDS = 600.0
 
 FINAL_STEP_STATES = {StepState.DONE.value, StepState.SKIPPED.value, StepState.FAILED.value}
 
@@ -51,37 +52,62 @@ def refresh_status(conference: Conference) -> None:
 
 
 def backoff_seconds(attempt: int, retry_after: float | None) -> float:
-    """Exponential backoff with jitter (so retries of many conferences spread out), never before Retry-After."""
+    """Exponential backoff with jitter (so retries of many conferences spread out), never before Retry-After.
+
+    A Retry-After longer than RETRY_AFTER_CAP_SECONDS is taken as that: the sweeper keeps the wait in
+    the database either way, and no answer should park a conference for a day.
+    """
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
     delay = random.uniform(ceiling / 2, ceiling)
-    return max(delay, retry_after or 0.0)
+    return max(delay, min(retry_after or 0.0, RETRY_AFTER_CAP_SECONDS))
+
+
+def attempts_left(step: Step) -> int:
+    """Attempts left before a transient failure becomes final; a manual retry gives a fresh allowance."""
+    return MAX_ATTEMPTS - (step.attempts - step.attempts_at_retry)
+
+
+def _is_stale(step: Step, now: datetime, stale_after: timedelta) -> bool:
+    return step.state == StepState.RUNNING.value and step.started_at is not None \
+        and step.started_at <= now - stale_after
 
 
 def _is_due(step: Step, now: datetime, stale_after: timedelta) -> bool:
     if step.state == StepState.PENDING.value:
         return step.next_attempt_at is None or step.next_attempt_at <= now
-    return step.state == StepState.RUNNING.value and step.started_at is not None \
-        and step.started_at <= now - stale_after
+    return _is_stale(step, now, stale_after)
 
 
 def _locked_step(session: Session, conference_id: int, name: StepName) -> Step | None:
-    return session.scalars(
-        select(Step).where(Step.conference_id == conference_id, Step.name == name.value).with_for_update()
-    ).one_or_none()
+    # The conference row is locked first: transitions of all its steps then run one at a time, so the
+    # status derived from every step never reads a sibling that is changing (PostgreSQL's READ
+    # COMMITTED would allow that; SQLite's BEGIN IMMEDIATE serialises writers anyway).
+    conference = session.scalars(select(Conference).where(Conference.id == conference_id).with_for_update()
+                                 ).one_or_none()
+    if conference is None:
+        return None
+    return next((s for s in conference.steps if s.name == name.value), None)
 
 
 def claim(db: Database, conference_id: int, name: StepName, stale_after: timedelta) -> Claim | None:
     """Marks the step running and counts the attempt, or answers None when it is not due or someone has it.
 
-    A step running for longer than `stale_after` belongs to a worker that died, and is taken over.
+    A step running for longer than `stale_after` belongs to a worker that died, and is taken over,
+    unless workers have died on it as often as a step may be tried: then it fails for good.
     """
     now = utcnow()
     with db.write() as session:
         step = _locked_step(session, conference_id, name)
         if step is None or not _is_due(step, now, stale_after):
             return None
-        # Any earlier attempt may have reached the service before its answer was lost.
-        recovering = step.state == StepState.RUNNING.value or step.attempts > 0
+        if _is_stale(step, now, stale_after) and attempts_left(step) <= 0:
+            step.state = StepState.FAILED.value
+            step.error = f"The worker stopped during this step {step.attempts} times in a row. Retry later."
+            refresh_status(step.conference)
+            return None
+        # Any earlier attempt, even before a manual retry, may have reached the service before its
+        # answer was lost: the step then looks for what it made before making it again.
+        recovering = step.attempts > 0
         step.state, step.started_at, step.next_attempt_at = StepState.RUNNING.value, now, None
         step.attempts += 1
         refresh_status(step.conference)
@@ -118,7 +144,7 @@ def fail(db: Database, claimed: Claim, error: OutsideServiceError) -> datetime |
         step = _owned_step(session, claimed)
         if step is None:
             return None
-        if error.transient and step.attempts < MAX_ATTEMPTS:
+        if error.transient and attempts_left(step) > 0:
             step.state = StepState.PENDING.value
             step.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(step.attempts, error.retry_after))
             step.error = error.message

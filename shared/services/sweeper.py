@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from ..db import Database
-from ..models import Conference, ConferenceStatus, Step, StepState, utcnow
-from .conferences import IDEMPOTENCY_WINDOW
+from ..models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
 
 ACTIVE_STATUSES = [ConferenceStatus.PENDING.value, ConferenceStatus.PROVISIONING.value,
                    ConferenceStatus.SYNCING.value, ConferenceStatus.CANCELLING.value]
@@ -21,8 +21,13 @@ def due_conference_ids(db: Database, resend_after_seconds: float, stale_after_se
                        limit: int = 500) -> list[int]:
     """Conferences with a due or stuck step that were not sent to the queue in the last `resend_after_seconds`."""
     now = utcnow()
+    room = aliased(Step)
+    room_made = exists().where(room.conference_id == Conference.id, room.name == StepName.CREATE_ROOM.value,
+                               room.state == StepState.DONE.value)
     due_step = exists().where(
         Step.conference_id == Conference.id,
+        # Later steps wait for the room: while it is backing off, there is nothing to send.
+        or_(Step.name == StepName.CREATE_ROOM.value, room_made),
         or_(and_(Step.state == StepState.PENDING.value,
                  or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now)),
             and_(Step.state == StepState.RUNNING.value, Step.started_at <= now - timedelta(seconds=stale_after_seconds))))
@@ -31,13 +36,3 @@ def due_conference_ids(db: Database, resend_after_seconds: float, stale_after_se
         return list(session.scalars(
             select(Conference.id).where(Conference.status.in_(ACTIVE_STATUSES), quiet, due_step)
             .order_by(Conference.id).limit(limit)))
-
-
-def forget_old_idempotency_keys(db: Database) -> int:
-    """A key is honoured for 24 h; after that it may be used again for a new conference."""
-    with db.write() as session:
-        result = session.execute(update(Conference)
-                                 .where(Conference.idempotency_key.is_not(None),
-                                        Conference.created_at < utcnow() - IDEMPOTENCY_WINDOW)
-                                 .values(idempotency_key=None))
-        return result.rowcount or 0

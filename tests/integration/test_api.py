@@ -64,7 +64,8 @@ def test_another_users_conference_is_not_found(anna, ivan):
 
 # --- bad input never loses anything and never answers 500 ---------------------------------------
 
-@pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b'"name"', b"null", b"", b"\xff\xfe", b'{"name": "x",}'])
+@pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b'"name"', b"null", b"", b"\xff\xfe", b'{"name": "x",}',
+                                 b"[" * 60000, b'{"name": "x"} {"name": "y"}'])
 def test_a_body_that_is_not_a_json_object_is_a_400(anna, raw):
     response = anna.request("POST", "/api/conferences", data=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
@@ -77,6 +78,25 @@ def test_a_body_that_breaks_rules_is_a_422_naming_every_field(anna):
     assert response.status_code == 422
     fields = response.json()["error"]["fields"]
     assert {"name", "cohosts.0", "invitees.0", "waiting_room_level"} <= set(fields)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "nul\u0000byte"}, "name"),
+    ({"name": "x", "start_at": "9999-12-31T23:59:59-05:00"}, "start_at"),
+    ({"name": "x", "timezone": "z" * 300}, "timezone"),
+    ({"name": "x", "invitees": [10**30]}, "invitees.0"),
+    ({"name": {"nested": ["deep"]}}, "name"),
+])
+def test_odd_values_are_a_422_never_a_500(anna, body, field):
+    response = anna.request("POST", "/api/conferences", json=body)
+    assert response.status_code == 422
+    assert field in response.json()["error"]["fields"]
+
+
+def test_a_bad_header_and_a_bad_body_are_reported_together(anna):
+    response = anna.request("POST", "/api/conferences", json={"name": ""}, headers={"Idempotency-Key": "k" * 300})
+    assert response.status_code == 422
+    assert {"Idempotency-Key", "name"} <= set(response.json()["error"]["fields"])
 
 
 def test_an_oversized_body_is_a_413(anna):
@@ -128,6 +148,21 @@ def test_list_is_newest_first_with_filters_and_pages(stack):
     found = olga.request("GET", "/api/conferences?q=STANDUP%201").json()
     assert [c["name"] for c in found["items"]] == ["Standup 1"]
     assert olga.request("GET", "/api/conferences?q=100%25").json()["total"] == 0
+    assert olga.request("GET", "/api/conferences?type=&status=&q=").json()["total"] == everything["total"]
+
+
+def test_search_folds_case_beyond_ascii(stack):
+    maria = stack.login(6)
+    maria.create({"name": "Встреча отдела"})
+    assert [c["name"] for c in maria.request("GET", "/api/conferences?q=ВСТРЕЧА").json()["items"]] == ["Встреча отдела"]
+
+
+def test_every_answer_matches_the_documented_schema(anna):
+    from shared.schemas import ConferenceOut, ConferencePage
+    created = anna.create({"type": "broadcast", "name": "Shaped", "live_stream": {"title": "t"},
+                           "start_at": "2030-01-01T10:00:00+03:00", "invitees": [3]})
+    ConferenceOut.model_validate(created)
+    ConferencePage.model_validate(anna.request("GET", "/api/conferences").json())
 
 
 @pytest.mark.parametrize("query", ["per_page=101", "page=0", "status=done", "type=meeting"])

@@ -48,7 +48,7 @@ def test_script_name_is_the_older_name_of_base_path():
     ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"LOGGING_LEVEL": "LOUD"}, "LOGGING_LEVEL"),
-    ({"HTTP_TIMEOUT_SECONDS": "16"}, "HTTP_TIMEOUT_SECONDS"),
+    ({"HTTP_TIMEOUT_SECONDS": "11"}, "HTTP_TIMEOUT_SECONDS"),
     ({"SANDBOX": "off"}, "BITRIX24_WEBHOOK_URL"),
     ({"SANDBOX": "off", "BITRIX24_WEBHOOK_URL": "https://a.bitrix24.ru/rest/1/k/"}, "YANDEX_OAUTH_TOKEN"),
     ({"BITRIX24_WEBHOOK_URL": "https://a.bitrix24.ru/api/", "YANDEX_OAUTH_TOKEN": "t"}, "BITRIX24_WEBHOOK_URL"),

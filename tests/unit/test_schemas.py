@@ -4,13 +4,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from shared.schemas import ConferenceIn, ListQuery, field_errors
+from shared.schemas import ConferenceIn, ListQuery, conference_rules, field_errors
 
 
 def errors(**body) -> dict[str, str]:
+    data = {"name": "Sync", **body}
     with pytest.raises(ValidationError) as caught:
-        ConferenceIn.model_validate({"name": "Sync", **body})
-    return field_errors(caught.value)
+        ConferenceIn.model_validate(data)
+    return field_errors(caught.value, data, conference_rules)
 
 
 def in_minutes(minutes: int) -> str:
@@ -58,6 +59,12 @@ def test_a_start_time_and_invitees_turn_on_the_calendar_event_and_invitations():
     ({"create_calendar_event": True}, "start_at"),
     ({"create_calendar_event": "yes"}, "create_calendar_event"),
     ({"colour": "red"}, "colour"),
+    ({"name": "bad\x00name"}, "name"),
+    ({"description": "nul\x00"}, "description"),
+    ({"start_at": "1900000000"}, "start_at"),
+    ({"start_at": "9999-12-31T23:30:00+00:00"}, "start_at"),
+    ({"timezone": "a" * 300}, "timezone"),
+    ({"invitees": [2**31]}, "invitees.0"),
 ])
 def test_each_broken_rule_is_reported_under_its_field(body, field):
     assert field in errors(**body)
@@ -66,6 +73,19 @@ def test_each_broken_rule_is_reported_under_its_field(body, field):
 def test_every_offending_field_is_reported_at_once():
     found = errors(name="", waiting_room_level="X", cohosts=["bad"], invitees=[-1], duration_minutes=0)
     assert {"name", "waiting_room_level", "cohosts.0", "invitees.0", "duration_minutes"} <= set(found)
+
+
+def test_cross_field_rules_are_reported_together_with_field_errors():
+    found = errors(name="", type="broadcast", start_at=in_minutes(-60), create_calendar_event=True)
+    assert {"name", "live_stream", "start_at"} <= set(found)
+
+
+def test_blank_name_says_so():
+    assert errors(name="   ")["name"] == "must not be blank"
+
+
+def test_line_breaks_are_fine_in_a_description():
+    assert ConferenceIn.model_validate({"name": "x", "description": "one\ntwo\tthree"}).description
 
 
 def test_start_at_up_to_five_minutes_in_the_past_is_accepted():

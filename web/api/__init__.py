@@ -11,31 +11,36 @@ from shared.schemas import field_errors
 from ..errors import ApiError
 
 
-def parse_body(model: type[BaseModel]):
-    """400 for malformed JSON, 422 with every offending field for a body that breaks a rule."""
+def parse_body(model: type[BaseModel], more_problems: dict[str, str] | None = None):
+    """400 for malformed JSON, 422 with every offending field (and `more_problems`) for one that breaks a rule."""
     raw = request.get_data(cache=False)
     try:
         data = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ApiError(400, "The body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be a JSON object")
-    return validate(model, data)
+    return validate(model, data, more_problems)
 
 
 def parse_query(model: type[BaseModel]):
     data = {}
     for key in request.args:
-        values = request.args.getlist(key)
-        data[key] = values[0] if len(values) == 1 else values
+        values = [v for v in request.args.getlist(key) if v != ""]  # `?type=` means no filter
+        if values:
+            data[key] = values[0] if len(values) == 1 else values
     return validate(model, data)
 
 
-def validate(model: type[BaseModel], data: dict):
+def validate(model: type[BaseModel], data: dict, more_problems: dict[str, str] | None = None):
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, "Some fields are not valid", field_errors(exc)) from None
+        fields = {**(more_problems or {}), **field_errors(exc, data, getattr(model, "cross_field_rules", None))}
+        raise ApiError(422, "Some fields are not valid", fields) from None
+    if more_problems:
+        raise ApiError(422, "Some fields are not valid", more_problems)
+    return parsed
 
 
 def db():

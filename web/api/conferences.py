@@ -16,15 +16,15 @@ bp = Blueprint("conferences", __name__, url_prefix="/api/conferences")
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def _idempotency_key() -> str | None:
+def _idempotency_key() -> tuple[str | None, dict[str, str]]:
+    """The header's key, or the problem with it (reported with the body's, in one 422)."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return None
+        return None, {}
     key = key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise ApiError(422, "The Idempotency-Key header is not valid",
-                       {"Idempotency-Key": f"must be 1-{MAX_IDEMPOTENCY_KEY} printable characters"})
-    return key
+        return None, {"Idempotency-Key": f"must be 1-{MAX_IDEMPOTENCY_KEY} printable characters"}
+    return key, {}
 
 
 def _enqueue(conference_id: int) -> None:
@@ -45,8 +45,8 @@ def _own(conference_id: int):
             responses={202: ConferenceOut, 200: ConferenceOut, 400: ErrorOut, 413: ErrorOut, 422: ErrorOut},
             headers={"Idempotency-Key": "The same key from the same user within 24 h returns the same conference"})
 def create_conference():
-    key = _idempotency_key()
-    data = parse_body(ConferenceIn)
+    key, key_problem = _idempotency_key()
+    data = parse_body(ConferenceIn, key_problem)
     conference, created = conferences.create(db(), g.caller, data, key)
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there

@@ -1,11 +1,11 @@
-"""Beat's periodic jobs: the sweeper and the retention cleanup."""
+"""Beat's periodic job: the sweeper."""
 from __future__ import annotations
 
 import logging
 
-from shared.jobs import CLEANUP_TASK, SWEEP_TASK
+from shared.jobs import SWEEP_TASK
 from shared.services.conferences import mark_enqueued
-from shared.services.sweeper import due_conference_ids, forget_old_idempotency_keys
+from shared.services.sweeper import due_conference_ids
 
 from ..celery_app import app
 from ..context import database
@@ -24,8 +24,3 @@ def sweep() -> int:
     if ids:
         log.info("sweeper sent %d conference(s) back to the queue", len(ids))
     return len(ids)
-
-
-@app.task(name=CLEANUP_TASK)
-def cleanup() -> int:
-    return forget_old_idempotency_keys(database())
