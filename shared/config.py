@@ -17,9 +17,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # What the sandbox emulators answer to; kept in one place so `make run` and the tests agree.
 SANDBOX_TELEMOST_TOKEN = "sandbox-org-token"
-SANDBOX_BITRIX24_WEBHOOK_PATH = "/rest/1/sandboxwebhook/"
 SANDBOX_BITRIX24_CLIENT_ID = "local.sandbox.telemost"
 SANDBOX_BITRIX24_CLIENT_SECRET = "sandbox-secret"
+SANDBOX_YANDEX_CLIENT_ID = "sandbox-yandex-client"
+SANDBOX_YANDEX_CLIENT_SECRET = "sandbox-yandex-secret"
 
 REAL_CREDENTIALS = ("BITRIX24_WEBHOOK_URL", "BITRIX24_CLIENT_ID", "YANDEX_OAUTH_TOKEN", "YANDEX_CLIENT_ID")
 
@@ -43,6 +44,7 @@ class Settings:
     sandbox_bitrix24_port: int
     telemost_api_url: str
     yandex_oauth_url: str
+    yandex_login_url: str
     yandex_oauth_token: str | None
     yandex_client_id: str | None
     yandex_client_secret: str | None
@@ -177,11 +179,17 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         telemost_default = f"http://127.0.0.1:{telemost_port}/v1/telemost-api"
         bitrix_root = f"http://127.0.0.1:{bitrix_port}"
         # Sandbox means both services are the local emulators, whatever URLs .env names for the real ones.
+        # The app runs there as an installed Bitrix24 application (install, then OAuth tokens), the way
+        # most portals use it; webhook mode is the same code with BITRIX24_WEBHOOK_URL set and SANDBOX off.
         env = {
-            **env,
+            **{k: v for k, v in env.items() if k != "BITRIX24_WEBHOOK_URL"},
             "YANDEX_OAUTH_TOKEN": SANDBOX_TELEMOST_TOKEN,
             "YANDEX_OAUTH_URL": f"http://127.0.0.1:{telemost_port}/oauth",
-            "BITRIX24_WEBHOOK_URL": bitrix_root + SANDBOX_BITRIX24_WEBHOOK_PATH,
+            "YANDEX_LOGIN_URL": f"http://127.0.0.1:{telemost_port}/login",
+            "YANDEX_CLIENT_ID": SANDBOX_YANDEX_CLIENT_ID,
+            "YANDEX_CLIENT_SECRET": SANDBOX_YANDEX_CLIENT_SECRET,
+            "YANDEX_REDIRECT_URI": f"http://127.0.0.1:{_port(env, 'WEB_PORT', 5000)}{_base_path(env)}"
+                                   "/auth/yandex/callback",
             "BITRIX24_CLIENT_ID": SANDBOX_BITRIX24_CLIENT_ID,
             "BITRIX24_CLIENT_SECRET": SANDBOX_BITRIX24_CLIENT_SECRET,
             "BITRIX24_OAUTH_URL": bitrix_root + "/oauth-server",
@@ -192,6 +200,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             raise SettingsError("BITRIX24_WEBHOOK_URL (or BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET) is required when SANDBOX is off")
         if env.get("BITRIX24_CLIENT_ID") and not env.get("BITRIX24_CLIENT_SECRET"):
             raise SettingsError("BITRIX24_CLIENT_SECRET is required with BITRIX24_CLIENT_ID")
+        if env.get("YANDEX_CLIENT_ID") and not (env.get("YANDEX_CLIENT_SECRET") and env.get("YANDEX_REDIRECT_URI")):
+            raise SettingsError("YANDEX_CLIENT_SECRET and YANDEX_REDIRECT_URI are required with YANDEX_CLIENT_ID")
         if not env.get("YANDEX_OAUTH_TOKEN") and not env.get("YANDEX_CLIENT_ID"):
             raise SettingsError("YANDEX_OAUTH_TOKEN (or YANDEX_CLIENT_ID and YANDEX_CLIENT_SECRET) is required when SANDBOX is off")
 
@@ -218,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         sandbox_bitrix24_port=bitrix_port,
         telemost_api_url=_url(env, "TELEMOST_API_URL", "https://cloud-api.yandex.net/v1/telemost-api").rstrip("/"),
         yandex_oauth_url=_url(env, "YANDEX_OAUTH_URL", "https://oauth.yandex.ru").rstrip("/"),
+        yandex_login_url=_url(env, "YANDEX_LOGIN_URL", "https://login.yandex.ru").rstrip("/"),
         yandex_oauth_token=env.get("YANDEX_OAUTH_TOKEN"),
         yandex_client_id=env.get("YANDEX_CLIENT_ID"),
         yandex_client_secret=env.get("YANDEX_CLIENT_SECRET"),

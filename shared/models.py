@@ -131,3 +131,56 @@ class Step(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     conference: Mapped[Conference] = relationship(back_populates="steps")
+
+
+class Portal(Base):
+    """A Bitrix24 portal the app is installed on (from the install page or ONAPPINSTALL)."""
+
+    __tablename__ = "portals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), unique=True)
+    domain: Mapped[str] = mapped_column(String(255))
+    # Where its REST API answers: taken from the install, never from a later request.
+    client_endpoint: Mapped[str] = mapped_column(String(512))
+    application_token_digest: Mapped[str | None] = mapped_column(String(64))
+    scope: Mapped[str | None] = mapped_column(String(512))
+    installed: Mapped[bool] = mapped_column(default=True)
+    # The `ts` of the last install or uninstall event accepted: an older or equal one is a replay.
+    last_event_ts: Mapped[int] = mapped_column(Integer, default=0)
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class BitrixCredential(Base):
+    """An OAuth token pair for a portal: user_id 0 is the installing administrator's, others a user's own."""
+
+    __tablename__ = "bitrix_credentials"
+    __table_args__ = (UniqueConstraint("portal_id", "user_id", name="uq_bitrix_credentials_portal_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(Integer)
+    access_token: Mapped[str] = mapped_column(Text)  # sealed by shared.crypto.TokenBox
+    refresh_token: Mapped[str] = mapped_column(Text)  # sealed
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class YandexAccount(Base):
+    """A user's own Yandex account, connected so that their rooms are created in their name."""
+
+    __tablename__ = "yandex_accounts"
+    __table_args__ = (UniqueConstraint("portal", "user_id", name="uq_yandex_accounts_portal_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(Integer)
+    email: Mapped[str | None] = mapped_column(String(255))
+    access_token: Mapped[str] = mapped_column(Text)  # sealed
+    refresh_token: Mapped[str | None] = mapped_column(Text)  # sealed
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False once Yandex refused the account (revoked or expired): the user must connect it again.
+    usable: Mapped[bool] = mapped_column(default=True)
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -146,6 +146,7 @@ class RuleViolations(ValueError):
 
 
 class ListQuery(StrictModel):
+    scope: Literal["mine", "all"] = Field("mine", description="all: every conference of the portal (administrators)")
     type: ConferenceTypeName | None = None
     status: StatusName | None = None
     q: Annotated[str, Field(max_length=255), AfterValidator(_no_control)] | None = None

@@ -8,7 +8,12 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from shared.config import Settings, load_settings
+from shared.crypto import TokenBox
 from shared.db import Database
+from shared.services.bitrix_access import BitrixAccess
+from shared.services.identity import Identity
+from shared.services.portals import Portals
+from shared.services.yandex_accounts import YandexAccounts
 
 from .errors import register_error_handlers
 from .prefix import PrefixMiddleware
@@ -33,14 +38,18 @@ def create_app(settings: Settings | None = None) -> Flask:
                       TESTING=settings.flask_env == "testing")
     app.json.sort_keys = False
     app.url_map.converters["id"] = RowIdConverter
-    app.extensions["db"] = Database(settings.database_url)
-    app.extensions["queue"] = Queue(settings)
-    app.extensions["http"] = requests.Session()
+    db, http, box = Database(settings.database_url), requests.Session(), TokenBox(settings.secret_key)
+    queue = Queue(settings)
+    identity = Identity(settings, db, http)
+    app.extensions.update(db=db, queue=queue, http=http, box=box, identity=identity,
+                          portals=Portals(identity, box),
+                          bitrix=BitrixAccess(settings, db, box, queue.redis, http),
+                          yandex=YandexAccounts(settings, db, box, queue.redis, http))
 
-    from .api import conferences, session
-    from . import health, openapi
+    from .api import bitrix_users, conferences, session
+    from . import health, launch, openapi, yandex
 
-    for blueprint in (conferences.bp, session.bp, health.bp, openapi.bp):
+    for blueprint in (conferences.bp, session.bp, bitrix_users.bp, yandex.bp, health.bp, openapi.bp, launch.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.base_path)

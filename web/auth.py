@@ -26,7 +26,7 @@ def issue_token(portal: str, user: dict) -> str:
                                 "a": bool(user.get("is_admin"))})
 
 
-def _verify(token: str) -> dict:
+def verify_token(token: str) -> dict:
     try:
         return _serializer().loads(token, max_age=TOKEN_TTL_SECONDS)
     except SignatureExpired:
@@ -41,8 +41,11 @@ def login_required(view):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "Send the app token as 'Authorization: Bearer <token>'")
-        claims = _verify(token.strip())
-        g.caller = Caller(portal=claims["p"], user_id=int(claims["u"]), name=claims["n"])
+        claims = verify_token(token.strip())
+        if not current_app.extensions["portals"].is_installed(claims["p"]):
+            raise ApiError(401, "The app was uninstalled from this portal")
+        g.caller = Caller(portal=claims["p"], user_id=int(claims["u"]), name=claims["n"],
+                          is_admin=bool(claims.get("a")))
         g.user = {"id": int(claims["u"]), "name": claims["n"], "email": claims.get("e"), "is_admin": claims.get("a", False)}
         return view(*args, **kwargs)
     wrapper.__openapi_secured__ = True

@@ -5,11 +5,13 @@ import threading
 from datetime import timedelta
 from functools import wraps
 
+import redis
 import requests
 
-from shared.clients.bitrix24 import Bitrix24Client
-from shared.clients.telemost import TelemostClient
+from shared.crypto import TokenBox
 from shared.db import Database
+from shared.services.bitrix_access import BitrixAccess
+from shared.services.yandex_accounts import YandexAccounts
 from shared.services.provisioning import OutsideClients, Provisioner
 
 from .celery_app import app
@@ -41,10 +43,10 @@ def provisioner() -> Provisioner:
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
-    telemost = TelemostClient(settings.telemost_api_url, settings.yandex_oauth_token, settings.http_timeout_seconds,
-                              http) if settings.yandex_oauth_token else None
-    bitrix = Bitrix24Client(settings.bitrix24_webhook_url, timeout=settings.http_timeout_seconds,
-                            session=http) if settings.bitrix24_webhook_url else None
-    clients = OutsideClients(telemost=telemost, bitrix=bitrix,
+    box, locks = TokenBox(settings.secret_key), redis.Redis.from_url(settings.redis_url)
+    bitrix = BitrixAccess(settings, database(), box, locks, http)
+    yandex = YandexAccounts(settings, database(), box, locks, http)
+    clients = OutsideClients(telemost_for=yandex.telemost_for,
+                             bitrix_for=lambda conference: bitrix.client(conference.portal, conference.owner_id),
                              notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")
     return Provisioner(database(), clients, timedelta(seconds=settings.stale_running_after_seconds))

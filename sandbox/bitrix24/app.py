@@ -1,4 +1,5 @@
-"""The Bitrix24 portal emulator as a Flask app: REST API, OAuth server and /_sandbox/ control routes."""
+"""The Bitrix24 portal emulator as a Flask app: REST API, OAuth server, /_sandbox/ control routes, and the
+portal page (GET /) that opens the app in an iframe with the BX24 shim."""
 from __future__ import annotations
 
 import time
@@ -7,9 +8,12 @@ from typing import Any, Callable
 from flask import Flask
 
 from ..control import Faults, RequestLog, control_blueprint, json_errors_everywhere
+from .cors import allow_app_origin
 from .envelope import render_http_error
+from .install_routes import install_blueprint
 from .oauth_server import oauth_blueprint
 from .portal import Portal
+from .portal_page import portal_page_blueprint
 from .rest_routes import rest_blueprint
 from .sandbox_routes import sandbox_blueprint
 from .settings import load_settings
@@ -31,5 +35,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(oauth_blueprint(portal))
     app.register_blueprint(control_blueprint(portal.state, portal.reset, faults))
     app.register_blueprint(sandbox_blueprint(portal))
+    app.register_blueprint(install_blueprint(portal))
+    app.register_blueprint(portal_page_blueprint(portal))
+    allow_app_origin(app, settings)
     json_errors_everywhere(app, render_http_error)
     return app

@@ -14,6 +14,7 @@ from ..control import Faults, RequestLog
 from . import batch, calendar_methods, integrations, notify, users
 from .calendar_events import COMPANY_OWNER, CalendarStore
 from .errors import insufficient_scope, invalid_credentials, invalid_token, method_not_found, no_auth_found, wrong_auth_type
+from .event_delivery import DeliveryLog
 from .limits import LeakyBucket
 from .methods import Caller, RestMethod
 from .notify import NotificationStore
@@ -55,6 +56,8 @@ class Portal:
             self.notifications = NotificationStore()
             self.event_handlers: list[integrations.EventHandler] = []
             self.placements: list[integrations.PlacementHandler] = []
+            self.installed = False  # until an admin's installer calls BX24.installFinish() (reference §1.3)
+            self.deliveries = DeliveryLog()
             self.bucket = LeakyBucket(int(self.config["bucket_size"]), self.config["drain_per_second"], self.clock)
             self.rejected: Counter[str] = Counter({"QUERY_LIMIT_EXCEEDED": 0})
             self.request_log.clear()
@@ -139,9 +142,12 @@ class Portal:
                 "rejected": dict(self.rejected),
                 "config": {**self.config, "public_url": settings.public_url, "domain": settings.domain,
                            "member_id": settings.member_id, "client_id": settings.client_id,
-                           "app_url": settings.app_url, "webhook_url": settings.webhook_url,
+                           "app_url": settings.app_url, "app_events_url": settings.app_events_url,
+                           "webhook_url": settings.webhook_url,
                            "oauth_url": f"{settings.public_url}/oauth-server"},
                 "bucket": {"level": round(self.bucket.level, 3), "capacity": self.bucket.capacity},
                 "event_handlers": [binding.as_rest() for binding in self.event_handlers],
                 "placements": [placement.as_rest() for placement in self.placements],
+                "installed": self.installed,
+                "deliveries": self.deliveries.snapshot(),
             }

@@ -21,26 +21,27 @@ from .portal import Portal
 from .users import User
 
 
-def _body() -> dict[str, Any]:
+def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
 
 
-def _error(status: int, message: str) -> tuple[Response, int]:
+def json_error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"error": message}), status
+
+
+def active_user(portal: Portal, user_id: Any) -> User:
+    """The active portal user with that id; aborts with a 404 JSON answer when there is none."""
+    user = portal.users.get(user_id)
+    if user is None or not user.active:
+        response, status = json_error(404, f"no active portal user with id {user_id!r}")
+        response.status_code = status
+        abort(response)
+    return user
 
 
 def sandbox_blueprint(portal: Portal) -> Blueprint:
     bp = Blueprint("bitrix24_sandbox", __name__)
-
-    def active_user(body: dict[str, Any]) -> User:
-        """The active portal user the body names; aborts with a 404 JSON answer when there is none."""
-        user = portal.users.get(body.get("user_id"))
-        if user is None or not user.active:
-            response, status = _error(404, f"no active portal user with id {body.get('user_id')!r}")
-            response.status_code = status
-            abort(response)
-        return user
 
     @bp.get("/healthz")
     def healthz() -> Response:
@@ -48,17 +49,17 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
 
     @bp.post("/_sandbox/launch")
     def launch() -> Any:
-        body = _body()
-        user = active_user(body)
+        body = json_body()
+        user = active_user(portal, body.get("user_id"))
         return jsonify(launch_request(portal, user, body))
 
     @bp.post("/_sandbox/tokens")
     def tokens() -> Any:
-        body = _body()
-        user = active_user(body)
+        body = json_body()
+        user = active_user(portal, body.get("user_id"))
         ttl = body.get("ttl")
         if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
-            return _error(400, "ttl must be a number of seconds > 0")
+            return json_error(400, "ttl must be a number of seconds > 0")
         pair = portal.issue_tokens(user.id, ttl, body.get("scope"))
         return jsonify({"access_token": pair.access.value, "refresh_token": pair.refresh.value,
                         "expires_in": round(pair.access.expires_at - portal.now()), "user_id": user.id,
@@ -66,8 +67,8 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
 
     @bp.post("/_sandbox/oauth_code")
     def oauth_code() -> Any:
-        body = _body()
-        user = active_user(body)
+        body = json_body()
+        user = active_user(portal, body.get("user_id"))
         with portal.lock:
             code = portal.tokens.issue_code(user.id, body.get("scope") or portal.settings.token_scope,
                                             portal.settings.auth_code_ttl)
@@ -78,16 +79,16 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
         if request.method == "GET":
             return jsonify(dict(portal.config))
         try:
-            return jsonify(portal.configure(_body()))
+            return jsonify(portal.configure(json_body()))
         except ValueError as exc:
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
 
     @bp.post("/_sandbox/users")
     def add_user() -> Any:
         try:
-            fields = new_user_fields(_body())
+            fields = new_user_fields(json_body())
         except ValueError as exc:
-            return _error(400, str(exc))
+            return json_error(400, str(exc))
         with portal.lock:
             user = portal.users.add(**fields)
         return jsonify(user.as_state()), 201
@@ -95,9 +96,13 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
     return bp
 
 
-def launch_request(portal: Portal, user: User, body: dict[str, Any]) -> dict[str, Any]:
-    """DOMAIN, PROTOCOL, LANG, APP_SID go in the query string; the rest is the form body (reference §1.1)."""
+def launch_request(portal: Portal, user: User, body: dict[str, Any], handler_url: str | None = None) -> dict[str, Any]:
+    """DOMAIN, PROTOCOL, LANG, APP_SID go in the query string; the rest is the form body (reference §1.1).
+
+    handler_url: where the POST goes, app_url by default (the installer is app_url + "install").
+    """
     settings = portal.settings
+    handler_url = handler_url or settings.app_url
     pair = portal.issue_tokens(user.id)
     query = {"DOMAIN": settings.domain, "PROTOCOL": str(settings.protocol), "LANG": settings.lang,
              "APP_SID": secrets.token_hex(16)}
@@ -113,8 +118,8 @@ def launch_request(portal: Portal, user: User, body: dict[str, Any]) -> dict[str
         "PLACEMENT": str(body.get("placement") or "DEFAULT"),
         "PLACEMENT_OPTIONS": json.dumps(body.get("placement_options") or {}),
     }
-    separator = "&" if "?" in settings.app_url else "?"
-    return {"url": f"{settings.app_url}{separator}{urlencode(query)}", "query": query, "form": form}
+    separator = "&" if "?" in handler_url else "?"
+    return {"url": f"{handler_url}{separator}{urlencode(query)}", "query": query, "form": form}
 
 
 def new_user_fields(body: dict[str, Any]) -> dict[str, Any]:

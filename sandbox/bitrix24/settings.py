@@ -21,6 +21,7 @@ class Settings:
     domain: str = "127.0.0.1:8082"
     protocol: int = 0
     app_url: str = "http://127.0.0.1:5000/"
+    app_events_url: str = "http://127.0.0.1:5000/bitrix/events"  # follows app_url unless set (load_settings)
     lang: str = "ru"
     member_id: str = "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b"
     client_id: str = "local.sandbox.telemost"
@@ -47,6 +48,15 @@ class Settings:
         return f"{self.public_url}/oauth-server/rest/"
 
     @property
+    def install_url(self) -> str:
+        return f"{self.app_url}install"
+
+    @property
+    def app_origin(self) -> str:
+        """The origin the app's pages (and so the BX24 shim) run in: the only one the portal talks to."""
+        return origin_of(self.app_url)
+
+    @property
     def webhook_url(self) -> str:
         return f"{self.public_url}/rest/{self.webhook_user_id}/{self.webhook_key}/"
 
@@ -65,11 +75,17 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
         # The port the app's settings give the emulator (SANDBOX_BITRIX24_PORT) is where it is reached.
         values["public_url"] = f"http://127.0.0.1:{environ[ENV_PREFIX + 'PORT']}"
     values["public_url"] = str(values.get("public_url", Settings.public_url)).rstrip("/")
+    values.setdefault("app_events_url", f"{values.get('app_url', Settings.app_url)}bitrix/events")
     if "domain" not in values:
         parts = urlsplit(values["public_url"])
         values["domain"] = parts.netloc
         values.setdefault("protocol", 1 if parts.scheme == "https" else 0)
     return Settings(**values)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _coerce(type_name: Any, raw: str, env_name: str) -> Any:

@@ -80,6 +80,12 @@ class TokenStore:
             raise invalid_grant("refresh token")
         return self.issue(old.user_id, old.scope, ttl, refresh_ttl)
 
+    def revoke_all(self) -> None:
+        """Uninstalling the app revokes its API access: every token then reads as unknown (invalid_token)."""
+        self._access.clear()
+        self._refresh.clear()
+        self._codes.clear()
+
     def issue_code(self, user_id: int, scope: str, ttl: float) -> AuthCode:
         code = AuthCode(_opaque(), user_id, scope, self._clock() + ttl)
         self._codes[code.value] = code

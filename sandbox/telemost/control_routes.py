@@ -1,4 +1,5 @@
-"""Telemost-only /_sandbox/ routes: tokens and Yandex accounts a test can add at run time.
+"""Telemost-only /_sandbox/ routes: tokens and Yandex accounts a test can add at run time, and the
+sandbox Yandex OAuth server's settings and what its users do outside the app (revoking it).
 
 They answer errors in the same four-key shape as the emulated API.
 """
@@ -9,6 +10,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from .errors import bad_request
+from .oauth import YandexOAuthServer
+from .oauth_accounts import SANDBOX_ACCOUNTS, YandexAccount, find_account
 from .state import CONFERENCE_SCOPES, TelemostState, Token
 from .validation import read_json_object
 
@@ -32,6 +35,45 @@ def telemost_control_blueprint(store: TelemostState) -> Blueprint:
         return jsonify({"accounts": store.add_accounts(emails)}), 201
 
     return bp
+
+
+def oauth_control_blueprint(server: YandexOAuthServer) -> Blueprint:
+    bp = Blueprint("yandex_oauth_sandbox_control", __name__, url_prefix="/_sandbox/oauth")
+
+    @bp.get("/config")
+    def get_config():
+        return jsonify({"access_ttl": server.access_ttl})
+
+    @bp.post("/config")
+    def set_config():
+        """{"access_ttl": seconds}: the lifetime of access tokens issued from now on."""
+        try:
+            server.configure(read_json_object().get("access_ttl"))
+        except ValueError as exc:
+            raise bad_request(str(exc), "access_ttl") from None
+        return jsonify({"access_ttl": server.access_ttl})
+
+    @bp.post("/revoke")
+    def revoke():
+        """{"email"}: the user revoked the app in their Yandex settings; every token of theirs dies."""
+        account = _read_account(read_json_object())
+        return jsonify({"email": account.email, "revoked": server.revoke(account)})
+
+    @bp.post("/expire")
+    def expire():
+        """{"email"}: that account's access tokens expire now; their refresh tokens still work."""
+        account = _read_account(read_json_object())
+        return jsonify({"email": account.email, "expired": server.expire(account)})
+
+    return bp
+
+
+def _read_account(body: dict[str, Any]) -> YandexAccount:
+    email = body.get("email")
+    account = find_account(email) if isinstance(email, str) else None
+    if account is None:
+        raise bad_request(f"email must be one of the sandbox Yandex accounts: {', '.join(SANDBOX_ACCOUNTS)}.", "email")
+    return account
 
 
 def _read_token(body: dict[str, Any]) -> Token:

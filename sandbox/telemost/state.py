@@ -153,7 +153,7 @@ class TelemostState:
             self._check_changes(caller, changes)
             conference_id, now = self._new_conference_id(), _now()
             conference = Conference(id=conference_id, join_url=f"{self._public_url}/j/{conference_id}",
-                                    sip_id=_digits(20), owner=caller, created_at=now, updated_at=now)
+                                    sip_id=random_digits(20), owner=caller, created_at=now, updated_at=now)
             self._apply(conference, changes)
             self._conferences[conference.id] = conference
             return conference.short()
@@ -239,12 +239,12 @@ class TelemostState:
         conference.updated_at = _now()
 
     def _new_conference_id(self) -> str:
-        while (conference_id := _digits(14)) in self._conferences:
+        while (conference_id := random_digits(14)) in self._conferences:
             pass
         return conference_id
 
 
-def _digits(count: int) -> str:
+def random_digits(count: int) -> str:
     """A numeric id with no leading zero, like the spec's example "12345678901234"."""
     return str(10 ** (count - 1) + secrets.randbelow(9 * 10 ** (count - 1)))
 

@@ -121,3 +121,39 @@ def error_from(code: Any, description: Any, status: int | None, retry_after: flo
         return PermanentError(SERVICE, f"Bitrix24 refused ({code}): {text}. The app or webhook needs the "
                                        "calendar, im and user scopes.", **details)
     return PermanentError(SERVICE, f"Bitrix24 rejected the request{f' ({code})' if code else ''}: {text}", **details)
+
+
+class Bitrix24OAuthServer:
+    """The Bitrix24 OAuth server (BITRIX24_OAUTH_URL): token refresh and the trusted app.info."""
+
+    def __init__(self, base_url: str, client_id: str, client_secret: str, timeout: float = 10.0,
+                 session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id, self.client_secret = client_id, client_secret
+        self.timeout = (min(3.05, timeout), timeout)
+        self.http = session or requests.Session()
+
+    def refresh(self, refresh_token: str) -> dict:
+        """A new pair for a refresh token (which stops working): access_token, refresh_token, expires_in, ..."""
+        params = {"grant_type": "refresh_token", "client_id": self.client_id, "client_secret": self.client_secret,
+                  "refresh_token": refresh_token}
+        try:
+            response = self.http.get(f"{self.base_url}/oauth/token/", params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise network_failure(SERVICE, exc) from exc
+        data = json_or_none(response)
+        if response.status_code == 200 and isinstance(data, dict) and data.get("access_token"):
+            return data
+        data = data if isinstance(data, dict) else {}
+        if response.status_code >= 500 or response.status_code == 429:
+            raise error_from(data.get("error"), data.get("error_description"), response.status_code,
+                             retry_after_seconds(response))
+        raise PermanentError(SERVICE, "Bitrix24 no longer accepts the app's authorisation for this portal "
+                                      f"({data.get('error') or response.status_code}): open the app in the portal "
+                                      "again, or reinstall it.", code=data.get("error"), status=response.status_code)
+
+    def app_info(self, auth: str) -> dict:
+        """Which application, portal and user a token belongs to, from the OAuth server itself."""
+        info = Bitrix24Client(self.base_url + "/rest/", auth=auth, timeout=self.timeout[1], session=self.http
+                              ).result("app.info")
+        return info if isinstance(info, dict) else {}

@@ -24,6 +24,7 @@ class Caller:
     portal: str
     user_id: int
     name: str
+    is_admin: bool = False
 
 
 class NotFound(Exception):
@@ -92,7 +93,10 @@ def get(session: Session, caller: Caller, conference_id: int) -> Conference:
 
 
 def list_page(session: Session, caller: Caller, query: ListQuery) -> tuple[list[Conference], int]:
-    where = [Conference.portal == caller.portal, Conference.owner_id == caller.user_id]
+    """The caller's conferences; with scope=all (administrators only, checked by the caller) the portal's."""
+    where = [Conference.portal == caller.portal]
+    if query.scope == "mine":
+        where.append(Conference.owner_id == caller.user_id)
     if query.type:
         where.append(Conference.type == query.type)
     if query.status:

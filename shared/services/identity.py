@@ -1,21 +1,25 @@
 """Who opened the app: the portal must vouch for the AUTH_ID (DESIGN §5, reference/bitrix24-rest.md §1.2).
 
-Nothing posted is trusted as is: the domain must be the configured portal's, the OAuth server's
-app.info must name our application and that member_id, and user.current on the portal's own endpoint
-(from our settings, never from the request) says who the user is.
+Nothing posted is trusted as is. The member_id must be a portal the app is installed on (or the one
+configured by BITRIX24_WEBHOOK_URL), the DOMAIN must be that portal's, the OAuth server's app.info
+must name our application, that member_id and that domain, and user.current on the portal's own
+endpoint (stored at install or configured, never taken from the request) says who the user is.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import requests
+from sqlalchemy import select
 
-from ..clients.bitrix24 import Bitrix24Client, TokenExpired
+from ..clients.bitrix24 import Bitrix24Client, Bitrix24OAuthServer, TokenExpired
 from ..clients.errors import OutsideServiceError, TransientError
 from ..config import Settings
-
+from ..db import Database
+from ..models import Portal
 
 MAX_NAME = 255  # what the database keeps of a user's name; the portal allows longer ones
+EXPIRED = "The authorisation has expired: renew it (BX24.refreshAuth) and sign in again"
 
 
 class NotVouched(Exception):
@@ -23,8 +27,31 @@ class NotVouched(Exception):
 
 
 @dataclass(frozen=True)
+class Launch:
+    """What Bitrix24 posts when it opens the app (reference §1.1), or what the front end renews with."""
+
+    auth_id: str
+    domain: str
+    member_id: str
+    refresh_id: str | None = None
+    expires_in: int | None = None
+    application_token: str | None = None
+
+
+@dataclass(frozen=True)
+class PortalAccess:
+    """The portal a launch belongs to, as the app knows it (not as the request says)."""
+
+    key: str  # conferences are partitioned by this: the member_id (the domain in plain webhook mode)
+    domain: str
+    rest_url: str
+    portal_id: int | None  # the installed portal's row; None for the configured webhook portal
+    secure: bool
+
+
+@dataclass(frozen=True)
 class VerifiedUser:
-    portal: str
+    portal: PortalAccess
     id: int
     name: str
     email: str | None
@@ -34,50 +61,68 @@ class VerifiedUser:
         return {"id": self.id, "name": self.name, "email": self.email, "is_admin": self.is_admin}
 
 
-def verify(settings: Settings, http: requests.Session, auth_id: str, domain: str, member_id: str) -> VerifiedUser:
-    """Raises NotVouched, or TransientError when the portal cannot be asked right now."""
-    if settings.portal_base_url is None:
-        raise NotVouched("No Bitrix24 portal is configured")
-    if domain.strip().lower() != settings.portal_domain:
+class Identity:
+    def __init__(self, settings: Settings, db: Database, http: requests.Session) -> None:
+        self.settings, self.db, self.http = settings, db, http
+        self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
+                                         settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
+            if settings.bitrix24_client_id else None
+
+    def verify(self, launch: Launch) -> VerifiedUser:
+        """Raises NotVouched, or TransientError when the portal cannot be asked right now."""
+        portal = self._known_portal(launch)
+        if self.oauth is not None:
+            self.app_info(launch)
+        return self.user(portal, launch.auth_id)
+
+    def _known_portal(self, launch: Launch) -> PortalAccess:
+        domain = launch.domain.strip().lower()
+        with self.db.read() as session:
+            row = session.scalars(select(Portal).where(Portal.member_id == launch.member_id,
+                                                       Portal.installed.is_(True))).one_or_none()
+        if row is not None:
+            if row.domain.lower() != domain:
+                raise NotVouched("That portal does not match the one the app is installed on")
+            return PortalAccess(launch.member_id, row.domain, row.client_endpoint, row.id,
+                                row.client_endpoint.startswith("https"))
+        if self.settings.portal_domain and domain == self.settings.portal_domain:
+            # Without app credentials nothing can vouch for the member_id: the domain keys the data then.
+            key = launch.member_id if self.oauth is not None else domain
+            base = self.settings.portal_base_url
+            return PortalAccess(key, domain, base + "/rest/", None, base.startswith("https"))
         raise NotVouched("This app is not installed on that portal")
-    portal = settings.portal_domain
-    if settings.bitrix24_client_id:
-        portal = _check_app_info(settings, http, auth_id, domain, member_id)
-    portal_api = Bitrix24Client(settings.portal_base_url + "/rest/", auth=auth_id,
-                                timeout=settings.http_timeout_seconds, session=http)
-    try:
-        outcome = portal_api.batch({"user": ("user.current", {}), "admin": ("user.admin", {})})
-    except TokenExpired:
-        raise NotVouched("The authorisation has expired: renew it (BX24.refreshAuth) and sign in again") from None
-    except TransientError:
-        raise
-    except OutsideServiceError as error:
-        raise NotVouched(f"The portal did not accept the authorisation ({error.code or error.status})") from None
-    user = outcome.results.get("user")
-    if not isinstance(user, dict) or not str(user.get("ID", "")).isdigit():
-        raise NotVouched("The portal did not say who the user is")
-    name = " ".join(filter(None, [user.get("NAME"), user.get("LAST_NAME")])).strip() or f"User {user['ID']}"
-    email = user.get("EMAIL") if isinstance(user.get("EMAIL"), str) else None
-    return VerifiedUser(portal=portal, id=int(user["ID"]), name=name[:MAX_NAME], email=(email or None) and email[:MAX_NAME],
-                        is_admin=outcome.results.get("admin") is True)
 
+    def app_info(self, launch: Launch) -> dict:
+        """The OAuth server's word on the token: our application, that portal, that domain."""
+        info = self._ask(lambda: self.oauth.app_info(launch.auth_id), "The Bitrix24 OAuth server")
+        install = info.get("install") if isinstance(info.get("install"), dict) else {}
+        if info.get("client_id") != self.settings.bitrix24_client_id:
+            raise NotVouched("The authorisation belongs to another application")
+        if str(install.get("member_id", "")) != launch.member_id \
+                or str(install.get("domain", "")).lower() != launch.domain.strip().lower():
+            raise NotVouched("The authorisation belongs to another portal")
+        return info
 
-def _check_app_info(settings: Settings, http: requests.Session, auth_id: str, domain: str, member_id: str) -> str:
-    oauth_server = Bitrix24Client(settings.bitrix24_oauth_url + "/rest/", auth=auth_id,
-                                  timeout=settings.http_timeout_seconds, session=http)
-    try:
-        info = oauth_server.result("app.info")
-    except TokenExpired:
-        raise NotVouched("The authorisation has expired: renew it (BX24.refreshAuth) and sign in again") from None
-    except TransientError:
-        raise
-    except OutsideServiceError as error:
-        raise NotVouched(f"The Bitrix24 OAuth server did not accept the authorisation ({error.code or error.status})") from None
-    if not isinstance(info, dict):
-        raise NotVouched("The Bitrix24 OAuth server gave no answer about the application")
-    install = info.get("install") if isinstance(info.get("install"), dict) else {}
-    if info.get("client_id") != settings.bitrix24_client_id:
-        raise NotVouched("The authorisation belongs to another application")
-    if str(install.get("member_id", "")) != member_id or str(install.get("domain", "")).lower() != domain.lower():
-        raise NotVouched("The authorisation belongs to another portal")
-    return member_id
+    def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
+        api = Bitrix24Client(portal.rest_url, auth=auth_id, timeout=self.settings.http_timeout_seconds,
+                             session=self.http)
+        outcome = self._ask(lambda: api.batch({"user": ("user.current", {}), "admin": ("user.admin", {})}),
+                            "The portal")
+        user = outcome.results.get("user")
+        if not isinstance(user, dict) or not str(user.get("ID", "")).isdigit():
+            raise NotVouched("The portal did not say who the user is")
+        name = " ".join(filter(None, [user.get("NAME"), user.get("LAST_NAME")])).strip() or f"User {user['ID']}"
+        email = user.get("EMAIL") if isinstance(user.get("EMAIL"), str) and user.get("EMAIL") else None
+        return VerifiedUser(portal=portal, id=int(user["ID"]), name=name[:MAX_NAME],
+                            email=email[:MAX_NAME] if email else None, is_admin=outcome.results.get("admin") is True)
+
+    @staticmethod
+    def _ask(call, who: str):
+        try:
+            return call()
+        except TokenExpired:
+            raise NotVouched(EXPIRED) from None
+        except TransientError:
+            raise
+        except OutsideServiceError as error:
+            raise NotVouched(f"{who} did not accept the authorisation ({error.code or error.status})") from None

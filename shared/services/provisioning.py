@@ -32,8 +32,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class OutsideClients:
-    telemost: TelemostClient | None
-    bitrix: Bitrix24Client | None
+    """The ways out, chosen per conference: whose Telemost token, which way into the portal.
+
+    Each raises PermanentError when there is no way (nothing configured, an account to reconnect).
+    """
+
+    telemost_for: Callable[[Conference], TelemostClient]
+    bitrix_for: Callable[[Conference], Bitrix24Client]
     # im.notify* through a webhook honours TAG only with a CLIENT_ID (reference/bitrix24-rest.md §2).
     notify_client_id: str | None = None
 
@@ -78,9 +83,7 @@ class Provisioner:
             return
         conference = self._load(conference_id)
         try:
-            if self.clients.telemost is None:
-                raise PermanentError("Telemost", "No Yandex token is configured: set YANDEX_OAUTH_TOKEN")
-            room = self.clients.telemost.create_room(
+            room = self.clients.telemost_for(conference).create_room(
                 waiting_room_level=conference.waiting_room_level, cohosts=conference.cohosts,
                 live_stream=conference.live_stream if conference.type == "broadcast" else None)
         except OutsideServiceError as error:
@@ -102,29 +105,31 @@ class Provisioner:
                   if (c := self._claim(conference_id, name)) is not None}
         if not claims:
             return
-        if self.clients.bitrix is None:
+        try:
+            bitrix = self.clients.bitrix_for(conference)
+        except OutsideServiceError as error:
             for claimed in claims.values():
-                fail(self.db, claimed, PermanentError("Bitrix24", "Bitrix24 is not configured: set BITRIX24_WEBHOOK_URL"))
+                fail(self.db, claimed, error)
             return
         try:
-            self._write_to_bitrix(conference, claims)
+            self._write_to_bitrix(bitrix, conference, claims)
         except SQLAlchemyError:
             raise  # the database is busy or gone: the steps stay running and the sweeper takes them over
         except Exception as error:  # a bug must end the steps, not leave them running for the sweeper forever
             _fail_unexpectedly(self.db, list(claims.values()), error)
 
-    def _write_to_bitrix(self, conference: Conference, claims: dict[StepName, Claim]) -> None:
+    def _write_to_bitrix(self, bitrix: Bitrix24Client, conference: Conference, claims: dict[StepName, Claim]) -> None:
         """The calendar event and the invitations, in as few batch requests as the portal allows."""
         commands: dict[str, tuple[str, dict]] = {}
         calendar = claims.get(StepName.CALENDAR_EVENT)
-        if calendar is not None and not self._reuse_existing_event(calendar, conference):
+        if calendar is not None and not self._reuse_existing_event(bitrix, calendar, conference):
             commands["calendar"] = ("calendar.event.add", bitrix_content.calendar_event(conference))
         notify = claims.get(StepName.NOTIFY_INVITEES)
         if notify is not None:
             for user_id in conference.invitees:
                 commands[f"notify_{user_id}"] = (
                     "im.notify.system.add", bitrix_content.invitation(conference, user_id, self.clients.notify_client_id))
-        results, errors = self._run_batches(commands)
+        results, errors = self._run_batches(bitrix, commands)
         if "calendar" in commands:
             if "calendar" in errors:
                 fail(self.db, calendar, errors["calendar"])
@@ -133,12 +138,12 @@ class Provisioner:
         if notify is not None:
             self._record_notifications(notify, errors)
 
-    def _reuse_existing_event(self, calendar: Claim, conference: Conference) -> bool:
+    def _reuse_existing_event(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> bool:
         """After a lost answer or a crash, the event may exist already: find it by its marker, not make another."""
         if not calendar.recovering:
             return False
         try:
-            event_id = bitrix_content.find_event(self.clients.bitrix, conference)
+            event_id = bitrix_content.find_event(bitrix, conference)
         except OutsideServiceError as error:
             fail(self.db, calendar, error)
             return True
@@ -147,14 +152,15 @@ class Provisioner:
         succeed(self.db, calendar, apply=_store_event_id(event_id))
         return True
 
-    def _run_batches(self, commands: dict[str, tuple[str, dict]]):
+    @staticmethod
+    def _run_batches(bitrix: Bitrix24Client, commands: dict[str, tuple[str, dict]]):
         results: dict[str, object] = {}
         errors: dict[str, OutsideServiceError] = {}
         keys = list(commands)
         for start in range(0, len(keys), MAX_BATCH_COMMANDS):
             chunk = {key: commands[key] for key in keys[start:start + MAX_BATCH_COMMANDS]}
             try:
-                outcome = self.clients.bitrix.batch(chunk)
+                outcome = bitrix.batch(chunk)
             except OutsideServiceError as error:
                 errors.update({key: error for key in chunk})
                 continue

@@ -14,8 +14,9 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def clean_sandbox(stack):
-    """Each test starts with both emulators as new, with no faults, and no work left from another test."""
+    """Each test starts with both emulators as new (the app installed), no faults, and no work left over."""
     stack.reset_sandbox()
+    stack.install()
     yield
     stack.clear_faults()
     stack.wait_quiet()

@@ -1,7 +1,9 @@
 """The whole system on free ports: Redis, both emulators, web (gunicorn), worker and beat (Celery)."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -86,13 +88,24 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
-    def login(self, user_id: int) -> "ApiClient":
+    def open_app(self, user_id: int, path: str = "/", **changes) -> requests.Response:
+        """What the portal does when the user opens the app: a form POST of the launch fields."""
         launch = self.launch(user_id)
-        body = {"auth_id": launch["form"]["AUTH_ID"], "domain": launch["query"]["DOMAIN"],
-                "member_id": launch["form"]["member_id"]}
-        response = requests.post(f"{self.web_url}/api/session", json=body, timeout=10)
+        form = {**launch["form"], **changes.pop("form", {})}
+        query = {**launch["query"], **changes.pop("query", {})}
+        return requests.post(self.web_url + path, params=query, data=form, timeout=15)
+
+    def install(self) -> None:
+        """The administrator opens the install page, as the portal does when the app is added."""
+        response = self.open_app(1, "/install")
         assert response.status_code == 200, response.text
-        return ApiClient(self.web_url, response.json()["token"])
+
+    def login(self, user_id: int) -> "ApiClient":
+        page = self.open_app(user_id)
+        assert page.status_code == 200, page.text
+        config = json.loads(re.search(r'<script id="app-config" type="application/json">(.*?)</script>',
+                                      page.text, re.S).group(1))
+        return ApiClient(self.web_url, config["token"])
 
 
 class ApiClient:

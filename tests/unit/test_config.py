@@ -13,8 +13,8 @@ def test_sandbox_auto_is_on_without_real_credentials_and_points_at_the_emulators
     s = settings(SANDBOX_TELEMOST_PORT="9001", SANDBOX_BITRIX24_PORT="9002")
     assert s.sandbox is True
     assert s.telemost_api_url == "http://127.0.0.1:9001/v1/telemost-api"
-    assert s.bitrix24_webhook_url == "http://127.0.0.1:9002/rest/1/sandboxwebhook/"
-    assert s.portal_domain == "127.0.0.1:9002"
+    assert s.bitrix24_oauth_url == "http://127.0.0.1:9002/oauth-server"
+    assert s.bitrix24_webhook_url is None  # the sandbox portal installs the app and gives it OAuth tokens
 
 
 def test_sandbox_auto_is_off_with_real_credentials():

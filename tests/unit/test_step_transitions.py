@@ -96,7 +96,7 @@ class BrokenTelemost:
 
 def test_an_unexpected_error_ends_the_step_with_a_message_not_a_stuck_running_state(db):
     cid = new_conference(db)
-    Provisioner(db, OutsideClients(telemost=BrokenTelemost(), bitrix=None), STALE).run(cid)
+    Provisioner(db, OutsideClients(telemost_for=lambda _: BrokenTelemost(), bitrix_for=lambda _: None), STALE).run(cid)
 
     step = read(db, cid).step(StepName.CREATE_ROOM)
     assert step.state == "failed" and "unexpected error (KeyError)" in step.error

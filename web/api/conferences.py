@@ -55,9 +55,12 @@ def create_conference():
 
 @bp.get("")
 @login_required
-@documented("List the caller's conferences, newest first", query=ListQuery, responses={200: ConferencePage, 422: ErrorOut})
+@documented("List the caller's conferences, newest first", query=ListQuery,
+            responses={200: ConferencePage, 403: ErrorOut, 422: ErrorOut})
 def list_conferences():
     query = parse_query(ListQuery)
+    if query.scope == "all" and not g.caller.is_admin:
+        raise ApiError(403, "Only a portal administrator can see everyone's conferences")
     with db().read() as session:
         items, total = conferences.list_page(session, g.caller, query)
         return jsonify({"items": [conferences.to_dict(c) for c in items], "total": total,

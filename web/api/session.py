@@ -21,13 +21,13 @@ bp = Blueprint("session", __name__, url_prefix="/api")
 def create_session():
     data = parse_body(SessionIn)
     try:
-        user = identity.verify(current_app.config["SETTINGS"], current_app.extensions["http"],
-                               data.auth_id, data.domain, data.member_id)
+        user = current_app.extensions["identity"].verify(
+            identity.Launch(auth_id=data.auth_id, domain=data.domain, member_id=data.member_id))
     except identity.NotVouched as exc:
         raise ApiError(401, str(exc)) from None
     except TransientError:
         raise ApiError(503, "Bitrix24 did not answer; try again in a moment") from None
-    return jsonify({"token": issue_token(user.portal, user.as_dict()), "expires_in": TOKEN_TTL_SECONDS,
+    return jsonify({"token": issue_token(user.portal.key, user.as_dict()), "expires_in": TOKEN_TTL_SECONDS,
                     "user": user.as_dict()})
 
 

@@ -1,0 +1,57 @@
+"""The Yandex accounts that can sign in to the sandbox's Yandex OAuth server, and what
+login.yandex.ru/info tells about each."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ORGANIZATION_DOMAIN = "example.com"  # the sandbox's Yandex 360 for Business organisation
+SCOPE_LOGIN_EMAIL = "login:email"
+SCOPE_LOGIN_INFO = "login:info"
+
+
+@dataclass(frozen=True)
+class YandexAccount:
+    uid: str
+    email: str
+    real_name: str
+
+    @property
+    def login(self) -> str:
+        return self.email.partition("@")[0]
+
+    @property
+    def in_organization(self) -> bool:
+        return self.email.rpartition("@")[2] == ORGANIZATION_DOMAIN
+
+    def info(self, scopes: frozenset[str], client_id: str) -> dict[str, Any]:
+        """login.yandex.ru/info: the e-mail and name fields only with the login:* scopes that grant them."""
+        body: dict[str, Any] = {"id": self.uid, "login": self.login, "client_id": client_id}
+        if SCOPE_LOGIN_EMAIL in scopes:
+            body.update(default_email=self.email, emails=[self.email])
+        if SCOPE_LOGIN_INFO in scopes:
+            first_name, _, last_name = self.real_name.partition(" ")
+            body.update(real_name=self.real_name, display_name=self.real_name,
+                        first_name=first_name, last_name=last_name)
+        return body
+
+
+# The sandbox portal's users (all in the organisation) and one personal account, which the
+# Telemost API refuses with ApiRestrictedToOrganizations. Ids are fixed so they are stable across
+# restarts; 113… is the range Yandex 360 accounts have, a shorter one a personal account's.
+SANDBOX_ACCOUNTS: dict[str, YandexAccount] = {account.email: account for account in (
+    YandexAccount("1130000000000001", "ivan.petrov@example.com", "Ivan Petrov"),
+    YandexAccount("1130000000000002", "anna.smirnova@example.com", "Anna Smirnova"),
+    YandexAccount("1130000000000003", "sergey.ivanov@example.com", "Sergey Ivanov"),
+    YandexAccount("1130000000000004", "olga.kuznetsova@example.com", "Olga Kuznetsova"),
+    YandexAccount("1130000000000005", "dmitry.sokolov@example.com", "Dmitry Sokolov"),
+    YandexAccount("1130000000000006", "maria.popova@example.com", "Maria Popova"),
+    YandexAccount("1000000007", "personal.user@yandex.ru", "Personal User"),
+)}
+
+
+def find_account(name: str) -> YandexAccount | None:
+    """By e-mail or login, case-insensitively: Yandex's login_hint takes either."""
+    name = name.strip().lower()
+    return SANDBOX_ACCOUNTS.get(name) or next(
+        (account for account in SANDBOX_ACCOUNTS.values() if account.login == name), None)

@@ -1,0 +1,132 @@
+"""How the app reaches a portal's REST API: the configured webhook, or the OAuth tokens it was given.
+
+Access tokens live an hour and every refresh rotates both tokens, so a refresh is done by one
+process at a time per credential (a lock in Redis) and the new pair is saved at once; a process that
+waited for the lock uses the pair the other one saved (reference/bitrix24-rest.md §2, b24jssdk#182).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis
+import requests
+from sqlalchemy import select
+
+from ..clients.bitrix24 import Bitrix24Client, Bitrix24OAuthServer, TokenExpired
+from ..clients.errors import PermanentError
+from ..config import Settings
+from ..crypto import TokenBox
+from ..db import Database
+from ..models import BitrixCredential, Portal, utcnow
+
+PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair
+REFRESH_AHEAD = timedelta(seconds=60)
+LOCK_SECONDS = 30
+
+
+class BitrixTokens:
+    """One credential's access token: refreshed when it is about to expire or was refused as expired."""
+
+    def __init__(self, db: Database, box: TokenBox, oauth: Bitrix24OAuthServer, locks: redis.Redis,
+                 credential_id: int) -> None:
+        self.db, self.box, self.oauth, self.locks, self.credential_id = db, box, oauth, locks, credential_id
+
+    def _load(self) -> BitrixCredential:
+        with self.db.read() as session:
+            credential = session.get(BitrixCredential, self.credential_id)
+        if credential is None:
+            raise PermanentError("Bitrix24", "The app has no authorisation for this portal any more: open it in "
+                                             "the portal again, or reinstall it.")
+        return credential
+
+    def current(self) -> str:
+        credential = self._load()
+        token = self.box.open(credential.access_token) or ""
+        if credential.expires_at - REFRESH_AHEAD <= utcnow():
+            return self.refresh(seen=token)
+        return token
+
+    def refresh(self, seen: str) -> str:
+        """A fresh access token; `seen` is the one found stale, so a refresh someone else made is reused."""
+        with self.locks.lock(f"lock:bitrix-refresh:{self.credential_id}", timeout=LOCK_SECONDS,
+                             blocking_timeout=LOCK_SECONDS + 5):
+            credential = self._load()
+            token = self.box.open(credential.access_token) or ""
+            if token != seen and credential.expires_at - REFRESH_AHEAD > utcnow():
+                return token
+            answer = self.oauth.refresh(self.box.open(credential.refresh_token) or "")
+            with self.db.write() as session:
+                row = session.get(BitrixCredential, self.credential_id)
+                row.access_token = self.box.seal(answer["access_token"])
+                row.refresh_token = self.box.seal(answer["refresh_token"])
+                row.expires_at = utcnow() + timedelta(seconds=int(answer.get("expires_in") or 3600))
+                row.refreshed_at = utcnow()
+            return answer["access_token"]
+
+
+class TokenBitrix24Client(Bitrix24Client):
+    """A Bitrix24 client on an OAuth credential: on expired_token it refreshes once and repeats the call."""
+
+    def __init__(self, rest_url: str, tokens: BitrixTokens, timeout: float, session: requests.Session) -> None:
+        super().__init__(rest_url, None, timeout, session)
+        self.tokens = tokens
+
+    def call(self, method, params=None):
+        self.auth = self.tokens.current()
+        try:
+            return super().call(method, params)
+        except TokenExpired:
+            self.auth = self.tokens.refresh(seen=self.auth)
+            return super().call(method, params)
+
+
+class BitrixAccess:
+    """Picks the way to a portal for server-side calls: the webhook for its portal, else OAuth tokens."""
+
+    def __init__(self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis,
+                 http: requests.Session) -> None:
+        self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
+        self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
+                                         settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
+            if settings.bitrix24_client_id else None
+
+    def webhook(self) -> Bitrix24Client | None:
+        if not self.settings.bitrix24_webhook_url:
+            return None
+        return Bitrix24Client(self.settings.bitrix24_webhook_url, timeout=self.settings.http_timeout_seconds,
+                              session=self.http)
+
+    def client(self, portal_key: str, user_id: int | None = None) -> Bitrix24Client:
+        """The client for server-side work on `portal_key`, as `user_id` when that user's own pair is known."""
+        with self.db.read() as session:
+            portal = session.scalars(select(Portal).where(Portal.member_id == portal_key)).one_or_none()
+            if portal is not None and not portal.installed:
+                raise PermanentError("Bitrix24", "The app was uninstalled from this portal.")
+            if self.settings.bitrix24_webhook_url and (portal is None or portal.domain == self.settings.portal_domain):
+                return self.webhook()
+            if portal is None or self.oauth is None:
+                raise PermanentError("Bitrix24", "The app is not installed on this portal: an administrator must "
+                                                 "install it (or set BITRIX24_WEBHOOK_URL).")
+            ids = [user_id, PORTAL_CREDENTIAL] if user_id else [PORTAL_CREDENTIAL]
+            credentials = {c.user_id: c.id for c in session.scalars(select(BitrixCredential).where(
+                BitrixCredential.portal_id == portal.id, BitrixCredential.user_id.in_(ids)))}
+            endpoint = portal.client_endpoint
+        chosen = next((credentials[i] for i in ids if i in credentials), None)
+        if chosen is None:
+            raise PermanentError("Bitrix24", "The app has no authorisation for this portal: an administrator must "
+                                             "open or reinstall it.")
+        tokens = BitrixTokens(self.db, self.box, self.oauth, self.locks, chosen)
+        return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http)
+
+
+def save_credential(session, box: TokenBox, portal_id: int, user_id: int, access: str, refresh: str,
+                    expires_in: int) -> None:
+    """Stores (or replaces) a pair as soon as it is received: a rotated pair is the only valid one."""
+    credential = session.scalars(select(BitrixCredential).where(
+        BitrixCredential.portal_id == portal_id, BitrixCredential.user_id == user_id)).one_or_none()
+    if credential is None:
+        credential = BitrixCredential(portal_id=portal_id, user_id=user_id)
+        session.add(credential)
+    credential.access_token, credential.refresh_token = box.seal(access), box.seal(refresh)
+    credential.expires_at = utcnow() + timedelta(seconds=expires_in)
+    credential.refreshed_at = utcnow()

@@ -1,0 +1,142 @@
+"""Users' own Yandex accounts: connect, refresh, disconnect, and whose token creates a room.
+
+A user who connected an account is the organiser of their rooms; everyone else's rooms are made with
+the organisation token (YANDEX_OAUTH_TOKEN). A connected account that Yandex stops accepting is never
+silently swapped for the organisation token: the step fails and says to reconnect.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis
+import requests
+from sqlalchemy import delete, select
+
+from ..clients.errors import PermanentError
+from ..clients.telemost import TelemostClient
+from ..clients.yandex_oauth import YandexOAuth
+from ..config import Settings
+from ..crypto import TokenBox
+from ..db import Database
+from ..models import Conference, YandexAccount, utcnow
+
+RECONNECT = ("Yandex no longer accepts your connected account (it expired or access was revoked): "
+             "reconnect your Yandex account in the app, then retry.")
+REFRESH_AHEAD = timedelta(seconds=60)
+LOCK_SECONDS = 30
+
+
+class YandexAccounts:
+    def __init__(self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis,
+                 http: requests.Session) -> None:
+        self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
+        self.oauth = YandexOAuth(settings.yandex_oauth_url, settings.yandex_login_url, settings.yandex_client_id,
+                                 settings.yandex_client_secret or "", settings.yandex_redirect_uri or "",
+                                 settings.http_timeout_seconds, http) if settings.yandex_client_id else None
+
+    def _find(self, session, portal: str, user_id: int) -> YandexAccount | None:
+        return session.scalars(select(YandexAccount).where(YandexAccount.portal == portal,
+                                                           YandexAccount.user_id == user_id)).one_or_none()
+
+    def connect(self, portal: str, user_id: int, code: str) -> str | None:
+        """Exchanges the code, learns the address, stores the pair; answers the address."""
+        pair = self.oauth.exchange(code)
+        info = self.oauth.info(pair["access_token"])
+        email = info.get("default_email") or (info.get("emails") or [None])[0]
+        with self.db.write() as session:
+            account = self._find(session, portal, user_id) or YandexAccount(portal=portal, user_id=user_id)
+            session.add(account)
+            self._store(account, pair)
+            account.email, account.usable, account.connected_at = email, True, utcnow()
+        return email
+
+    def _store(self, account: YandexAccount, pair: dict) -> None:
+        account.access_token = self.box.seal(pair["access_token"])
+        account.refresh_token = self.box.seal(pair["refresh_token"]) if pair.get("refresh_token") else None
+        account.expires_at = utcnow() + timedelta(seconds=int(pair.get("expires_in") or 3600))
+
+    def status(self, portal: str, user_id: int) -> dict:
+        with self.db.read() as session:
+            account = self._find(session, portal, user_id)
+        if account is None:
+            return {"connected": False, "email": None, "needs_reconnect": False}
+        return {"connected": True, "email": account.email, "needs_reconnect": not account.usable}
+
+    def disconnect(self, portal: str, user_id: int) -> None:
+        with self.db.write() as session:
+            session.execute(delete(YandexAccount).where(YandexAccount.portal == portal,
+                                                        YandexAccount.user_id == user_id))
+
+    def telemost_for(self, conference: Conference) -> TelemostClient:
+        """The owner's own account when connected, else the organisation's token."""
+        with self.db.read() as session:
+            account = self._find(session, conference.portal, conference.owner_id)
+        if account is None:
+            if not self.settings.yandex_oauth_token:
+                raise PermanentError("Telemost", "There is no Yandex token to create rooms with: connect your "
+                                                 "Yandex account, or set YANDEX_OAUTH_TOKEN.")
+            return TelemostClient(self.settings.telemost_api_url, self.settings.yandex_oauth_token,
+                                  self.settings.http_timeout_seconds, self.http)
+        if not account.usable or self.oauth is None:
+            raise PermanentError("Telemost", RECONNECT)
+        return AccountTelemostClient(self, account.id)
+
+    def token(self, account_id: int, seen: str | None = None) -> str:
+        """The account's access token, refreshed (one process at a time) when expiring or refused as `seen`."""
+        with self.db.read() as session:
+            account = session.get(YandexAccount, account_id)
+        current = self.box.open(account.access_token) if account else None
+        if account is None or not account.usable or current is None:
+            raise PermanentError("Telemost", RECONNECT)
+        fresh_enough = account.expires_at is None or account.expires_at - REFRESH_AHEAD > utcnow()
+        if fresh_enough and current != seen:
+            return current
+        with self.locks.lock(f"lock:yandex-refresh:{account_id}", timeout=LOCK_SECONDS,
+                             blocking_timeout=LOCK_SECONDS + 5):
+            with self.db.read() as session:
+                account = session.get(YandexAccount, account_id)
+            current = self.box.open(account.access_token)
+            if current != seen and account.expires_at - REFRESH_AHEAD > utcnow():
+                return current  # refreshed by another process while this one waited
+            refresh = self.box.open(account.refresh_token)
+            try:
+                if refresh is None:
+                    raise PermanentError("Yandex", "no refresh token")
+                pair = self.oauth.refresh(refresh)
+            except PermanentError:
+                self.mark_unusable(account_id)
+                raise PermanentError("Telemost", RECONNECT) from None
+            with self.db.write() as session:  # the rotated pair is the only valid one: save it at once
+                self._store(session.get(YandexAccount, account_id), pair)
+            return pair["access_token"]
+
+    def mark_unusable(self, account_id: int) -> None:
+        with self.db.write() as session:
+            account = session.get(YandexAccount, account_id)
+            if account is not None:
+                account.usable = False
+
+
+class AccountTelemostClient(TelemostClient):
+    """Telemost as a connected user: a refused token is refreshed once; refused again, the user must reconnect."""
+
+    def __init__(self, accounts: YandexAccounts, account_id: int) -> None:
+        settings = accounts.settings
+        super().__init__(settings.telemost_api_url, "", settings.http_timeout_seconds, accounts.http)
+        self.accounts, self.account_id = accounts, account_id
+
+    def _request(self, method: str, path: str, **kwargs):
+        self.token = self.accounts.token(self.account_id)
+        try:
+            return super()._request(method, path, **kwargs)
+        except PermanentError as error:
+            if error.status != 401:
+                raise
+        self.token = self.accounts.token(self.account_id, seen=self.token)
+        try:
+            return super()._request(method, path, **kwargs)
+        except PermanentError as error:
+            if error.status == 401:
+                self.accounts.mark_unusable(self.account_id)
+                raise PermanentError("Telemost", RECONNECT, code=error.code, status=401) from None
+            raise

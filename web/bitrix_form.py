@@ -1,0 +1,27 @@
+"""Bitrix24 posts events form-encoded with PHP bracket keys (auth[access_token]=…): read them as nested dicts."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+KEY_PART = re.compile(r"\[([^\[\]]*)\]")
+MAX_DEPTH = 5
+
+
+def nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """{'auth[domain]': 'x'} -> {'auth': {'domain': 'x'}}; deeper or malformed keys are kept flat."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        head, _, rest = key.partition("[")
+        parts = [head] + KEY_PART.findall("[" + rest) if rest else [head]
+        if not head or len(parts) > MAX_DEPTH or (rest and "[" + rest != "".join(f"[{p}]" for p in parts[1:])):
+            result[key] = value
+            continue
+        node = result
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    return result
