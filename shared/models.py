@@ -146,8 +146,9 @@ class Portal(Base):
     application_token_digest: Mapped[str | None] = mapped_column(String(64))
     scope: Mapped[str | None] = mapped_column(String(512))
     installed: Mapped[bool] = mapped_column(default=True)
-    # The `ts` of the last install or uninstall event accepted: an older or equal one is a replay.
+    # The last install or uninstall event accepted: an older one, or the same one again, is a replay.
     last_event_ts: Mapped[int] = mapped_column(Integer, default=0)
+    last_event: Mapped[str | None] = mapped_column(String(32))
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

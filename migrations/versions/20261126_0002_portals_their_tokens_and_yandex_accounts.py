@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=512), nullable=True),
     sa.Column('installed', sa.Boolean(), nullable=False),
     sa.Column('last_event_ts', sa.Integer(), nullable=False),
+    sa.Column('last_event', sa.String(length=32), nullable=True),
     sa.Column('installed_at', shared.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', shared.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),

@@ -20,7 +20,8 @@ def portal_auth(portal: "Portal") -> dict[str, Any]:
 
 
 def user_auth(portal: "Portal", user: "User") -> dict[str, Any]:
-    """A fresh token pair for `user`, in the fields of the OAuth answer; domain is the portal's, not the OAuth server's."""
+    """A fresh token pair for `user` in the fields of the OAuth answer, but with the portal's domain
+    (the OAuth answer names the OAuth server there)."""
     pair = portal.issue_tokens(user.id)
     return {**token_response(portal, pair), **portal_auth(portal)}
 

@@ -41,7 +41,7 @@ def install_blueprint(portal: Portal) -> Blueprint:
         event = str(body.get("event") or "").upper()
         data = body.get("data", {})
         if event not in KNOWN_EVENTS or event in ("ONAPPINSTALL", "ONAPPUNINSTALL"):
-            return json_error(400, "event must be a known event other than ONAPPINSTALL/ONAPPUNINSTALL (use install/uninstall)")
+            return json_error(400, "event must be a known event; ONAPPINSTALL/ONAPPUNINSTALL come with install/uninstall")
         if not isinstance(data, dict):
             return json_error(400, "data must be a JSON object")
         if not portal.installed:  # a portal sends no events to an app that is not installed (reference §1.3)

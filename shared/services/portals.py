@@ -9,8 +9,6 @@ An event whose `ts` is not newer than the last one accepted is a replay and chan
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
 from sqlalchemy import delete, select
 
 from ..clients.bitrix24 import Bitrix24Client
@@ -24,11 +22,9 @@ log = logging.getLogger(__name__)
 EVENTS_BOUND = ("ONAPPUNINSTALL",)
 
 
-@dataclass(frozen=True)
-class InstallEvent:
-    launch: Launch
-    ts: int
-    scope: str | None
+def _replayed(portal: Portal, event: str, ts: int) -> bool:
+    """`ts` has one-second steps: the same second is fine for another event, not for the same one."""
+    return ts < portal.last_event_ts or (ts == portal.last_event_ts and event == portal.last_event)
 
 
 class Portals:
@@ -53,8 +49,8 @@ class Portals:
             raise NotVouched("Only a portal administrator can install the app")
         with self.db.write() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == launch.member_id)).one_or_none()
-            if portal is not None and ts is not None and ts <= portal.last_event_ts:
-                raise NotVouched("That install event is older than one already accepted")
+            if portal is not None and ts is not None and _replayed(portal, "ONAPPINSTALL", ts):
+                raise NotVouched("That install event is a replay or older than one already accepted")
             if portal is None:
                 portal = Portal(member_id=launch.member_id)
                 session.add(portal)
@@ -62,7 +58,8 @@ class Portals:
             portal.application_token_digest = self.box.digest(launch.application_token)
             portal.scope = scope or portal.scope
             portal.installed_at = utcnow()
-            portal.last_event_ts = max(portal.last_event_ts or 0, ts or 0)
+            if ts is not None:
+                portal.last_event_ts, portal.last_event = ts, "ONAPPINSTALL"
             session.flush()
             save_credential(session, self.box, portal.id, PORTAL_CREDENTIAL, launch.auth_id, launch.refresh_id,
                             launch.expires_in or 3600)
@@ -87,9 +84,9 @@ class Portals:
             if portal is None or not portal.installed \
                     or not self.box.matches(application_token, portal.application_token_digest):
                 raise NotVouched("Unknown portal or wrong application token")
-            if ts <= portal.last_event_ts:
-                raise NotVouched("That uninstall event is older than one already accepted")
-            portal.installed, portal.last_event_ts = False, ts
+            if _replayed(portal, "ONAPPUNINSTALL", ts):
+                raise NotVouched("That uninstall event is a replay or older than one already accepted")
+            portal.installed, portal.last_event_ts, portal.last_event = False, ts, "ONAPPUNINSTALL"
             session.execute(delete(BitrixCredential).where(BitrixCredential.portal_id == portal.id))
         log.info("uninstalled from portal %s", member_id)
 

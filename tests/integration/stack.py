@@ -117,6 +117,10 @@ class ApiClient:
         if token:
             self.http.headers["Authorization"] = f"Bearer {token}"
 
+    @property
+    def token(self) -> str:
+        return self.http.headers["Authorization"].removeprefix("Bearer ")
+
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         return self.http.request(method, self.base_url + path, timeout=15, **kwargs)
 

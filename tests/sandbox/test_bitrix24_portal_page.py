@@ -230,7 +230,8 @@ def test_other_events_go_to_the_bound_handlers_once_installed(app_client: FlaskC
     app_client.post("/rest/event.bind.json", json={"auth": admin_token(app_client), "event": "ONCALENDARENTRYUPDATE",
                                                    "handler": handler})
     answer = app_client.post("/_sandbox/events", json={**event, "user_id": 2})
-    assert answer.json == {"event": "ONCALENDARENTRYUPDATE", "delivered": [{"url": handler, "status": 200, "body": "ok"}]}
+    assert answer.json == {"event": "ONCALENDARENTRYUPDATE",
+                           "delivered": [{"url": handler, "status": 200, "body": "ok"}]}
     form = dict(receiver.hits[-1]["form"])
     assert (form["event"], form["data[FIELDS][ID]"], form["auth[user_id]"]) == ("ONCALENDARENTRYUPDATE", "5", "2")
     assert current_user_id(app_client, form["auth[access_token]"]) == "2"
@@ -485,8 +486,8 @@ def test_the_framed_shim_takes_auth_only_from_the_portal_with_its_app_sid() -> N
       const renewed = await call("user.admin");
       answers.push([400, {error: "", error_description: "Invalid date"}]);
       const failed = await call("calendar.event.add", {name: "x"});
-      answers.push([200, {result: {result: [[{ID: "1"}]], result_error: {"1": {error: "ERROR_X", error_description: "bad"}},
-                                   result_total: [1], result_next: [], result_time: []}}]);
+      answers.push([200, {result: {result: [[{ID: "1"}]], result_total: [1], result_next: [], result_time: [],
+                                   result_error: {"1": {error: "ERROR_X", error_description: "bad"}}}}]);
       const batch = await new Promise((resolve) => BX24.callBatch(
         [["user.get", {FILTER: {ID: 1}}], {method: "user.admin", params: {flag: true}}], resolve, true));
       const picked = await new Promise((resolve) => BX24.selectUsers(resolve));
@@ -500,9 +501,10 @@ def test_the_framed_shim_takes_auth_only_from_the_portal_with_its_app_sid() -> N
            batch: [batch[0].data(), batch[0].total(), batch[1].error().ex.error], picked, single, fitted});
     });
     """)
-    assert result["auth"] == {"access_token": "good", "refresh_token": "r-good", "expires_in": 3599,
-                              "domain": "127.0.0.1:8082", "member_id": "m"} or result["auth"]["access_token"] == "good"
-    assert set(result["auth"]) == {"access_token", "refresh_token", "expires_in", "domain", "member_id"}
+    expires_in = result["auth"].pop("expires_in")
+    assert result["auth"] == {"access_token": "good", "refresh_token": "r-good", "domain": "127.0.0.1:8082",
+                              "member_id": "m"}
+    assert expires_in in (3599, 3600)
     assert {(m["targetOrigin"], m["sid"]) for m in result["sent"]} == {("http://127.0.0.1:8082", "sid-1")}
     assert [m["cmd"] for m in result["sent"]] == ["init", "refreshAuth", "selectUsers", "selectUser", "resize"]
     assert (result["lang"], result["admin"], result["after"]) == ("ru", True, "renewed")
@@ -518,3 +520,99 @@ def test_the_framed_shim_takes_auth_only_from_the_portal_with_its_app_sid() -> N
     assert result["batch"] == [[{"ID": "1"}], 1, "ERROR_X"]
     assert result["picked"] == [{"id": "2", "name": "Anna Smirnova"}] and result["single"] == "not called"
     assert result["fitted"] == {"height": "0px"}
+
+
+# The portal page's script over a fake DOM, with the config the page really renders.
+PORTAL_DOM = r"""
+const config = JSON.parse(process.argv[2]);
+class Element {
+  constructor(props) { Object.assign(this, {style: {}, hidden: false, children: [], listeners: {}, _text: ""}, props); }
+  get textContent() { return this._text; }
+  set textContent(value) { this._text = value; this.children = []; }
+  addEventListener(type, listener) { this.listeners[type] = listener; }
+  appendChild(child) { this.children.push(child); return child; }
+  querySelector() { return this.select || (this.select = new Element()); }
+  submit() { this.submitted = true; }
+  focus() {}
+}
+const appWindow = {posted: [], postMessage(message, origin) { this.posted.push({message, origin}); }};
+const elements = {"portal-config": new Element({_text: JSON.stringify(config)}),
+                  "app-frame": new Element({contentWindow: appWindow})};
+["launch-form", "user-switcher", "origin-warning", "portal-status", "picker", "picker-search", "picker-list",
+ "picker-ok", "picker-cancel", "picker-title"].forEach((id) => {
+  elements[id] = new Element({hidden: id === "origin-warning"});
+});
+elements["picker-search"].value = "";
+const document = {getElementById: (id) => elements[id] || null, createElement: (tag) => new Element({tag}),
+                  createTextNode: (text) => ({text})};
+const fetched = [];
+const win = fakeWindow("");
+win.location.origin = config.portal_origin;
+win.location.reload = () => { win.reloaded = true; };
+win.fetch = (path, options) => {
+  fetched.push({path, body: JSON.parse(options.body)});
+  const answer = {access_token: "fresh", refresh_token: "r", expires_in: 3600, domain: "d", member_id: "m"};
+  return Promise.resolve({ok: true, status: 200, json: () => Promise.resolve(answer)});
+};
+load(win, {document});
+const frame = elements["app-frame"];
+const ask = (cmd, args, overrides) => win.dispatch(Object.assign({origin: config.app_origin, source: appWindow,
+  data: {protocol: "bx24-sandbox", sid: config.app_sid, id: cmd, cmd, args}}, overrides || {}));
+"""
+
+
+def run_portal_script(client: FlaskClient, query: str, scenario: str) -> Any:
+    config = page(client, query).config
+    done = subprocess.run(["node", "-e", NODE_PRELUDE + PORTAL_DOM + scenario, str(ASSETS / "portal.js"),
+                           json.dumps(config)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return {"config": config, **json.loads(done.stdout)}
+
+
+@needs_node
+def test_the_page_launches_and_answers_only_its_own_frame_with_its_app_sid(client: FlaskClient) -> None:
+    result = run_portal_script(client, "?user_id=1", r"""
+    ask("init", {}, {origin: "http://evil.example"});
+    ask("init", {}, {data: {protocol: "bx24-sandbox", sid: "guessed", id: 1, cmd: "init"}});
+    const stranger = {posted: [], postMessage(message) { this.posted.push(message); }};
+    ask("init", {}, {source: stranger});
+    ask("constructor", {});
+    const ignored = appWindow.posted.length + stranger.posted.length;
+    ask("init", {});
+    ask("resize", {width: "100%", height: 1234});
+    ask("resize", {height: "expression(alert(1))"});
+    ask("refreshAuth", {});
+    ask("selectUser", {});
+    elements["picker-list"].children[1].onclick();
+    ask("installFinish", {});
+    tick(20).then(() => out({launched: elements["launch-form"].submitted === true, ignored, posted: appWindow.posted,
+                             height: frame.style.height, width: frame.style.width, fetched,
+                             reloaded: win.reloaded === true, warning: elements["origin-warning"].hidden === false,
+                             picker: elements.picker.hidden}));
+    """)
+    config = result["config"]
+    assert result["launched"] is True and result["ignored"] == 0 and result["warning"] is False
+    replies = {item["message"]["id"]: item for item in result["posted"]}
+    assert {item["origin"] for item in result["posted"]} == {config["app_origin"]}
+    assert all(item["message"]["sid"] == config["app_sid"] for item in result["posted"])
+    init = replies["init"]["message"]["result"]
+    assert init["auth"]["access_token"] == config["auth"]["access_token"]
+    assert (init["is_admin"], init["lang"], init["placement"], init["client_endpoint"]) == \
+        (True, "ru", "DEFAULT", "http://127.0.0.1:8082/rest/")
+    assert (result["height"], result["width"]) == ("1234px", "100%")
+    assert replies["refreshAuth"]["message"]["result"]["auth"]["access_token"] == "fresh"
+    assert replies["selectUser"]["message"]["result"] == {"id": "2", "name": "Anna Smirnova"}
+    assert result["picker"] is True  # closed after the choice
+    assert result["fetched"] == [{"path": "/_sandbox/refresh_auth", "body": {"user_id": 1}},
+                                 {"path": "/_sandbox/install", "body": {"user_id": 1}}]
+    assert result["reloaded"] is True
+
+
+@needs_node
+def test_install_finish_is_ignored_once_installed(client: FlaskClient) -> None:
+    client.post("/_sandbox/install", json={"user_id": 1})
+    result = run_portal_script(client, "", r"""
+    ask("installFinish", {});
+    tick(20).then(() => out({fetched, reloaded: win.reloaded === true}));
+    """)
+    assert result["fetched"] == [] and result["reloaded"] is False

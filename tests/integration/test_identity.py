@@ -1,0 +1,216 @@
+"""The app as a Bitrix24 application: install, verified launch, portals and their tokens (CONTRACT §3)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select, text
+
+from shared.crypto import TokenBox
+from shared.db import Database
+from shared.models import BitrixCredential, Portal
+from shared.services.bitrix_access import PORTAL_CREDENTIAL, BitrixTokens
+from shared.clients.bitrix24 import Bitrix24OAuthServer
+
+from .stack import ApiClient
+
+
+@pytest.fixture
+def database(stack):
+    db = Database(stack.env["DATABASE_URL"])
+    yield db
+    db.dispose()
+
+
+def member_id(stack) -> str:
+    return stack.launch(1)["form"]["member_id"]
+
+
+def install_event(stack, user_id: int = 1, **auth_changes) -> dict:
+    """An ONAPPINSTALL as the portal posts it, with a fresh pair for `user_id`."""
+    pair = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": user_id}).json()
+    launch = stack.launch(user_id)
+    auth = {"access_token": pair["access_token"], "refresh_token": pair["refresh_token"], "expires_in": "3600",
+            "domain": launch["query"]["DOMAIN"], "member_id": launch["form"]["member_id"],
+            "application_token": launch["form"]["APPLICATION_TOKEN"], "scope": "calendar,im,user", **auth_changes}
+    form = {"event": "ONAPPINSTALL", "data[VERSION]": "1", "data[ACTIVE]": "Y", "ts": str(int(time.time()))}
+    form.update({f"auth[{k}]": v for k, v in auth.items()})
+    return form
+
+
+def post_event(stack, form: dict) -> requests.Response:
+    return requests.post(f"{stack.web_url}/bitrix/events", data=form, timeout=15)
+
+
+# --- launch --------------------------------------------------------------------------------------
+
+def test_the_launch_page_names_the_verified_user_and_may_be_framed_by_the_portal_only(stack):
+    page = stack.open_app(4)
+    assert page.status_code == 200
+    assert "Olga Kuznetsova" in page.text
+    assert page.headers["Content-Security-Policy"] == f"frame-ancestors 'self' http://{stack.launch(4)['query']['DOMAIN']}"
+    assert "X-Frame-Options" not in page.headers
+    assert "/_sandbox/bx24.js" in page.text
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({"query": {"DOMAIN": "evil.bitrix24.ru"}}, "forged DOMAIN"),
+    ({"form": {"member_id": "0123456789abcdef0123456789abcdef"}}, "unknown member_id"),
+    ({"form": {"AUTH_ID": "made-up-token"}}, "made-up AUTH_ID"),
+])
+def test_a_launch_the_portal_does_not_vouch_for_gets_the_401_page(stack, changes, why):
+    page = stack.open_app(2, **changes)
+    assert page.status_code == 401, why
+    assert "opens from your Bitrix24 portal" in page.text
+    assert "app-config" not in page.text
+
+
+def test_an_expired_auth_id_is_refused(stack):
+    pair = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": 2, "ttl": 1}).json()
+    time.sleep(1.5)
+    assert stack.open_app(2, form={"AUTH_ID": pair["access_token"]}).status_code == 401
+
+
+def test_a_user_id_sent_by_the_client_is_ignored(stack):
+    page = stack.open_app(5, form={"user_id": "1", "USER_ID": "1", "is_admin": "Y"})
+    assert "Dmitry Sokolov" in page.text and "Ivan Petrov" not in page.text
+
+
+def test_a_launch_without_the_fields_is_a_400_page_and_a_get_explains(stack):
+    assert requests.post(stack.web_url + "/", data={}).status_code == 400
+    assert "portal" in requests.get(stack.web_url + "/").text
+
+
+# --- install and uninstall ------------------------------------------------------------------------
+
+def test_only_an_administrator_can_install(stack):
+    assert stack.open_app(2, "/install").status_code == 401
+
+
+def test_install_stores_encrypted_tokens_and_binds_the_uninstall_event(stack, database):
+    with database.read() as session:
+        portal = session.scalars(select(Portal)).one()
+        credential = session.scalars(select(BitrixCredential).where(
+            BitrixCredential.user_id == PORTAL_CREDENTIAL)).one()
+    assert portal.installed and portal.domain == stack.launch(1)["query"]["DOMAIN"]
+    assert TokenBox(stack.env["SECRET_KEY"]).open(credential.access_token)
+    assert "access" not in credential.access_token and len(credential.access_token) > 60  # sealed, not plain
+    handlers = [h["event"] for h in stack.bitrix_state()["event_handlers"]]
+    assert "ONAPPUNINSTALL" in handlers
+
+
+def test_an_install_event_is_accepted_once_and_a_replay_is_refused(stack):
+    form = install_event(stack)
+    assert post_event(stack, form).status_code == 200
+    assert post_event(stack, form).status_code == 401
+
+
+@pytest.mark.parametrize("changes", [{"access_token": "forged"}, {"member_id": "someone-else"},
+                                     {"domain": "evil.example"}])
+def test_a_forged_install_event_changes_nothing(stack, changes):
+    assert post_event(stack, install_event(stack, **changes)).status_code == 401
+
+
+def test_an_install_event_with_a_non_administrators_token_is_refused(stack):
+    assert post_event(stack, install_event(stack, user_id=3)).status_code == 401
+
+
+def uninstall(stack, token: str, ts: int | None = None) -> requests.Response:
+    launch = stack.launch(1)
+    form = {"event": "ONAPPUNINSTALL", "data[CLEAN]": "0", "ts": str(ts or int(time.time())),
+            "auth[member_id]": launch["form"]["member_id"], "auth[domain]": launch["query"]["DOMAIN"],
+            "auth[application_token]": token}
+    return post_event(stack, form)
+
+
+def test_uninstall_needs_the_application_token_and_then_stops_the_portal_keeping_its_history(stack, anna, database):
+    kept = anna.create({"name": "Before uninstall"})
+    assert uninstall(stack, "wrong-token").status_code == 401
+    assert anna.request("GET", "/api/conferences").status_code == 200
+
+    assert uninstall(stack, stack.launch(1)["form"]["APPLICATION_TOKEN"]).status_code == 200
+
+    assert anna.request("GET", "/api/conferences").status_code == 401
+    assert stack.open_app(2).status_code == 401
+    with database.read() as session:
+        assert session.execute(text("SELECT count(*) FROM conferences WHERE id = :id"), {"id": kept["id"]}).scalar() == 1
+        assert session.scalars(select(BitrixCredential)).all() == []
+    assert uninstall(stack, stack.launch(1)["form"]["APPLICATION_TOKEN"]).status_code == 401  # a replay
+
+
+# --- partitioning ----------------------------------------------------------------------------------
+
+def test_another_portals_user_with_the_same_id_cannot_see_a_conference(stack, anna):
+    mine = anna.create({"name": "Portal X only"})
+    signer = URLSafeTimedSerializer(stack.env["SECRET_KEY"], salt="telemost-app-token")
+    stranger = ApiClient(stack.web_url, signer.dumps({"p": "portal-y", "u": 2, "n": "Anna Y", "a": True}))
+    assert stranger.request("GET", f"/api/conferences/{mine['id']}").status_code == 404
+    assert stranger.request("GET", "/api/conferences?scope=all").json()["total"] == 0
+
+
+def test_an_administrator_may_list_the_whole_portal_and_others_may_not(stack, anna, ivan):
+    made = anna.create({"name": "Seen by the admin"})
+    assert anna.request("GET", "/api/conferences?scope=all").status_code == 403
+    everyone = ivan.request("GET", "/api/conferences?scope=all&per_page=100").json()
+    assert made["id"] in [c["id"] for c in everyone["items"]]
+    assert made["id"] not in [c["id"] for c in ivan.request("GET", "/api/conferences?per_page=100").json()["items"]]
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+def test_an_expired_portal_token_is_refreshed_once_even_when_ten_ask_at_once(stack, database):
+    import redis
+    with database.write() as session:
+        session.execute(text("UPDATE bitrix_credentials SET expires_at = :past"), {"past": "2000-01-01 00:00:00"})
+        credential_id = session.scalars(select(BitrixCredential.id).where(
+            BitrixCredential.user_id == PORTAL_CREDENTIAL)).one()
+    before = stack.bitrix_state()["requests"].get("oauth/token", 0)
+    oauth = Bitrix24OAuthServer(f"{stack.bitrix_url}/oauth-server", "local.sandbox.telemost", "sandbox-secret")
+    box, locks = TokenBox(stack.env["SECRET_KEY"]), redis.Redis(port=stack.redis_port)
+    tokens, errors = [], []
+
+    def ask():
+        try:
+            tokens.append(BitrixTokens(database, box, oauth, locks, credential_id).current())
+        except Exception as exc:  # collected: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and len(set(tokens)) == 1
+    assert stack.bitrix_state()["requests"].get("oauth/token", 0) - before == 1
+
+
+def test_a_token_the_portal_calls_expired_is_refreshed_and_the_work_goes_on(stack, anna, database):
+    with database.write() as session:  # the app believes its tokens are fresh; the portal says otherwise
+        session.execute(text("UPDATE bitrix_credentials SET expires_at = :future"), {"future": "2100-01-01 00:00:00"})
+    requests.post(f"{stack.bitrix_url}/_sandbox/faults", json={"error_rate": 1, "status": 401, "count": 1})
+
+    done = anna.wait_final(anna.create({"name": "Refresh", "invitees": [3]})["id"])
+
+    assert done["status"] == "ready", done["steps"]
+    assert stack.bitrix_state()["requests"].get("oauth/token", 0) >= 1
+
+
+# --- portal users ----------------------------------------------------------------------------------
+
+def test_portal_users_are_searched_and_paged(stack, anna):
+    everyone = anna.request("GET", "/api/bitrix/users").json()
+    assert everyone["total"] >= 6 and {"id", "name", "email", "position"} <= set(everyone["items"][0])
+    found = anna.request("GET", "/api/bitrix/users?q=Olga").json()
+    assert [u["name"] for u in found["items"]] == ["Olga Kuznetsova"]
+    assert anna.request("GET", "/api/bitrix/users?page=0").status_code == 422
+
+
+def test_portal_users_are_cached_briefly(stack, anna):
+    anna.request("GET", "/api/bitrix/users?q=Sergey")
+    before = stack.bitrix_state()["requests"].get("user.search", 0)
+    anna.request("GET", "/api/bitrix/users?q=Sergey")
+    assert stack.bitrix_state()["requests"].get("user.search", 0) == before

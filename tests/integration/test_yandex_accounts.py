@@ -1,0 +1,83 @@
+"""A user's own Yandex account: connect, use, expiry, revocation and reconnecting (issue: identity)."""
+from __future__ import annotations
+
+import requests
+
+from .test_pipeline import step
+
+ANNA_YANDEX = "anna.smirnova@example.com"
+
+
+def connect(stack, api, email: str = ANNA_YANDEX) -> requests.Response:
+    """The popup's journey: the app's login route, Yandex's consent (auto in the sandbox), the callback."""
+    to_yandex = requests.get(f"{stack.web_url}/auth/yandex/login", params={"token": api.token},
+                             allow_redirects=False)
+    assert to_yandex.status_code == 302
+    consent = requests.get(to_yandex.headers["Location"], params={"login_hint": email, "sandbox_auto": 1},
+                           allow_redirects=False)
+    assert consent.status_code == 302
+    return requests.get(consent.headers["Location"], allow_redirects=False)
+
+
+def oauth_control(stack, action: str, **body) -> None:
+    requests.post(f"{stack.telemost_url}/_sandbox/oauth/{action}", json=body).raise_for_status()
+
+
+def test_a_connected_account_is_the_organiser_of_the_users_rooms(stack, anna):
+    page = connect(stack, anna)
+    assert page.status_code == 200 and ANNA_YANDEX in page.text
+    assert anna.request("GET", "/api/yandex/account").json() == {"connected": True, "email": ANNA_YANDEX,
+                                                                  "needs_reconnect": False}
+    done = anna.wait_final(anna.create({"name": "Mine"})["id"])
+
+    assert done["status"] == "ready"
+    assert stack.telemost_state()["conferences"][0]["owner_token"] == f"oauth:{ANNA_YANDEX}"
+
+
+def test_without_an_account_rooms_are_made_with_the_organisation_token(stack, ivan):
+    done = ivan.wait_final(ivan.create({"name": "Org"})["id"])
+    assert stack.telemost_state()["conferences"][0]["owner_token"] == "sandbox-org-token"
+    assert done["status"] == "ready"
+
+
+def test_an_expired_token_is_refreshed_without_the_user_noticing(stack, anna):
+    connect(stack, anna)
+    oauth_control(stack, "expire", email=ANNA_YANDEX)
+
+    done = anna.wait_final(anna.create({"name": "After expiry"})["id"])
+
+    assert done["status"] == "ready"
+    assert stack.telemost_state()["requests"].get("POST /oauth/token", 0) >= 2  # the code, then a refresh
+
+
+def test_a_revoked_account_fails_the_step_saying_to_reconnect_and_reconnecting_fixes_it(stack, anna):
+    connect(stack, anna)
+    oauth_control(stack, "revoke", email=ANNA_YANDEX)
+
+    failed = anna.wait_final(anna.create({"name": "Revoked"})["id"])
+    assert failed["status"] == "failed"
+    assert "reconnect your Yandex account" in step(failed, "create_room")["error"]
+    assert anna.request("GET", "/api/yandex/account").json()["needs_reconnect"] is True
+
+    assert connect(stack, anna).status_code == 200
+    assert anna.request("POST", f"/api/conferences/{failed['id']}/retry").status_code == 202
+    assert anna.wait_final(failed["id"])["status"] == "ready"
+
+
+def test_disconnect_goes_back_to_the_organisation_token(stack, anna):
+    connect(stack, anna)
+    assert anna.request("DELETE", "/api/yandex/account").status_code == 204
+    assert anna.request("GET", "/api/yandex/account").json()["connected"] is False
+    anna.wait_final(anna.create({"name": "Org again"})["id"])
+    assert stack.telemost_state()["conferences"][0]["owner_token"] == "sandbox-org-token"
+
+
+def test_a_callback_with_a_forged_or_stale_state_connects_nothing(stack, anna):
+    page = requests.get(f"{stack.web_url}/auth/yandex/callback", params={"code": "1234567", "state": "forged"})
+    assert page.status_code == 400
+    assert anna.request("GET", "/api/yandex/account").json()["connected"] is False
+
+
+def test_the_login_route_needs_a_valid_app_token(stack):
+    assert requests.get(f"{stack.web_url}/auth/yandex/login", params={"token": "nope"},
+                        allow_redirects=False).status_code == 401
