@@ -6,6 +6,7 @@ POST /_sandbox/oauth_code {"user_id", "scope"?}       a code for grant_type=auth
 GET|POST /_sandbox/config {"token_ttl", "bucket_size", "drain_per_second"}
 POST /_sandbox/users {"name", "last_name", "email", "position", ...}   one more portal user
 GET /healthz
+The app's install/uninstall and events are in install_routes.py; the portal page and BX24 shim in portal_page.py.
 """
 from __future__ import annotations
 

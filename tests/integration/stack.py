@@ -181,6 +181,20 @@ def build_stack(tmp: Path) -> Stack:
                  redis_port=ports["redis"], log_dir=tmp)
 
 
+def variant(stack: Stack, tmp: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -> Stack:
+    """Another web and worker with other settings, sharing the emulators and Redis (its own database)."""
+    web_port = free_port()
+    changed = {k: v for k, v in stack.env.items() if k not in drop}
+    changed.update({"WEB_PORT": str(web_port), "DATABASE_URL": f"sqlite:///{tmp / 'variant.db'}", **env})
+    other = Stack(env=changed, web_url=f"http://127.0.0.1:{web_port}", telemost_url=stack.telemost_url,
+                  bitrix_url=stack.bitrix_url, redis_port=stack.redis_port, log_dir=tmp)
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=other.env, check=True,
+                   capture_output=True)
+    for name in ("web", "worker"):
+        other.start(name)
+    return other
+
+
 def _redis_answers(port: int) -> bool:
     return redis.Redis(port=port, socket_connect_timeout=0.5).ping()
 
