@@ -8,6 +8,7 @@ from .config import Settings
 
 PROVISION_TASK = "conferences.provision"
 SWEEP_TASK = "maintenance.sweep"
+KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
 CONFERENCES_QUEUE = "conferences"
 MAINTENANCE_QUEUE = "maintenance"
 

@@ -11,7 +11,7 @@ import sys
 from celery import Celery
 
 from shared.config import SettingsError, load_settings
-from shared.jobs import SWEEP_TASK, celery_settings
+from shared.jobs import KEEP_TOKENS_ALIVE_TASK, SWEEP_TASK, celery_settings
 
 
 def create_celery():
@@ -24,6 +24,7 @@ def create_celery():
     celery.conf.update(celery_settings(settings))
     celery.conf.beat_schedule = {
         "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_every_seconds},
+        "keep-tokens-alive": {"task": KEEP_TOKENS_ALIVE_TASK, "schedule": 6 * 3600.0},
     }
     celery.conf.imports = ("worker.tasks.conferences", "worker.tasks.maintenance")
     celery.settings = settings

@@ -37,15 +37,21 @@ def database() -> Database:
 
 
 @once
-def provisioner() -> Provisioner:
+def bitrix_access() -> BitrixAccess:
     settings = app.settings
     http = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
-    box, locks = TokenBox(settings.secret_key), redis.Redis.from_url(settings.redis_url)
-    bitrix = BitrixAccess(settings, database(), box, locks, http)
-    yandex = YandexAccounts(settings, database(), box, locks, http)
+    return BitrixAccess(settings, database(), TokenBox(settings.secret_key), redis.Redis.from_url(settings.redis_url),
+                        http)
+
+
+@once
+def provisioner() -> Provisioner:
+    settings = app.settings
+    bitrix = bitrix_access()
+    yandex = YandexAccounts(settings, database(), bitrix.box, bitrix.locks, bitrix.http)
     clients = OutsideClients(telemost_for=yandex.telemost_for,
                              bitrix_for=lambda conference: bitrix.client(conference.portal, conference.owner_id),
                              notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")

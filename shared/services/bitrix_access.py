@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import logging
+
 import redis
 import requests
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..clients.bitrix24 import Bitrix24Client, Bitrix24OAuthServer, TokenExpired
-from ..clients.errors import PermanentError
+from ..clients.errors import PermanentError, TransientError
 from ..config import Settings
 from ..crypto import TokenBox
 from ..db import Database
 from ..models import BitrixCredential, Portal, utcnow
 
+log = logging.getLogger(__name__)
 PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair
 REFRESH_AHEAD = timedelta(seconds=60)
+# Refresh tokens live 180 days; one not used for this long is renewed so an idle portal keeps access.
+# Access tokens are refreshed on use instead of on a timer: the reference warns that refreshing on a
+# timer "may be blocked by automation" (reference/bitrix24-rest.md §2).
+KEEP_ALIVE_AFTER = timedelta(days=150)
 LOCK_SECONDS = 30
 
 
@@ -54,7 +61,16 @@ class BitrixTokens:
             token = self.box.open(credential.access_token) or ""
             if token != seen and credential.expires_at - REFRESH_AHEAD > utcnow():
                 return token
-            answer = self.oauth.refresh(self.box.open(credential.refresh_token) or "")
+            try:
+                answer = self.oauth.refresh(self.box.open(credential.refresh_token) or "")
+            except PermanentError:
+                self._forget(credential)
+                if credential.user_id == PORTAL_CREDENTIAL:
+                    raise
+                # A user's own pair has ended (they left, or the app was reinstalled): the next
+                # attempt goes through the portal's pair instead.
+                raise TransientError("Bitrix24", "The user's own Bitrix24 authorisation has ended; the app will "
+                                                 "use the portal's and try again") from None
             with self.db.write() as session:
                 row = session.get(BitrixCredential, self.credential_id)
                 row.access_token = self.box.seal(answer["access_token"])
@@ -62,6 +78,13 @@ class BitrixTokens:
                 row.expires_at = utcnow() + timedelta(seconds=int(answer.get("expires_in") or 3600))
                 row.refreshed_at = utcnow()
             return answer["access_token"]
+
+
+    def _forget(self, credential: BitrixCredential) -> None:
+        log.warning("Bitrix24 refused to refresh credential %s (portal %s, user %s); it is dropped",
+                    credential.id, credential.portal_id, credential.user_id)
+        with self.db.write() as session:
+            session.execute(delete(BitrixCredential).where(BitrixCredential.id == credential.id))
 
 
 class TokenBitrix24Client(Bitrix24Client):
@@ -117,6 +140,24 @@ class BitrixAccess:
                                              "open or reinstall it.")
         tokens = BitrixTokens(self.db, self.box, self.oauth, self.locks, chosen)
         return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http)
+
+
+def keep_alive(access: BitrixAccess) -> int:
+    """Renews every pair whose refresh token is getting old; answers how many were renewed."""
+    if access.oauth is None:
+        return 0
+    with access.db.read() as session:
+        ids = list(session.scalars(select(BitrixCredential.id).where(
+            BitrixCredential.refreshed_at < utcnow() - KEEP_ALIVE_AFTER)))
+    renewed = 0
+    for credential_id in ids:
+        tokens = BitrixTokens(access.db, access.box, access.oauth, access.locks, credential_id)
+        try:
+            tokens.refresh(seen=tokens.current())
+            renewed += 1
+        except Exception as error:  # one portal's failure must not stop the others
+            log.warning("could not renew Bitrix24 credential %s: %s", credential_id, error)
+    return renewed
 
 
 def save_credential(session, box: TokenBox, portal_id: int, user_id: int, access: str, refresh: str,

@@ -214,3 +214,35 @@ def test_portal_users_are_cached_briefly(stack, anna):
     before = stack.bitrix_state()["requests"].get("user.search", 0)
     anna.request("GET", "/api/bitrix/users?q=Sergey")
     assert stack.bitrix_state()["requests"].get("user.search", 0) == before
+
+
+def test_an_idle_portals_refresh_token_is_renewed_before_it_runs_out(stack, database):
+    import redis
+    from shared.config import load_settings
+    from shared.services.bitrix_access import BitrixAccess, keep_alive
+    with database.write() as session:
+        session.execute(text("UPDATE bitrix_credentials SET refreshed_at = :old"), {"old": "2026-01-01 00:00:00"})
+        old = {c.id: c.refresh_token for c in session.scalars(select(BitrixCredential))}
+    settings = load_settings(stack.env, env_file=None)
+    access = BitrixAccess(settings, database, TokenBox(settings.secret_key), redis.Redis(port=stack.redis_port),
+                          requests.Session())
+
+    # Pairs of earlier tests died with the emulator's reset: those are dropped, the live ones renewed.
+    assert keep_alive(access) >= 1
+    assert keep_alive(access) == 0  # renewed pairs are young again, dead ones are gone
+    with database.read() as session:
+        left = list(session.scalars(select(BitrixCredential)))
+    assert any(c.user_id == PORTAL_CREDENTIAL for c in left)
+    assert all(c.refresh_token != old[c.id] for c in left)
+
+
+def test_when_a_users_own_pair_has_ended_the_portals_pair_takes_over(stack, anna, database):
+    with database.write() as session:
+        session.execute(text("UPDATE bitrix_credentials SET expires_at = :past, refresh_token = 'gone' "
+                             "WHERE user_id = 2"), {"past": "2000-01-01 00:00:00"})
+
+    done = anna.wait_final(anna.create({"name": "Fallback", "start_at": "2030-01-01T10:00:00+03:00"})["id"])
+
+    assert done["status"] == "ready", done["steps"]
+    with database.read() as session:
+        assert session.scalars(select(BitrixCredential).where(BitrixCredential.user_id == 2)).all() == []

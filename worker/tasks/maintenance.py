@@ -1,14 +1,15 @@
-"""Beat's periodic job: the sweeper."""
+"""Beat's periodic jobs: the sweeper, and keeping idle portals' refresh tokens alive."""
 from __future__ import annotations
 
 import logging
 
-from shared.jobs import SWEEP_TASK
+from shared.jobs import KEEP_TOKENS_ALIVE_TASK, SWEEP_TASK
+from shared.services.bitrix_access import keep_alive
 from shared.services.conferences import mark_enqueued
 from shared.services.sweeper import due_conference_ids
 
 from ..celery_app import app
-from ..context import database
+from ..context import bitrix_access, database
 from .conferences import provision
 
 log = logging.getLogger(__name__)
@@ -24,3 +25,11 @@ def sweep() -> int:
     if ids:
         log.info("sweeper sent %d conference(s) back to the queue", len(ids))
     return len(ids)
+
+
+@app.task(name=KEEP_TOKENS_ALIVE_TASK)
+def keep_tokens_alive() -> int:
+    renewed = keep_alive(bitrix_access())
+    if renewed:
+        log.info("renewed %d Bitrix24 token pair(s) before their refresh tokens ran out", renewed)
+    return renewed
