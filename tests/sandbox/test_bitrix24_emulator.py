@@ -8,6 +8,8 @@ import os
 from typing import Any
 
 import pytest
+
+from .conftest import FakeClock
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -17,22 +19,6 @@ from sandbox.bitrix24.params import build_php_query, parse_php_query
 WEBHOOK = "/rest/1/sandboxwebhook"
 TIME_KEYS = {"start", "finish", "duration", "processing", "date_start", "date_finish", "operating", "operating_reset_at"}
 EXPIRED_TEXT = "The access token provided has expired."
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:  # 2027-01-15
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
+from .conftest import FakeClock
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -27,22 +29,6 @@ PERSONAL = "personal.user@yandex.ru"
 SANDBOX_ACCOUNTS = [IVAN, ANNA, "sergey.ivanov@example.com", "olga.kuznetsova@example.com",
                     "dmitry.sokolov@example.com", "maria.popova@example.com", PERSONAL]
 API_ERROR_KEYS = {"error", "description", "message", "details"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
