@@ -97,6 +97,14 @@ class Conference(Base):
     telemost_id: Mapped[str | None] = mapped_column(String(64))
     calendar_event_id: Mapped[int | None] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # Every edit or cancel raises the version of the desired state above; a step that finishes work
+    # for an older version runs again, so two quick edits end in the last one, never in a mix.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    # What the outside world was last brought to (room settings, cohosts, who was told what), so
+    # that an edit sends only the difference.
+    applied: Mapped[dict] = mapped_column(JSON, default=dict)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a provisioning task was last sent; the sweeper re-sends only what has waited a while.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

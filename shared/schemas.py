@@ -206,6 +206,7 @@ class ConferenceOut(BaseModel):
     invitees: list[int]
     create_calendar_event: bool
     invite_users: bool
+    version: int
     owner: OwnerOut
     status: StatusName
     steps: list[StepOut]

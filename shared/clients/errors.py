@@ -14,8 +14,9 @@ class OutsideServiceError(Exception):
     transient = False
 
     def __init__(self, service: str, message: str, *, code: str | None = None, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, subjects: list[str] | None = None) -> None:
         super().__init__(message)
+        self.subjects = subjects or []  # what the error is about, e.g. the cohost addresses Yandex does not know
         self.service = service
         self.message = message
         self.code = code

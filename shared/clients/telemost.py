@@ -50,6 +50,21 @@ class TelemostClient:
             raise TransientError(SERVICE, "Telemost answered without a room id or link; the app will try again")
         return Room(id=str(room_id), join_url=join_url, watch_url=(data.get("live_stream") or {}).get("watch_url"))
 
+    def update_room(self, room_id: str, changes: dict) -> None:
+        """PATCH sends only what changes (reference §2.3); the answer's shape is not relied on."""
+        self._request("PATCH", f"/conferences/{room_id}", json=changes)
+
+    def add_cohosts(self, room_id: str, emails: list[str]) -> None:
+        for chunk in _chunks(emails):
+            self._request("PATCH", f"/conferences/{room_id}/cohosts", json={"cohosts": [{"email": e} for e in chunk]})
+
+    def remove_cohosts(self, room_id: str, emails: list[str]) -> None:
+        for chunk in _chunks(emails):
+            self._request("DELETE", f"/conferences/{room_id}/cohosts", params={"cohost_emails": ",".join(chunk)})
+
+    def clear_cohosts(self, room_id: str) -> None:
+        self._request("PUT", f"/conferences/{room_id}/cohosts", json={"cohosts": []})
+
     def _request(self, method: str, path: str, **kwargs) -> Any:
         try:
             response = self.http.request(method, self.base_url + path, timeout=self.timeout,
@@ -59,6 +74,11 @@ class TelemostClient:
         if response.status_code < 300:
             return json_or_none(response) if response.content else None
         raise _error_from(response)
+
+
+def _chunks(emails: list[str], size: int = 30) -> list[list[str]]:
+    """The cohost endpoints take at most 30 addresses a call (reference §2.5-2.7)."""
+    return [emails[i:i + size] for i in range(0, len(emails), size)]
 
 
 def _error_from(response: requests.Response) -> TransientError | PermanentError:
@@ -72,9 +92,9 @@ def _error_from(response: requests.Response) -> TransientError | PermanentError:
         return TransientError(SERVICE, f"Telemost is busy or unavailable ({status}); the app will try again",
                               retry_after=retry_after_seconds(response), **details)
     if code == "NoSuchUserPrincipalsFound":
-        emails = str((body.get("details") or {}).get("emails", "")).replace(";", ", ")
-        return PermanentError(SERVICE, f"These cohosts have no Yandex account: {emails or 'unknown'}. "
-                                       "Remove them or ask them to sign up, then retry.", **details)
+        emails = [e.strip().lower() for e in str((body.get("details") or {}).get("emails", "")).split(";") if e.strip()]
+        return PermanentError(SERVICE, f"These cohosts have no Yandex account: {', '.join(emails) or 'unknown'}. "
+                                       "Remove them or ask them to sign up, then retry.", subjects=emails, **details)
     if status == 401:
         return PermanentError(SERVICE, "Telemost did not accept the Yandex token: it is invalid, expired or revoked. "
                                        "Set a fresh YANDEX_OAUTH_TOKEN or reconnect the Yandex account.", **details)

@@ -58,28 +58,77 @@ def calendar_event(conference: Conference) -> dict:
     return params
 
 
-def invitation(conference: Conference, user_id: int, client_id: str | None) -> dict:
-    when = ""
-    if conference.start_at is not None:
-        start, _ = _local_times(conference)
-        when = f" on {start[:16]} ({conference.timezone})"
+def calendar_update(conference: Conference, event_id: int, host_id: int | None) -> dict:
+    params = {**calendar_event(conference), "id": event_id}
+    if not conference.invitees:
+        # is_meeting=Y with attendees replaces the list; N turns a meeting back into a plain event.
+        params.update(is_meeting="N", attendees=[conference.owner_id])
+    if host_id:
+        params["host"] = host_id  # required when someone other than the organiser edits a meeting
+    return params
+
+
+def notice(conference: Conference) -> dict:
+    """What invitees were told: when it changes, those who stay invited are told again."""
+    return {"name": conference.name, "start_at": conference.start_at.isoformat() if conference.start_at else None,
+            "duration_minutes": conference.duration_minutes, "join_url": conference.join_url}
+
+
+def _when(conference: Conference) -> str:
+    if conference.start_at is None:
+        return ""
+    start, _ = _local_times(conference)
+    return f" on {start[:16]} ({conference.timezone})"
+
+
+def _message(conference: Conference, user_id: int, client_id: str | None, text: str, with_links: bool,
+             tag_suffix: str = "") -> dict:
+    lines = [text]
     kind = "broadcast" if conference.type == "broadcast" else "meeting"
-    lines = [f"[B]{bb_text(conference.owner_name)}[/B] invites you to the {kind} "
-             f"«{bb_text(conference.name)}»{when}.",
-             f"[URL={conference.join_url}]Join the {kind}[/URL]"]
-    if conference.watch_url:
-        lines.append(f"[URL={conference.watch_url}]Watch the broadcast[/URL]")
+    if with_links:
+        lines.append(f"[URL={conference.join_url}]Join the {kind}[/URL]")
+        if conference.watch_url:
+            lines.append(f"[URL={conference.watch_url}]Watch the broadcast[/URL]")
+    plain = text.replace("[B]", "").replace("[/B]", "").replace("&#91;", "[").replace("&#93;", "]").replace("&amp;", "&")
     params = {
         "USER_ID": user_id,
         "MESSAGE": "\n".join(lines),
-        "MESSAGE_OUT": f"{conference.owner_name} invites you to «{conference.name}»{when}. "
-                       + " ".join(_links(conference)),
-        # One TAG per conference and user: a repeat replaces the notification instead of adding one.
-        "TAG": f"telemost|{conference.public_id}|{user_id}",
+        "MESSAGE_OUT": plain + (" " + " ".join(_links(conference)) if with_links else ""),
+        # One TAG per conference and user: a repeat, an update or a cancellation replaces the
+        # earlier notification instead of piling up next to it.
+        "TAG": f"telemost|{conference.public_id}|{user_id}{tag_suffix}",
     }
     if client_id:
         params["CLIENT_ID"] = client_id
     return params
+
+
+def invitation(conference: Conference, user_id: int, client_id: str | None) -> dict:
+    kind = "broadcast" if conference.type == "broadcast" else "meeting"
+    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] invites you to the "
+                    f"{kind} «{bb_text(conference.name)}»{_when(conference)}.", with_links=True)
+
+
+def change_notice(conference: Conference, user_id: int, client_id: str | None) -> dict:
+    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] changed "
+                    f"«{bb_text(conference.name)}»: it is now{_when(conference) or ' without a set time'}.",
+                    with_links=True)
+
+
+def removal_notice(conference: Conference, user_id: int, client_id: str | None) -> dict:
+    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] no longer invites "
+                    f"you to «{bb_text(conference.name)}»{_when(conference)}.", with_links=False)
+
+
+def cancellation(conference: Conference, user_id: int, client_id: str | None) -> dict:
+    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] cancelled "
+                    f"«{bb_text(conference.name)}»{_when(conference)}.", with_links=False)
+
+
+def reminder(conference: Conference, user_id: int, client_id: str | None) -> dict:
+    return _message(conference, user_id, client_id, f"Reminder: «{bb_text(conference.name)}» with "
+                    f"[B]{bb_text(conference.owner_name)}[/B] starts{_when(conference)}.", with_links=True,
+                    tag_suffix="|reminder")
 
 
 def find_event(bitrix: Bitrix24Client, conference: Conference) -> int | None:

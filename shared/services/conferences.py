@@ -31,6 +31,18 @@ class NotFound(Exception):
     pass
 
 
+class Conflict(Exception):
+    """The change cannot apply in the conference's present state; the message says why."""
+
+
+class Unchangeable(Exception):
+    """A field that cannot change after creation: {field: message}."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("; ".join(fields.values()))
+        self.fields = fields
+
+
 def _initial_steps(data: ConferenceIn) -> list[Step]:
     wanted = {
         StepName.CREATE_ROOM: True,
@@ -124,6 +136,62 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
     return conference
 
 
+def _fields(data: ConferenceIn) -> dict:
+    return {"name": data.name, "description": data.description, "start_at": data.start_at,
+            "duration_minutes": data.duration_minutes, "timezone": data.timezone,
+            "waiting_room_level": data.waiting_room_level,
+            "live_stream": data.live_stream.model_dump() if data.live_stream else None,
+            "cohosts": list(data.cohosts), "invitees": list(data.invitees),
+            "create_calendar_event": data.create_calendar_event, "invite_users": data.invite_users}
+
+
+def _reopen_steps(conference: Conference) -> None:
+    """Every step that is not running is due again for the new version (a running one re-runs when it ends)."""
+    needed = {
+        StepName.CREATE_ROOM: True,
+        StepName.SYNC_COHOSTS: True,
+        StepName.CALENDAR_EVENT: conference.create_calendar_event or conference.calendar_event_id is not None,
+        StepName.NOTIFY_INVITEES: bool(conference.invitees) or bool((conference.applied or {}).get("invitees")),
+    }
+    for step in conference.steps:
+        if step.state == StepState.RUNNING.value:
+            continue
+        wanted = needed[StepName(step.name)] or conference.cancel_requested
+        step.state = (StepState.PENDING if wanted else StepState.SKIPPED).value
+        step.next_attempt_at, step.error = None, None
+        step.attempts_at_retry = step.attempts
+
+
+def update(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -> Conference:
+    """Saves the new desired state at once; the worker brings the room, calendar and invitees to it."""
+    with db.write() as session:
+        conference = get(session, caller, conference_id)
+        if conference.cancel_requested:
+            raise Conflict("The conference is cancelled and cannot be changed")
+        if data.type != conference.type:
+            raise Unchangeable({"type": "cannot change after creation; create a new conference instead"})
+        for field, value in _fields(data).items():
+            setattr(conference, field, value)
+        conference.version += 1
+        conference.enqueued_at = utcnow()
+        _reopen_steps(conference)
+        refresh_status(conference)
+    return conference
+
+
+def cancel(db: Database, caller: Caller, conference_id: int) -> Conference:
+    """Cancelling, then cancelled: the calendar event goes, invitees are told, the room is closed."""
+    with db.write() as session:
+        conference = get(session, caller, conference_id)
+        if not conference.cancel_requested:
+            conference.cancel_requested = True
+            conference.version += 1
+            conference.enqueued_at = utcnow()
+            _reopen_steps(conference)
+            refresh_status(conference)
+    return conference
+
+
 def mark_enqueued(db: Database, conference_ids: list[int]) -> None:
     if conference_ids:
         with db.write() as session:
@@ -147,6 +215,7 @@ def to_dict(conference: Conference) -> dict:
         "cohosts": conference.cohosts,
         "invitees": conference.invitees,
         "create_calendar_event": conference.create_calendar_event,
+        "version": conference.version,
         "invite_users": conference.invite_users,
         "owner": {"id": conference.owner_id, "name": conference.owner_name},
         "status": conference.status,

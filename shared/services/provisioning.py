@@ -1,7 +1,10 @@
-"""The conference pipeline (DESIGN §4): create the room, then the calendar event and the invitations.
+"""The conference pipeline (DESIGN §4): bring the room, the cohosts, the calendar event and the invitees
+to the conference's desired state, whether it was just created, edited or cancelled.
 
 `Provisioner.run` is what a worker task calls with a conference id. It runs every step that is due,
-each claimed and recorded through `steps`, and answers when it should run again (or None).
+each claimed and recorded through `steps`, and answers when it should run again (or None). Each step
+compares what the conference wants with what `conference.applied` says the outside world has, and
+sends only the difference.
 """
 from __future__ import annotations
 
@@ -12,18 +15,19 @@ from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
+from ..clients.bitrix24 import Bitrix24Client
 from ..clients.errors import OutsideServiceError, PermanentError
 from ..clients.telemost import Room, TelemostClient
 from ..db import Database
 from ..models import Conference, StepName, StepState, utcnow
 from . import bitrix_content
+from .bitrix_sync import BitrixSync
 from .steps import Claim, claim, fail, succeed
 
-# The steps `Provisioner.run` runs, and what each waits for: the calendar event and the invitations
-# need the room's link and not each other. (sync_cohosts follows edits and is not run here yet.)
+# What each step waits for: everything after the room needs the room (or its absence) settled.
 DEPENDS_ON = {
     StepName.CREATE_ROOM: None,
+    StepName.SYNC_COHOSTS: StepName.CREATE_ROOM,
     StepName.CALENDAR_EVENT: StepName.CREATE_ROOM,
     StepName.NOTIFY_INVITEES: StepName.CREATE_ROOM,
 }
@@ -44,8 +48,6 @@ class OutsideClients:
 
 
 def runnable(conference: Conference, name: StepName) -> bool:
-    if name not in DEPENDS_ON:
-        return False
     needed = DEPENDS_ON[name]
     return needed is None or conference.step(needed).state == StepState.DONE.value
 
@@ -57,147 +59,123 @@ def next_due(conference: Conference) -> datetime | None:
     return min(times) if times else None
 
 
+def room_settings(conference: Conference) -> dict:
+    """The room as it should be; a cancelled one lets nobody in without an organiser (no delete exists)."""
+    if conference.cancel_requested:
+        return {"waiting_room_level": "ADMINS"}
+    settings = {"waiting_room_level": conference.waiting_room_level}
+    if conference.type == "broadcast" and conference.live_stream:
+        settings["live_stream"] = {k: v for k, v in conference.live_stream.items() if v is not None}
+    return settings
+
+
+def _remember(key: str, value) -> Callable[[Conference], None]:
+    def apply(conference: Conference) -> None:
+        conference.applied = {**(conference.applied or {}), key: value}
+    return apply
+
+
 class Provisioner:
     def __init__(self, db: Database, clients: OutsideClients, stale_after: timedelta) -> None:
         self.db = db
         self.clients = clients
         self.stale_after = stale_after
+        self.bitrix = BitrixSync(self)
 
-    def _claim(self, conference_id: int, name: StepName) -> Claim | None:
+    def claim(self, conference_id: int, name: StepName) -> Claim | None:
         return claim(self.db, conference_id, name, self.stale_after)
 
-    def run(self, conference_id: int) -> datetime | None:
-        self._create_room(conference_id)
-        self._bitrix_steps(conference_id)
-        with self.db.read() as session:
-            conference = session.get(Conference, conference_id)
-            return None if conference is None else next_due(conference)
-
-    def _load(self, conference_id: int) -> Conference | None:
+    def load(self, conference_id: int) -> Conference | None:
         with self.db.read() as session:
             return session.get(Conference, conference_id)
 
-    def _create_room(self, conference_id: int) -> None:
-        claimed = self._claim(conference_id, StepName.CREATE_ROOM)
+    def run(self, conference_id: int) -> datetime | None:
+        self._guarded(conference_id, StepName.CREATE_ROOM, self._room)
+        self._guarded(conference_id, StepName.SYNC_COHOSTS, self._cohosts)
+        self.bitrix.run(conference_id)
+        conference = self.load(conference_id)
+        return None if conference is None else next_due(conference)
+
+    def _guarded(self, conference_id: int, name: StepName, body: Callable[[Claim, Conference], None]) -> None:
+        """Claims the step if it can run, and turns every failure into a recorded one."""
+        conference = self.load(conference_id)
+        if conference is None or not runnable(conference, name):
+            return
+        claimed = self.claim(conference_id, name)
         if claimed is None:
             return
-        conference = self._load(conference_id)
         try:
-            room = self.clients.telemost_for(conference).create_room(
-                waiting_room_level=conference.waiting_room_level, cohosts=conference.cohosts,
-                live_stream=conference.live_stream if conference.type == "broadcast" else None)
+            body(claimed, self.load(conference_id))
         except OutsideServiceError as error:
             fail(self.db, claimed, error)
-            return
-        except Exception as error:  # a bug must end the step, not leave it running for the sweeper forever
-            _fail_unexpectedly(self.db, [claimed], error)
-            return
-        # Telemost has no idempotency key: a room whose answer is lost (a crash before this commit, a
-        # timeout after Telemost made it) is an orphan. The log line lets them be counted.
-        log.info("room %s made for conference %s", room.id, conference_id)
-        succeed(self.db, claimed, apply=_store_room(room))
-
-    def _bitrix_steps(self, conference_id: int) -> None:
-        conference = self._load(conference_id)
-        if conference is None or not runnable(conference, StepName.CALENDAR_EVENT):
-            return
-        claims = {name: c for name in (StepName.CALENDAR_EVENT, StepName.NOTIFY_INVITEES)
-                  if (c := self._claim(conference_id, name)) is not None}
-        if not claims:
-            return
-        try:
-            bitrix = self.clients.bitrix_for(conference)
-        except OutsideServiceError as error:
-            for claimed in claims.values():
-                fail(self.db, claimed, error)
-            return
-        try:
-            self._write_to_bitrix(bitrix, conference, claims)
         except SQLAlchemyError:
-            raise  # the database is busy or gone: the steps stay running and the sweeper takes them over
-        except Exception as error:  # a bug must end the steps, not leave them running for the sweeper forever
-            _fail_unexpectedly(self.db, list(claims.values()), error)
+            raise  # the database is busy or gone: the step stays running and the sweeper takes it over
+        except Exception as error:  # a bug must end the step, not leave it running for the sweeper forever
+            fail_unexpectedly(self.db, [claimed], error)
 
-    def _write_to_bitrix(self, bitrix: Bitrix24Client, conference: Conference, claims: dict[StepName, Claim]) -> None:
-        """The calendar event and the invitations, in as few batch requests as the portal allows."""
-        commands: dict[str, tuple[str, dict]] = {}
-        calendar = claims.get(StepName.CALENDAR_EVENT)
-        if calendar is not None and not self._reuse_existing_event(bitrix, calendar, conference):
-            commands["calendar"] = ("calendar.event.add", bitrix_content.calendar_event(conference))
-        notify = claims.get(StepName.NOTIFY_INVITEES)
-        if notify is not None:
-            for user_id in conference.invitees:
-                commands[f"notify_{user_id}"] = (
-                    "im.notify.system.add", bitrix_content.invitation(conference, user_id, self.clients.notify_client_id))
-        results, errors = self._run_batches(bitrix, commands)
-        if "calendar" in commands:
-            if "calendar" in errors:
-                fail(self.db, calendar, errors["calendar"])
-            else:
-                succeed(self.db, calendar, apply=_store_event_id(results.get("calendar")))
-        if notify is not None:
-            self._record_notifications(notify, errors)
-
-    def _reuse_existing_event(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> bool:
-        """After a lost answer or a crash, the event may exist already: find it by its marker, not make another."""
-        if not calendar.recovering:
-            return False
-        try:
-            event_id = bitrix_content.find_event(bitrix, conference)
-        except OutsideServiceError as error:
-            fail(self.db, calendar, error)
-            return True
-        if event_id is None:
-            return False
-        succeed(self.db, calendar, apply=_store_event_id(event_id))
-        return True
-
-    @staticmethod
-    def _run_batches(bitrix: Bitrix24Client, commands: dict[str, tuple[str, dict]]):
-        results: dict[str, object] = {}
-        errors: dict[str, OutsideServiceError] = {}
-        keys = list(commands)
-        for start in range(0, len(keys), MAX_BATCH_COMMANDS):
-            chunk = {key: commands[key] for key in keys[start:start + MAX_BATCH_COMMANDS]}
-            try:
-                outcome = bitrix.batch(chunk)
-            except OutsideServiceError as error:
-                errors.update({key: error for key in chunk})
-                continue
-            results.update(outcome.results)
-            errors.update(outcome.errors)
-            errors.update({key: PermanentError("Bitrix24", f"Bitrix24 gave no answer for {key}")
-                           for key in chunk if key not in outcome.results and key not in outcome.errors})
-        return results, errors
-
-    def _record_notifications(self, notify: Claim, errors: dict[str, OutsideServiceError]) -> None:
-        failed = {key.removeprefix("notify_"): error for key, error in errors.items() if key.startswith("notify_")}
-        if not failed:
-            succeed(self.db, notify)
+    def _room(self, claimed: Claim, conference: Conference) -> None:
+        if conference.telemost_id is None and conference.cancel_requested:
+            succeed(self.db, claimed)  # cancelled before a room was made: nothing to close
             return
-        # A repeat replaces a notification with the same TAG, so re-sending to everyone is safe.
-        transient = [e for e in failed.values() if e.transient]
-        first = (transient or list(failed.values()))[0]
-        users = ", ".join(sorted(failed, key=int))
-        error_type = type(first)
-        fail(self.db, notify, error_type(first.service, f"Could not notify users {users}: {first.message}",
-                                         code=first.code, status=first.status, retry_after=first.retry_after))
+        telemost = self.clients.telemost_for(conference)
+        wanted = room_settings(conference)
+        if conference.telemost_id is None:
+            room = telemost.create_room(waiting_room_level=conference.waiting_room_level, cohosts=conference.cohosts,
+                                        live_stream=wanted.get("live_stream"))
+            # Telemost has no idempotency key: a room whose answer is lost (a crash before this commit,
+            # a timeout after Telemost made it) is an orphan. The log line lets them be counted.
+            log.info("room %s made for conference %s", room.id, conference.id)
+            succeed(self.db, claimed, apply=_store_room(room, wanted, conference.cohosts))
+            return
+        if wanted != (conference.applied or {}).get("room"):
+            telemost.update_room(conference.telemost_id, wanted)
+            log.info("room %s of conference %s updated: %s", conference.telemost_id, conference.id, wanted)
+        succeed(self.db, claimed, apply=_remember("room", wanted))
+
+    def _cohosts(self, claimed: Claim, conference: Conference) -> None:
+        wanted = [] if conference.cancel_requested else list(conference.cohosts)
+        have = list((conference.applied or {}).get("cohosts", []))
+        if conference.telemost_id is None or wanted == have:
+            succeed(self.db, claimed, apply=_remember("cohosts", have))
+            return
+        telemost = self.clients.telemost_for(conference)
+        room = conference.telemost_id
+        if not wanted:
+            telemost.clear_cohosts(room)
+            succeed(self.db, claimed, apply=_remember("cohosts", []))
+            return
+        removed = [e for e in have if e not in wanted]
+        if removed:
+            telemost.remove_cohosts(room, removed)
+        added = [e for e in wanted if e not in have]
+        unknown: PermanentError | None = None
+        try:
+            telemost.add_cohosts(room, added)
+        except PermanentError as error:
+            if not error.subjects:
+                raise
+            unknown = error  # Yandex knows none of them: add the rest, then say which ones failed
+            rest = [e for e in added if e not in error.subjects]
+            if rest:
+                telemost.add_cohosts(room, rest)
+            added = rest
+        applied = [e for e in have if e not in removed] + added
+        log.info("cohosts of conference %s: +%s -%s", conference.id, added, removed)
+        if unknown is None:
+            succeed(self.db, claimed, apply=_remember("cohosts", applied))
+        else:
+            fail(self.db, claimed, unknown, apply=_remember("cohosts", applied))
 
 
-def _fail_unexpectedly(db: Database, claims: list[Claim], error: Exception) -> None:
+def fail_unexpectedly(db: Database, claims: list[Claim], error: Exception) -> None:
     log.exception("unexpected error in a step of conference %s", claims[0].conference_id, exc_info=error)
     message = f"The app hit an unexpected error ({type(error).__name__}); it is logged for the team. Retry later."
     for claimed in claims:
         fail(db, claimed, PermanentError("app", message))  # no-op for a claim already recorded
 
 
-def _store_room(room: Room) -> Callable[[Conference], None]:
+def _store_room(room: Room, settings: dict, cohosts: list[str]) -> Callable[[Conference], None]:
     def apply(conference: Conference) -> None:
         conference.telemost_id, conference.join_url, conference.watch_url = room.id, room.join_url, room.watch_url
-    return apply
-
-
-def _store_event_id(event_id) -> Callable[[Conference], None]:
-    def apply(conference: Conference) -> None:
-        conference.calendar_event_id = int(event_id) if str(event_id).isdigit() else None
+        conference.applied = {**(conference.applied or {}), "room": settings, "cohosts": list(cohosts)}
     return apply

@@ -32,17 +32,23 @@ class Claim:
     name: StepName
     attempt: int
     recovering: bool
+    version: int  # of the desired state this attempt works towards
 
 
 def derive_status(conference: Conference) -> str:
     states = {s.name: s.state for s in conference.steps}
-    room = states[StepName.CREATE_ROOM.value]
-    if room == StepState.FAILED.value:
+    settled = all(state in FINAL_STEP_STATES for state in states.values())
+    if conference.cancel_requested:
+        # A cancel that could not reach everything still ends cancelled; the failed step says what is left.
+        return ConferenceStatus.CANCELLED.value if settled else ConferenceStatus.CANCELLING.value
+    if states[StepName.CREATE_ROOM.value] == StepState.FAILED.value:
         return ConferenceStatus.FAILED.value
     if all(state in (StepState.DONE.value, StepState.SKIPPED.value) for state in states.values()):
         return ConferenceStatus.READY.value
-    if all(state in FINAL_STEP_STATES for state in states.values()):
+    if settled:
         return ConferenceStatus.PARTIALLY_FAILED.value
+    if (conference.version or 1) > 1:
+        return ConferenceStatus.SYNCING.value
     started = any(s.attempts > 0 for s in conference.steps)
     return ConferenceStatus.PROVISIONING.value if started else ConferenceStatus.PENDING.value
 
@@ -111,7 +117,7 @@ def claim(db: Database, conference_id: int, name: StepName, stale_after: timedel
         step.state, step.started_at, step.next_attempt_at = StepState.RUNNING.value, now, None
         step.attempts += 1
         refresh_status(step.conference)
-        return Claim(conference_id, name, step.attempts, recovering)
+        return Claim(conference_id, name, step.attempts, recovering, step.conference.version)
 
 
 def _owned_step(session: Session, claimed: Claim) -> Step | None:
@@ -129,21 +135,32 @@ def succeed(db: Database, claimed: Claim, apply=None) -> bool:
         if step is None:
             return False
         if apply is not None:
-            apply(step.conference)
+            apply(step.conference)  # what was done is real, even if the desired state moved on meanwhile
         step.state, step.error, step.next_attempt_at = StepState.DONE.value, None, None
+        _again_if_outdated(step, claimed)
         refresh_status(step.conference)
         return True
 
 
-def fail(db: Database, claimed: Claim, error: OutsideServiceError) -> datetime | None:
+def _again_if_outdated(step: Step, claimed: Claim) -> None:
+    """An edit or cancel arrived while this attempt ran: the step runs again for the newer desired state."""
+    if step.conference.version != claimed.version:
+        step.state, step.next_attempt_at = StepState.PENDING.value, None
+        step.attempts_at_retry = step.attempts
+
+
+def fail(db: Database, claimed: Claim, error: OutsideServiceError, apply=None) -> datetime | None:
     """Records a failure: a later attempt for a transient one, the end for a permanent one.
 
-    Answers when the next attempt is due, or None when the step has failed for good.
+    `apply(conference)` records what was done before the failure (a partial success). Answers when
+    the next attempt is due, or None when the step has failed for good.
     """
     with db.write() as session:
         step = _owned_step(session, claimed)
         if step is None:
             return None
+        if apply is not None:
+            apply(step.conference)
         if error.transient and attempts_left(step) > 0:
             step.state = StepState.PENDING.value
             step.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(step.attempts, error.retry_after))
@@ -152,5 +169,6 @@ def fail(db: Database, claimed: Claim, error: OutsideServiceError) -> datetime |
             step.state = StepState.FAILED.value
             step.error = error.message if not error.transient else \
                 f"{error.message.split(';')[0]}, and still failed after {step.attempts} attempts. Retry later."
+        _again_if_outdated(step, claimed)
         refresh_status(step.conference)
         return step.next_attempt_at if step.state == StepState.PENDING.value else None

@@ -125,12 +125,6 @@ def test_unknown_routes_and_methods_answer_json(anna, method, path):
     assert "error" in response.json()
 
 
-def test_edit_and_cancel_say_plainly_they_are_not_there_yet(anna):
-    conference = anna.create({"name": "Later"})
-    assert anna.request("PUT", f"/api/conferences/{conference['id']}", json={"name": "x"}).status_code == 501
-    assert anna.request("DELETE", f"/api/conferences/{conference['id']}").status_code == 501
-
-
 # --- listing -------------------------------------------------------------------------------------
 
 def test_list_is_newest_first_with_filters_and_pages(stack):

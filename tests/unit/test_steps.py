@@ -6,11 +6,11 @@ import pytest
 from shared.services.steps import BACKOFF_CAP_SECONDS, backoff_seconds, derive_status
 
 
-def conference(**states):
+def conference(version=1, cancel_requested=False, **states):
     names = ["create_room", "sync_cohosts", "calendar_event", "notify_invitees"]
     steps = [SimpleNamespace(name=n, state=states.get(n, "skipped"), attempts=1 if states.get(n) not in (None, "pending") else 0)
              for n in names]
-    return SimpleNamespace(steps=steps)
+    return SimpleNamespace(steps=steps, version=version, cancel_requested=cancel_requested)
 
 
 @pytest.mark.parametrize("states, status", [
@@ -22,6 +22,11 @@ def conference(**states):
     ({"create_room": "done", "calendar_event": "failed", "notify_invitees": "done"}, "partially_failed"),
     ({"create_room": "done", "calendar_event": "failed", "notify_invitees": "running"}, "provisioning"),
     ({"create_room": "failed", "calendar_event": "pending"}, "failed"),
+    ({"version": 2, "create_room": "done", "calendar_event": "pending"}, "syncing"),
+    ({"version": 2, "create_room": "done", "calendar_event": "done"}, "ready"),
+    ({"cancel_requested": True, "version": 2, "create_room": "done", "calendar_event": "running"}, "cancelling"),
+    ({"cancel_requested": True, "version": 2, "create_room": "done", "calendar_event": "done"}, "cancelled"),
+    ({"cancel_requested": True, "version": 2, "create_room": "done", "calendar_event": "failed"}, "cancelled"),
 ])
 def test_status_is_derived_from_the_steps(states, status):
     assert derive_status(conference(**states)) == status

@@ -87,9 +87,32 @@ def retry_conference(conference_id: int):
 
 
 @bp.put("/<id:conference_id>")
+@login_required
+@documented("Replace the conference's settings; the room, calendar and invitees follow", body=ConferenceIn,
+            responses={202: ConferenceOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+def update_conference(conference_id: int):
+    _own(conference_id)  # another user's conference is a 404 before its body is looked at
+    data = parse_body(ConferenceIn)
+    try:
+        conference = conferences.update(db(), g.caller, conference_id, data)
+    except NotFound:
+        raise ApiError(404, "No such conference") from None
+    except conferences.Conflict as exc:
+        raise ApiError(409, str(exc)) from None
+    except conferences.Unchangeable as exc:
+        raise ApiError(422, "Some fields are not valid", exc.fields) from None
+    _enqueue(conference.id)
+    return jsonify(conferences.to_dict(conference)), 202
+
+
 @bp.delete("/<id:conference_id>")
 @login_required
-@documented("Edit or cancel (coming with the edit and cancel work)", responses={501: ErrorOut, 404: ErrorOut})
-def not_yet(conference_id: int):
-    _own(conference_id)
-    raise ApiError(501, "Editing and cancelling are not available yet")
+@documented("Cancel: the calendar event is deleted, invitees are told, the room is closed",
+            responses={202: ConferenceOut, 404: ErrorOut})
+def cancel_conference(conference_id: int):
+    try:
+        conference = conferences.cancel(db(), g.caller, conference_id)
+    except NotFound:
+        raise ApiError(404, "No such conference") from None
+    _enqueue(conference.id)
+    return jsonify(conferences.to_dict(conference)), 202

@@ -1,0 +1,194 @@
+"""The two Bitrix24 steps, calendar_event and notify_invitees, which travel together in `batch` requests
+(one unit of the portal's rate limit for up to 50 commands, DESIGN §4 rule 7)."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
+from ..clients.errors import OutsideServiceError, PermanentError
+from ..models import Conference, StepName
+from . import bitrix_content
+from .steps import Claim, fail, succeed
+
+if TYPE_CHECKING:
+    from .provisioning import Provisioner
+
+log = logging.getLogger(__name__)
+Commands = dict[str, tuple[str, dict]]
+
+
+def wants_event(conference: Conference) -> bool:
+    return conference.create_calendar_event and not conference.cancel_requested and conference.start_at is not None
+
+
+def wanted_invitees(conference: Conference) -> list[int]:
+    if conference.cancel_requested or not conference.invite_users:
+        return []
+    return list(conference.invitees)
+
+
+class BitrixSync:
+    def __init__(self, provisioner: "Provisioner") -> None:
+        self.provisioner = provisioner
+        self.db = provisioner.db
+
+    def run(self, conference_id: int) -> None:
+        from .provisioning import fail_unexpectedly, runnable
+        conference = self.provisioner.load(conference_id)
+        if conference is None or not runnable(conference, StepName.CALENDAR_EVENT):
+            return
+        claims = {name: c for name in (StepName.CALENDAR_EVENT, StepName.NOTIFY_INVITEES)
+                  if (c := self.provisioner.claim(conference_id, name)) is not None}
+        if not claims:
+            return
+        conference = self.provisioner.load(conference_id)
+        try:
+            bitrix = self.provisioner.clients.bitrix_for(conference)
+            self._sync(bitrix, conference, claims)
+        except OutsideServiceError as error:
+            for claimed in claims.values():
+                fail(self.db, claimed, error)
+        except SQLAlchemyError:
+            raise  # the database is busy or gone: the steps stay running and the sweeper takes them over
+        except Exception as error:  # a bug must end the steps, not leave them running for the sweeper forever
+            fail_unexpectedly(self.db, list(claims.values()), error)
+
+    def _sync(self, bitrix: Bitrix24Client, conference: Conference, claims: dict[StepName, Claim]) -> None:
+        commands: Commands = {}
+        calendar = claims.get(StepName.CALENDAR_EVENT)
+        if calendar is not None:
+            commands.update(self._calendar_commands(bitrix, calendar, conference))
+        notify = claims.get(StepName.NOTIFY_INVITEES)
+        if notify is not None:
+            commands.update(self._notify_commands(conference))
+        results, errors = run_batches(bitrix, commands)
+        if calendar is not None:
+            self._record_calendar(bitrix, calendar, conference, commands, results, errors)
+        if notify is not None:
+            self._record_notifications(notify, conference, errors)
+
+    # --- calendar_event ----------------------------------------------------------------------------
+
+    def _calendar_commands(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> Commands:
+        event_id = conference.calendar_event_id
+        if event_id is None:
+            if not wants_event(conference) or self._reuse_existing_event(bitrix, calendar, conference):
+                return {}
+            # The organiser is whoever the token belongs to: read it back in the same batch, since a
+            # later update by anyone else must name them as `host`.
+            return {"calendar": ("calendar.event.add", bitrix_content.calendar_event(conference)),
+                    "calendar_host": ("calendar.event.getbyid", {"id": "$result[calendar]"})}
+        if wants_event(conference):
+            host = (conference.applied or {}).get("calendar_host")
+            return {"calendar": ("calendar.event.update", bitrix_content.calendar_update(conference, event_id, host))}
+        return {"calendar": ("calendar.event.delete", {"id": event_id})}
+
+    def _reuse_existing_event(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> bool:
+        """After a lost answer or a crash, the event may exist already: find it by its marker, not make another."""
+        if not calendar.recovering:
+            return False
+        event_id = bitrix_content.find_event(bitrix, conference)
+        if event_id is None:
+            return False
+        succeed(self.db, calendar, apply=_store_event(event_id, None))
+        return True
+
+    def _record_calendar(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference, commands: Commands,
+                         results: dict, errors: dict) -> None:
+        if "calendar" not in commands:
+            succeed(self.db, calendar)  # nothing to do; a no-op when a reused event was recorded already
+            return
+        method = commands["calendar"][0]
+        if "calendar" in errors:
+            if method == "calendar.event.delete" and _event_is_gone(bitrix, conference.calendar_event_id):
+                succeed(self.db, calendar, apply=_store_event(None, None))  # already gone counts as done
+            else:
+                fail(self.db, calendar, errors["calendar"])
+            return
+        if method == "calendar.event.add":
+            host = (results.get("calendar_host") or {}).get("MEETING_HOST") \
+                if isinstance(results.get("calendar_host"), dict) else None
+            succeed(self.db, calendar, apply=_store_event(results.get("calendar"), host))
+        elif method == "calendar.event.delete":
+            succeed(self.db, calendar, apply=_store_event(None, None))
+        else:
+            succeed(self.db, calendar)
+        log.info("calendar of conference %s: %s done", conference.id, method)
+
+    # --- notify_invitees ---------------------------------------------------------------------------
+
+    def _notify_commands(self, conference: Conference) -> Commands:
+        """New invitees are invited, removed ones told, staying ones told again only when the time or link changed."""
+        client_id = self.provisioner.clients.notify_client_id
+        applied = conference.applied or {}
+        wanted, told = wanted_invitees(conference), list(applied.get("invitees", []))
+        changed = applied.get("notice") != bitrix_content.notice(conference)
+        commands: Commands = {}
+        for user_id in wanted:
+            if user_id not in told:
+                commands[f"notify_{user_id}"] = ("im.notify.system.add",
+                                                 bitrix_content.invitation(conference, user_id, client_id))
+            elif changed:
+                commands[f"notify_{user_id}"] = ("im.notify.system.add",
+                                                 bitrix_content.change_notice(conference, user_id, client_id))
+        gone = bitrix_content.cancellation if conference.cancel_requested else bitrix_content.removal_notice
+        for user_id in told:
+            if user_id not in wanted:
+                commands[f"notify_{user_id}"] = ("im.notify.system.add", gone(conference, user_id, client_id))
+        return commands
+
+    def _record_notifications(self, notify: Claim, conference: Conference, errors: dict) -> None:
+        failed = {key.removeprefix("notify_"): error for key, error in errors.items() if key.startswith("notify_")}
+        told = {"invitees": wanted_invitees(conference), "notice": bitrix_content.notice(conference)}
+        if not failed:
+            succeed(self.db, notify, apply=_remember_all(told))
+            return
+        # A repeat replaces a notification with the same TAG, so re-sending to everyone is safe.
+        transient = [e for e in failed.values() if e.transient]
+        first = (transient or list(failed.values()))[0]
+        users = ", ".join(sorted(failed, key=int))
+        fail(self.db, notify, type(first)(first.service, f"Could not notify users {users}: {first.message}",
+                                          code=first.code, status=first.status, retry_after=first.retry_after))
+
+
+def run_batches(bitrix: Bitrix24Client, commands: Commands) -> tuple[dict, dict]:
+    """Runs commands in batches of 50; answers (results, errors) by key. A failed request fails its keys."""
+    results: dict[str, object] = {}
+    errors: dict[str, OutsideServiceError] = {}
+    keys = list(commands)
+    for start in range(0, len(keys), MAX_BATCH_COMMANDS):
+        chunk = {key: commands[key] for key in keys[start:start + MAX_BATCH_COMMANDS]}
+        try:
+            outcome = bitrix.batch(chunk)
+        except OutsideServiceError as error:
+            errors.update({key: error for key in chunk})
+            continue
+        results.update(outcome.results)
+        errors.update(outcome.errors)
+        errors.update({key: PermanentError("Bitrix24", f"Bitrix24 gave no answer for {key}")
+                       for key in chunk if key not in outcome.results and key not in outcome.errors})
+    return results, errors
+
+
+def _event_is_gone(bitrix: Bitrix24Client, event_id: int | None) -> bool:
+    try:
+        return event_id is None or not bitrix.result("calendar.event.getbyid", {"id": event_id})
+    except OutsideServiceError:
+        return False
+
+
+def _store_event(event_id, host) -> Callable[[Conference], None]:
+    def apply(conference: Conference) -> None:
+        conference.calendar_event_id = int(event_id) if str(event_id).isdigit() else None
+        if host is not None and str(host).isdigit():
+            conference.applied = {**(conference.applied or {}), "calendar_host": int(host)}
+    return apply
+
+
+def _remember_all(values: dict) -> Callable[[Conference], None]:
+    def apply(conference: Conference) -> None:
+        conference.applied = {**(conference.applied or {}), **values}
+    return apply
