@@ -7,6 +7,7 @@ from __future__ import annotations
 from .config import Settings
 
 PROVISION_TASK = "conferences.provision"
+PULL_CALENDAR_TASK = "conferences.pull_calendar_change"
 SWEEP_TASK = "maintenance.sweep"
 KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
 CONFERENCES_QUEUE = "conferences"

@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from shared.clients.errors import TransientError
+from shared.services import calendar_sync
 from shared.services.identity import Launch, NotVouched, VerifiedUser
 
 from .auth import TOKEN_TTL_SECONDS, issue_token
@@ -92,6 +93,22 @@ def install_page():
     return _framed_by(Response(page, mimetype="text/html"), user)
 
 
+CALENDAR_EVENTS = ("ONCALENDARENTRYDELETE", "ONCALENDARENTRYUPDATE")
+
+
+def _follow_calendar(event: str, portal: str, data) -> None:
+    event_id = str((data or {}).get("id", "")) if isinstance(data, dict) else ""
+    if not event_id.isdigit():
+        return
+    db, queue = current_app.extensions["db"], current_app.extensions["queue"]
+    if event == "ONCALENDARENTRYDELETE":
+        for conference_id in calendar_sync.cancel_for_deleted_event(db, portal, int(event_id)):
+            queue.provision(conference_id)
+    else:  # reading the event is an outside call: the worker does it, not the request
+        for conference_id in calendar_sync.conferences_of_event(db, portal, int(event_id)):
+            queue.pull_calendar_change(conference_id)
+
+
 @bp.post("/bitrix/events")
 def portal_events():
     """ONAPPINSTALL and ONAPPUNINSTALL; anything not proven genuine changes nothing and gets 401."""
@@ -108,9 +125,13 @@ def portal_events():
                             member_id=str(auth.get("member_id", "")), refresh_id=auth.get("refresh_token") or None,
                             expires_in=int(expires) if expires.isdigit() else None,
                             application_token=auth.get("application_token") or None)
-            portals.install(launch, ts=int(ts), scope=auth.get("scope"))
+            portals.install(launch, ts=int(ts), scope=auth.get("scope"),
+                            events_url=url_for("launch.portal_events", _external=True))
         elif event == "ONAPPUNINSTALL":
             portals.uninstall(str(auth.get("member_id", "")), str(auth.get("application_token", "")), int(ts))
+        elif event in CALENDAR_EVENTS:
+            portals.verify_event(str(auth.get("member_id", "")), str(auth.get("application_token", "")))
+            _follow_calendar(event, str(auth.get("member_id", "")), body.get("data"))
         else:
             return jsonify({"accepted": False, "reason": f"{event or 'no event'} is not handled"}), 200
     except NotVouched as exc:

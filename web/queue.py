@@ -10,7 +10,7 @@ import redis
 from celery import Celery
 
 from shared.config import Settings
-from shared.jobs import PROVISION_TASK, celery_settings
+from shared.jobs import PROVISION_TASK, PULL_CALENDAR_TASK, celery_settings
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,17 @@ class Queue:
         self.redis = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
 
     def provision(self, conference_id: int) -> bool:
+        return self._send(PROVISION_TASK, conference_id)
+
+    def pull_calendar_change(self, conference_id: int) -> bool:
+        return self._send(PULL_CALENDAR_TASK, conference_id)
+
+    def _send(self, task: str, conference_id: int) -> bool:
         try:
-            self.celery.send_task(PROVISION_TASK, args=[conference_id])
+            self.celery.send_task(task, args=[conference_id])
             return True
         except Exception as exc:  # any broker failure: kombu raises several kinds
-            log.warning("could not enqueue conference %s (%s); the sweeper will", conference_id, exc)
+            log.warning("could not send %s for conference %s (%s)", task, conference_id, exc)
             return False
 
     def ping(self) -> None:

@@ -79,8 +79,10 @@ class CalendarEvent:
 
 
 class CalendarStore:
-    def __init__(self) -> None:
-        self._ids = itertools.count(1)  # events and attendee entries share one sequence, as in Bitrix24
+    def __init__(self, ids: "itertools.count[int] | None" = None) -> None:
+        # Events and attendee entries share one sequence, as in Bitrix24; a portal never reuses an id,
+        # not even across a sandbox reset (an app may still hold ids from before it).
+        self._ids = ids or itertools.count(1)
         self._section_ids = itertools.count(1)
         self.sections: dict[int, Section] = {}
         self.events: dict[int, CalendarEvent] = {}

@@ -6,6 +6,7 @@ cannot stall the portal, just as a batch is not atomic on a real portal.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from typing import Any, Callable
@@ -39,6 +40,7 @@ class Portal:
         self.faults = faults
         self.request_log = request_log
         self.lock = threading.RLock()
+        self._calendar_ids = itertools.count(1)
         self.reset()
 
     def now(self) -> float:
@@ -49,7 +51,7 @@ class Portal:
             self.config: dict[str, float] = {name: getattr(self.settings, name) for name in TUNABLES}
             self.users = UserDirectory(seed_users())
             self.tokens = TokenStore(self.clock)
-            self.calendar = CalendarStore()
+            self.calendar = CalendarStore(self._calendar_ids)
             for user in self.users.all():
                 self.calendar.add_section("user", user.id, user.full_name, user.id, self.now())
             self.calendar.add_section("company_calendar", COMPANY_OWNER, "Company calendar", 1, self.now())

@@ -145,7 +145,7 @@ def _fields(data: ConferenceIn) -> dict:
             "create_calendar_event": data.create_calendar_event, "invite_users": data.invite_users}
 
 
-def _reopen_steps(conference: Conference) -> None:
+def reopen_steps(conference: Conference) -> None:
     """Every step that is not running is due again for the new version (a running one re-runs when it ends)."""
     needed = {
         StepName.CREATE_ROOM: True,
@@ -162,7 +162,7 @@ def _reopen_steps(conference: Conference) -> None:
         step.attempts_at_retry = step.attempts
 
 
-def update(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -> Conference:
+def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -> Conference:
     """Saves the new desired state at once; the worker brings the room, calendar and invitees to it."""
     with db.write() as session:
         conference = get(session, caller, conference_id)
@@ -174,7 +174,7 @@ def update(db: Database, caller: Caller, conference_id: int, data: ConferenceIn)
             setattr(conference, field, value)
         conference.version += 1
         conference.enqueued_at = utcnow()
-        _reopen_steps(conference)
+        reopen_steps(conference)
         refresh_status(conference)
     return conference
 
@@ -187,7 +187,7 @@ def cancel(db: Database, caller: Caller, conference_id: int) -> Conference:
             conference.cancel_requested = True
             conference.version += 1
             conference.enqueued_at = utcnow()
-            _reopen_steps(conference)
+            reopen_steps(conference)
             refresh_status(conference)
     return conference
 

@@ -19,12 +19,13 @@ from .bitrix_access import PORTAL_CREDENTIAL, save_credential
 from .identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
 
 log = logging.getLogger(__name__)
-EVENTS_BOUND = ("ONAPPUNINSTALL",)
+EVENTS_BOUND = ("ONAPPUNINSTALL", "ONCALENDARENTRYUPDATE", "ONCALENDARENTRYDELETE")
 
 
-def _replayed(portal: Portal, event: str, ts: int) -> bool:
-    """`ts` has one-second steps: the same second is fine for another event, not for the same one."""
-    return ts < portal.last_event_ts or (ts == portal.last_event_ts and event == portal.last_event)
+def _replayed(portal: Portal, marker: str, ts: int) -> bool:
+    """`ts` has one-second steps: the same second is fine for another event, not for the same one again
+    (`marker` names the event and, for an install, its token)."""
+    return ts < portal.last_event_ts or (ts == portal.last_event_ts and marker == portal.last_event)
 
 
 class Portals:
@@ -49,7 +50,8 @@ class Portals:
             raise NotVouched("Only a portal administrator can install the app")
         with self.db.write() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == launch.member_id)).one_or_none()
-            if portal is not None and ts is not None and _replayed(portal, "ONAPPINSTALL", ts):
+            marker = "ONAPPINSTALL:" + self.box.digest(launch.auth_id)[:16]
+            if portal is not None and ts is not None and _replayed(portal, marker, ts):
                 raise NotVouched("That install event is a replay or older than one already accepted")
             if portal is None:
                 portal = Portal(member_id=launch.member_id)
@@ -59,7 +61,7 @@ class Portals:
             portal.scope = scope or portal.scope
             portal.installed_at = utcnow()
             if ts is not None:
-                portal.last_event_ts, portal.last_event = ts, "ONAPPINSTALL"
+                portal.last_event_ts, portal.last_event = ts, marker
             session.flush()
             save_credential(session, self.box, portal.id, PORTAL_CREDENTIAL, launch.auth_id, launch.refresh_id,
                             launch.expires_in or 3600)
@@ -89,6 +91,14 @@ class Portals:
             portal.installed, portal.last_event_ts, portal.last_event = False, ts, "ONAPPUNINSTALL"
             session.execute(delete(BitrixCredential).where(BitrixCredential.portal_id == portal.id))
         log.info("uninstalled from portal %s", member_id)
+
+    def verify_event(self, member_id: str, application_token: str) -> None:
+        """Any other event is genuine only with the application token stored at install."""
+        with self.db.read() as session:
+            portal = session.scalars(select(Portal).where(Portal.member_id == member_id)).one_or_none()
+        if portal is None or not portal.installed \
+                or not self.box.matches(application_token, portal.application_token_digest):
+            raise NotVouched("Unknown portal or wrong application token")
 
     def keep_user_tokens(self, user: VerifiedUser, launch: Launch) -> None:
         """A launch carries the user's own pair: with it the app acts as that user (their calendar, their name)."""

@@ -48,8 +48,15 @@ class OutsideClients:
 
 
 def runnable(conference: Conference, name: StepName) -> bool:
+    """A step runs once the room is settled: done, or failed where a room exists or is being cancelled
+    (a cancel whose room cannot be closed still deletes the event and tells the invitees)."""
     needed = DEPENDS_ON[name]
-    return needed is None or conference.step(needed).state == StepState.DONE.value
+    if needed is None:
+        return True
+    state = conference.step(needed).state
+    if state == StepState.FAILED.value:
+        return conference.cancel_requested or conference.telemost_id is not None
+    return state == StepState.DONE.value
 
 
 def next_due(conference: Conference) -> datetime | None:
@@ -128,7 +135,11 @@ class Provisioner:
             succeed(self.db, claimed, apply=_store_room(room, wanted, conference.cohosts))
             return
         if wanted != (conference.applied or {}).get("room"):
-            telemost.update_room(conference.telemost_id, wanted)
+            try:
+                telemost.update_room(conference.telemost_id, wanted)
+            except PermanentError as error:
+                if not (conference.cancel_requested and error.code == "ConferenceNotFound"):
+                    raise  # a room Telemost no longer knows is as closed as a cancel needs
             log.info("room %s of conference %s updated: %s", conference.telemost_id, conference.id, wanted)
         succeed(self.db, claimed, apply=_remember("room", wanted))
 

@@ -41,8 +41,8 @@ def derive_status(conference: Conference) -> str:
     if conference.cancel_requested:
         # A cancel that could not reach everything still ends cancelled; the failed step says what is left.
         return ConferenceStatus.CANCELLED.value if settled else ConferenceStatus.CANCELLING.value
-    if states[StepName.CREATE_ROOM.value] == StepState.FAILED.value:
-        return ConferenceStatus.FAILED.value
+    if states[StepName.CREATE_ROOM.value] == StepState.FAILED.value and conference.telemost_id is None:
+        return ConferenceStatus.FAILED.value  # no room at all; a failed edit of a room is a partial failure
     if all(state in (StepState.DONE.value, StepState.SKIPPED.value) for state in states.values()):
         return ConferenceStatus.READY.value
     if settled:

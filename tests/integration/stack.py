@@ -96,9 +96,12 @@ class Stack:
         return requests.post(self.web_url + path, params=query, data=form, timeout=15)
 
     def install(self) -> None:
-        """The administrator opens the install page, as the portal does when the app is added."""
+        """As a portal does it: the administrator opens the install page, whose installFinish makes the
+        portal mark the app installed and send ONAPPINSTALL."""
         response = self.open_app(1, "/install")
         assert response.status_code == 200, response.text
+        finished = requests.post(f"{self.bitrix_url}/_sandbox/install", json={"user_id": 1}, timeout=15).json()
+        assert finished["delivered"]["status"] == 200, finished
 
     def login(self, user_id: int) -> "ApiClient":
         page = self.open_app(user_id)

@@ -150,3 +150,57 @@ def test_an_event_already_gone_from_the_calendar_counts_as_deleted(stack, anna):
 
     assert after["status"] == "cancelled"
     assert step(after, "calendar_event")["state"] == "done"
+
+
+# --- changes made in the Bitrix24 calendar --------------------------------------------------------
+
+def portal_call(stack, user_id: int, method: str, params: dict) -> dict:
+    token = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": user_id}).json()["access_token"]
+    answer = requests.post(f"{stack.bitrix_url}/rest/{method}.json", json={**params, "auth": token}).json()
+    assert "error" not in answer, answer
+    return answer
+
+
+def portal_event(stack, event: str, event_id: int, user_id: int = 2) -> list:
+    response = requests.post(f"{stack.bitrix_url}/_sandbox/events",
+                             json={"event": event, "data": {"id": event_id}, "user_id": user_id})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_deleting_the_event_in_bitrix24_cancels_the_conference(stack, anna):
+    before = ready(anna, meeting(invitees=[3]))
+    portal_call(stack, 2, "calendar.event.delete", {"id": before["calendar_event_id"]})
+    portal_event(stack, "ONCALENDARENTRYDELETE", before["calendar_event_id"])
+
+    after = anna.wait_final(before["id"])
+
+    assert after["status"] == "cancelled"
+    assert "cancelled" in notifications(stack)[3]
+    assert stack.telemost_state()["conferences"][0]["waiting_room_level"] == "ADMINS"
+
+
+def test_moving_the_event_in_bitrix24_moves_the_conference_and_tells_invitees(stack, anna):
+    before = ready(anna, meeting(invitees=[3], duration_minutes=45))
+    moved = datetime.fromisoformat(before["start_at"]) + timedelta(days=1)
+    portal_call(stack, 2, "calendar.event.update", {
+        "id": before["calendar_event_id"], "type": "user", "ownerId": 2, "name": before["name"],
+        "from": moved.isoformat(), "to": (moved + timedelta(minutes=90)).isoformat()})
+    portal_event(stack, "ONCALENDARENTRYUPDATE", before["calendar_event_id"])
+
+    wait_until(lambda: anna.get(before["id"])["version"] == 2, 30, "the conference follows the calendar")
+    after = anna.wait_final(before["id"])
+
+    assert datetime.fromisoformat(after["start_at"]) == moved and after["duration_minutes"] == 90
+    assert after["status"] == "ready"
+    assert "changed" in notifications(stack)[3]
+
+
+def test_a_calendar_event_without_the_application_token_changes_nothing(stack, anna):
+    before = ready(anna, meeting(invitees=[]))
+    launch = stack.launch(2)
+    forged = requests.post(f"{stack.web_url}/bitrix/events", data={
+        "event": "ONCALENDARENTRYDELETE", "data[id]": str(before["calendar_event_id"]), "ts": "1",
+        "auth[member_id]": launch["form"]["member_id"], "auth[application_token]": "guess"})
+    assert forged.status_code == 401
+    assert anna.get(before["id"])["status"] == "ready"

@@ -10,7 +10,9 @@ def conference(version=1, cancel_requested=False, **states):
     names = ["create_room", "sync_cohosts", "calendar_event", "notify_invitees"]
     steps = [SimpleNamespace(name=n, state=states.get(n, "skipped"), attempts=1 if states.get(n) not in (None, "pending") else 0)
              for n in names]
-    return SimpleNamespace(steps=steps, version=version, cancel_requested=cancel_requested)
+    room_made = states.get("create_room") == "done" or version > 1
+    return SimpleNamespace(steps=steps, version=version, cancel_requested=cancel_requested,
+                           telemost_id="1" if room_made else None)
 
 
 @pytest.mark.parametrize("states, status", [

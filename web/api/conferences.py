@@ -94,7 +94,7 @@ def update_conference(conference_id: int):
     _own(conference_id)  # another user's conference is a 404 before its body is looked at
     data = parse_body(ConferenceIn)
     try:
-        conference = conferences.update(db(), g.caller, conference_id, data)
+        conference = conferences.edit(db(), g.caller, conference_id, data)
     except NotFound:
         raise ApiError(404, "No such conference") from None
     except conferences.Conflict as exc:

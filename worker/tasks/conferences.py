@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK
+from shared.clients.errors import OutsideServiceError
+from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, PULL_CALENDAR_TASK
+from shared.services.calendar_sync import pull_event_change
 from shared.models import utcnow
 from shared.services.conferences import mark_enqueued
 
 from ..celery_app import app
-from ..context import database, provisioner
+from ..context import bitrix_access, database, provisioner
 
 log = logging.getLogger(__name__)
 
@@ -23,3 +25,11 @@ def provision(conference_id: int) -> None:
         return  # the sweeper sends it when due; a long countdown would sit unacknowledged in Redis
     provision.apply_async(args=[conference_id], countdown=wait)
     mark_enqueued(database(), [conference_id])
+
+
+@app.task(name=PULL_CALENDAR_TASK, autoretry_for=(OutsideServiceError,), retry_backoff=True, max_retries=5)
+def pull_calendar_change(conference_id: int) -> None:
+    """An event moved in Bitrix24: bring the conference along, then let the pipeline tell the invitees."""
+    access = bitrix_access()
+    if pull_event_change(database(), lambda c: access.client(c.portal, c.owner_id), conference_id):
+        provision.delay(conference_id)
