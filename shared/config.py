@@ -57,6 +57,8 @@ class Settings:
     http_timeout_seconds: float = 10.0
     sweep_every_seconds: float = 10.0
     resend_after_seconds: float = 30.0
+    retention_days: int = 365
+    reminder_minutes: int = 15
 
     @property
     def portal_base_url(self) -> str | None:
@@ -113,15 +115,16 @@ def _url(env: Mapping[str, str], name: str, default: str | None = None, schemes=
     return raw
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    # Bounded so that the 2-minute guarantee of CONTRACT §6 cannot be configured away.
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float,
+            unit: str = "seconds") -> float:
+    # Bounded: the timing ones so that the 2-minute guarantee of CONTRACT §6 cannot be configured away.
     raw = env.get(name, str(default))
     try:
         value = float(raw)
     except ValueError:
-        value = -1
+        value = low - 1
     if not low <= value <= high:
-        raise SettingsError(f"{name} must be a number of seconds from {low:g} to {high:g}, got {raw!r}")
+        raise SettingsError(f"{name} must be a number of {unit} from {low:g} to {high:g}, got {raw!r}")
     return value
 
 
@@ -205,10 +208,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         if not env.get("YANDEX_OAUTH_TOKEN") and not env.get("YANDEX_CLIENT_ID"):
             raise SettingsError("YANDEX_OAUTH_TOKEN (or YANDEX_CLIENT_ID and YANDEX_CLIENT_SECRET) is required when SANDBOX is off")
 
-    timeout = _seconds(env, "HTTP_TIMEOUT_SECONDS", 10, 0.1, 10)
+    timeout = _number(env, "HTTP_TIMEOUT_SECONDS", 10, 0.1, 10)
 
-    sweep_every = _seconds(env, "SWEEP_EVERY_SECONDS", 10, 1, 30)
-    resend_after = _seconds(env, "SWEEP_RESEND_AFTER_SECONDS", 30, 1, 60)
+    sweep_every = _number(env, "SWEEP_EVERY_SECONDS", 10, 1, 30)
+    resend_after = _number(env, "SWEEP_RESEND_AFTER_SECONDS", 30, 1, 60)
 
     flower_auth = env.get("FLOWER_BASIC_AUTH")
     if flower_auth and ":" not in flower_auth:
@@ -241,6 +244,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         http_timeout_seconds=timeout,
         sweep_every_seconds=sweep_every,
         resend_after_seconds=resend_after,
+        retention_days=int(_number(env, "RETENTION_DAYS", 365, 1, 36500, "days")),
+        reminder_minutes=int(_number(env, "REMINDER_MINUTES", 15, 1, 1440, "minutes")),
     )
 
 

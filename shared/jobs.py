@@ -10,6 +10,8 @@ PROVISION_TASK = "conferences.provision"
 PULL_CALENDAR_TASK = "conferences.pull_calendar_change"
 SWEEP_TASK = "maintenance.sweep"
 KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
+RETENTION_TASK = "maintenance.retention"
+REMINDERS_TASK = "maintenance.send_reminders"
 CONFERENCES_QUEUE = "conferences"
 MAINTENANCE_QUEUE = "maintenance"
 

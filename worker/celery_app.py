@@ -11,7 +11,7 @@ import sys
 from celery import Celery
 
 from shared.config import SettingsError, load_settings
-from shared.jobs import KEEP_TOKENS_ALIVE_TASK, SWEEP_TASK, celery_settings
+from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK, celery_settings
 
 
 def create_celery():
@@ -22,8 +22,11 @@ def create_celery():
     logging.basicConfig(level=settings.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     celery = Celery("telemost_bitrix")
     celery.conf.update(celery_settings(settings))
+    # Every periodic job, in one place. Each is safe to run twice at once (see shared/services/maintenance.py).
     celery.conf.beat_schedule = {
         "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_every_seconds},
+        "send-reminders": {"task": REMINDERS_TASK, "schedule": 60.0},
+        "retention": {"task": RETENTION_TASK, "schedule": 3600.0},
         "keep-tokens-alive": {"task": KEEP_TOKENS_ALIVE_TASK, "schedule": 6 * 3600.0},
     }
     celery.conf.imports = ("worker.tasks.conferences", "worker.tasks.maintenance")

@@ -1,9 +1,10 @@
-"""Beat's periodic jobs: the sweeper, and keeping idle portals' refresh tokens alive."""
+"""Beat's periodic jobs: the sweeper, reminders, retention, and keeping idle portals' tokens alive."""
 from __future__ import annotations
 
 import logging
 
-from shared.jobs import KEEP_TOKENS_ALIVE_TASK, SWEEP_TASK
+from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
+from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
 from shared.services.bitrix_access import keep_alive
 from shared.services.conferences import mark_enqueued
 from shared.services.sweeper import due_conference_ids
@@ -33,3 +34,16 @@ def keep_tokens_alive() -> int:
     if renewed:
         log.info("renewed %d Bitrix24 token pair(s) before their refresh tokens ran out", renewed)
     return renewed
+
+
+@app.task(name=RETENTION_TASK)
+def retention() -> int:
+    return len(forget_idempotency_keys(database())) + len(purge_old(database(), app.settings.retention_days))
+
+
+@app.task(name=REMINDERS_TASK)
+def reminders() -> int:
+    access = bitrix_access()
+    return len(send_reminders(database(), app.settings.reminder_minutes,
+                              lambda c: access.client(c.portal, c.owner_id),
+                              app.settings.bitrix24_client_id or "telemost-bitrix-app"))
