@@ -1,5 +1,7 @@
 import pytest
 
+from shared.db import Database
+
 from .stack import build_stack, start_stack
 
 
@@ -20,6 +22,14 @@ def clean_sandbox(stack):
     yield
     stack.clear_faults()
     stack.wait_quiet()
+
+
+@pytest.fixture
+def database(stack):
+    """The stack's database, for looking at (or back-dating) what the API does not show."""
+    db = Database(stack.env["DATABASE_URL"])
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

@@ -10,19 +10,11 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, text
 
 from shared.crypto import TokenBox
-from shared.db import Database
 from shared.models import BitrixCredential, Portal
 from shared.services.bitrix_access import PORTAL_CREDENTIAL, BitrixTokens
 from shared.clients.bitrix24 import Bitrix24OAuthServer
 
 from .stack import ApiClient
-
-
-@pytest.fixture
-def database(stack):
-    db = Database(stack.env["DATABASE_URL"])
-    yield db
-    db.dispose()
 
 
 def member_id(stack) -> str:

@@ -11,16 +11,8 @@ from sqlalchemy import text
 
 from shared.config import load_settings
 from shared.crypto import TokenBox
-from shared.db import Database
 from shared.services.bitrix_access import BitrixAccess
 from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
-
-
-@pytest.fixture
-def database(stack):
-    db = Database(stack.env["DATABASE_URL"])
-    yield db
-    db.dispose()
 
 
 def twice_at_once(job) -> list:

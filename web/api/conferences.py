@@ -31,6 +31,20 @@ def _enqueue(conference_id: int) -> None:
     current_app.extensions["queue"].provision(conference_id)
 
 
+def _accepted(change):
+    """Saves a change (retry, edit, cancel), sends the work on after the commit, answers 202."""
+    try:
+        conference = change()
+    except NotFound:
+        raise ApiError(404, "No such conference") from None
+    except conferences.Conflict as exc:
+        raise ApiError(409, str(exc)) from None
+    except conferences.Unchangeable as exc:
+        raise ApiError(422, "Some fields are not valid", exc.fields) from None
+    _enqueue(conference.id)
+    return jsonify(conferences.to_dict(conference)), 202
+
+
 def _own(conference_id: int):
     with db().read() as session:
         try:
@@ -78,12 +92,7 @@ def get_conference(conference_id: int):
 @login_required
 @documented("Run the failed steps again", responses={202: ConferenceOut, 404: ErrorOut})
 def retry_conference(conference_id: int):
-    try:
-        conference = conferences.retry(db(), g.caller, conference_id)
-    except NotFound:
-        raise ApiError(404, "No such conference") from None
-    _enqueue(conference.id)
-    return jsonify(conferences.to_dict(conference)), 202
+    return _accepted(lambda: conferences.retry(db(), g.caller, conference_id))
 
 
 @bp.put("/<id:conference_id>")
@@ -93,16 +102,7 @@ def retry_conference(conference_id: int):
 def update_conference(conference_id: int):
     _own(conference_id)  # another user's conference is a 404 before its body is looked at
     data = parse_body(ConferenceIn)
-    try:
-        conference = conferences.edit(db(), g.caller, conference_id, data)
-    except NotFound:
-        raise ApiError(404, "No such conference") from None
-    except conferences.Conflict as exc:
-        raise ApiError(409, str(exc)) from None
-    except conferences.Unchangeable as exc:
-        raise ApiError(422, "Some fields are not valid", exc.fields) from None
-    _enqueue(conference.id)
-    return jsonify(conferences.to_dict(conference)), 202
+    return _accepted(lambda: conferences.edit(db(), g.caller, conference_id, data))
 
 
 @bp.delete("/<id:conference_id>")
@@ -110,9 +110,4 @@ def update_conference(conference_id: int):
 @documented("Cancel: the calendar event is deleted, invitees are told, the room is closed",
             responses={202: ConferenceOut, 404: ErrorOut})
 def cancel_conference(conference_id: int):
-    try:
-        conference = conferences.cancel(db(), g.caller, conference_id)
-    except NotFound:
-        raise ApiError(404, "No such conference") from None
-    _enqueue(conference.id)
-    return jsonify(conferences.to_dict(conference)), 202
+    return _accepted(lambda: conferences.cancel(db(), g.caller, conference_id))
