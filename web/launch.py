@@ -12,6 +12,7 @@ from shared.services.identity import Launch, NotVouched, VerifiedUser
 
 from .auth import TOKEN_TTL_SECONDS, issue_token
 from .bitrix_form import nested
+from .frontend import bundle_assets
 
 bp = Blueprint("launch", __name__)
 log = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ def launch_page():
     portals.keep_user_tokens(user, _launch())
     config = {"token": issue_token(user.portal.key, user.as_dict()), "expiresIn": TOKEN_TTL_SECONDS,
               "user": user.as_dict(), "basePath": request.script_root, "portal": user.portal.domain,
-              "memberId": _launch().member_id}
-    page = render_template("app.html", user=user, config=config, bx24_url=_bx24_url(user, user.portal.domain))
+              "memberId": _launch().member_id, "lang": (_field("LANG") or "ru").lower()[:8],
+              "sandbox": current_app.config["SETTINGS"].sandbox}
+    page = render_template("app.html", user=user, config=config, bx24_url=_bx24_url(user, user.portal.domain),
+                           bundle=bundle_assets())
     return _framed_by(Response(page, mimetype="text/html"), user)
 
 

@@ -41,7 +41,8 @@ def portal_page_blueprint(portal: Portal) -> Blueprint:
         users = [user for user in portal.users.all() if user.active]
         default = next((user for user in users if user.is_admin), users[0] if users else None)
         user = active_user(portal, request.args.get("user_id", default.id if default else None))
-        launch = _launch_for(portal, user)
+        # ?lang=en opens the app as a user whose interface language is English (LANG in the launch).
+        launch = _launch_for(portal, user, request.args.get("lang", ""))
         with portal.lock:
             deliveries = portal.deliveries.snapshot()[-SHOWN_DELIVERIES:][::-1]
         return render_template("portal.html", settings=portal.settings, users=users, user=user,
@@ -62,11 +63,12 @@ def portal_page_blueprint(portal: Portal) -> Blueprint:
     return bp
 
 
-def _launch_for(portal: Portal, user: User) -> dict[str, Any] | None:
+def _launch_for(portal: Portal, user: User, lang: str = "") -> dict[str, Any] | None:
+    body = {"lang": lang} if lang.isalpha() and len(lang) <= 5 else {}
     if portal.installed:
-        return launch_request(portal, user, {})
+        return launch_request(portal, user, body)
     if user.is_admin:
-        return launch_request(portal, user, {}, handler_url=portal.settings.install_url)
+        return launch_request(portal, user, body, handler_url=portal.settings.install_url)
     return None
 
 
@@ -81,7 +83,7 @@ def _page_config(portal: Portal, user: User, users: list[User], launch: dict[str
         "installing": launch is not None and not portal.installed,
         "auth": bx24_auth(portal, form["AUTH_ID"], form["REFRESH_ID"], int(form["AUTH_EXPIRES"])) if launch else None,
         "client_endpoint": settings.client_endpoint,
-        "lang": settings.lang,
+        "lang": launch["query"]["LANG"] if launch else settings.lang,
         "placement": form.get("PLACEMENT", "DEFAULT"),
         "placement_options": json.loads(form.get("PLACEMENT_OPTIONS", "{}")),
         "user": {"id": user.id, "name": user.full_name, "is_admin": user.is_admin},

@@ -105,7 +105,8 @@ def launch_request(portal: Portal, user: User, body: dict[str, Any], handler_url
     settings = portal.settings
     handler_url = handler_url or settings.app_url
     pair = portal.issue_tokens(user.id)
-    query = {"DOMAIN": settings.domain, "PROTOCOL": str(settings.protocol), "LANG": settings.lang,
+    query = {"DOMAIN": settings.domain, "PROTOCOL": str(settings.protocol),
+             "LANG": str(body.get("lang") or settings.lang),
              "APP_SID": secrets.token_hex(16)}
     form = {
         "AUTH_ID": pair.access.value,

@@ -1,35 +1,9 @@
 import pytest
 
-from shared.db import Database
-
-from .stack import build_stack, start_stack
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    stack = build_stack(tmp_path_factory.mktemp("stack"))
-    try:
-        yield start_stack(stack)
-    finally:
-        stack.stop_all()
-
 
 @pytest.fixture(autouse=True)
-def clean_sandbox(stack):
-    """Each test starts with both emulators as new (the app installed), no faults, and no work left over."""
-    stack.reset_sandbox()
-    stack.install()
+def _fresh_sandbox(clean_sandbox):
     yield
-    stack.clear_faults()
-    stack.wait_quiet()
-
-
-@pytest.fixture
-def database(stack):
-    """The stack's database, for looking at (or back-dating) what the API does not show."""
-    db = Database(stack.env["DATABASE_URL"])
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""Fixtures shared by the integration and browser tests: one running stack per test session."""
+import pytest
+
+from shared.db import Database
+from tests.integration.stack import build_stack, start_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """Redis, both emulators, web, worker and beat on free ports (started only when a test asks)."""
+    stack = build_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield start_stack(stack)
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture
+def clean_sandbox(stack):
+    """Each test starts with both emulators as new (the app installed), no faults, and no work left over."""
+    stack.reset_sandbox()
+    stack.install()
+    yield
+    stack.clear_faults()
+    stack.wait_quiet()
+
+
+@pytest.fixture
+def database(stack):
+    """The stack's database, for looking at (or back-dating) what the API does not show."""
+    db = Database(stack.env["DATABASE_URL"])
+    yield db
+    db.dispose()
