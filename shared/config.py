@@ -57,6 +57,7 @@ class Settings:
     http_timeout_seconds: float = 10.0
     sweep_every_seconds: float = 10.0
     resend_after_seconds: float = 30.0
+    json_logs: bool = True
     retention_days: int = 365
     reminder_minutes: int = 15
 
@@ -125,6 +126,13 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
         value = low - 1
     if not low <= value <= high:
         raise SettingsError(f"{name} must be a number of {unit} from {low:g} to {high:g}, got {raw!r}")
+    return value
+
+
+def _log_format(env: Mapping[str, str], flask_env: str) -> str:
+    value = env.get("LOG_FORMAT", "json" if flask_env == "production" else "text").lower()
+    if value not in ("json", "text"):
+        raise SettingsError(f"LOG_FORMAT must be json or text, got {value!r}")
     return value
 
 
@@ -244,6 +252,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         http_timeout_seconds=timeout,
         sweep_every_seconds=sweep_every,
         resend_after_seconds=resend_after,
+        json_logs=_log_format(env, flask_env) == "json",
         retention_days=int(_number(env, "RETENTION_DAYS", 365, 1, 36500, "days")),
         reminder_minutes=int(_number(env, "REMINDER_MINUTES", 15, 1, 1440, "minutes")),
     )

@@ -43,4 +43,7 @@ def celery_settings(settings: Settings) -> dict:
         "timezone": "UTC",
         "enable_utc": True,
         "worker_hijack_root_logger": False,
+        # Events let Flower show every task by name as it runs.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
     }

@@ -240,6 +240,7 @@ class HealthOut(BaseModel):
     service: str
     base_path: str
     checks: dict[str, str]
+    worker_heartbeat_age_seconds: float | None = None
 
 
 def field_errors(exc: ValidationError, data: Any = None, rules=None) -> dict[str, str]:

@@ -1,7 +1,6 @@
 """The web process: a Flask application factory (DESIGN §2-3)."""
 from __future__ import annotations
 
-import logging
 
 import requests
 from flask import Flask
@@ -9,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 
 from shared.config import Settings, load_settings
 from shared.crypto import TokenBox
+from shared.logs import configure_logging
 from shared.db import Database
 from shared.services.bitrix_access import BitrixAccess
 from shared.services.identity import Identity
@@ -31,7 +31,7 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
-    logging.basicConfig(level=settings.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.logging_level, settings.json_logs)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, SETTINGS=settings, BASE_PATH=settings.base_path,
                       MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -52,5 +52,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (conferences.bp, session.bp, bitrix_users.bp, yandex.bp, health.bp, openapi.bp, launch.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    health.time_requests(app)
     app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.base_path)
     return app

@@ -1,13 +1,16 @@
-"""Health (real database and Redis checks) and Prometheus metrics."""
+"""Health (database, Redis, the newest worker heartbeat) and Prometheus metrics."""
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 
+from shared import metrics as shared_metrics
+from shared.jobs import CONFERENCES_QUEUE, MAINTENANCE_QUEUE
 from shared.models import Conference, Step
 from shared.schemas import HealthOut
 
@@ -16,6 +19,9 @@ from .openapi import documented
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 SERVICE_NAME = "telemost-bitrix-app"
+# Per web process: each gunicorn worker counts its own requests (a scrape sees the one that answers).
+REQUEST_SECONDS = Histogram("telemost_http_request_seconds", "Web requests by route and status",
+                            ["method", "route", "status"])
 
 
 def _check(name: str, probe) -> str:
@@ -25,6 +31,14 @@ def _check(name: str, probe) -> str:
     except Exception as exc:  # a health check reports every kind of failure, it does not raise
         log.warning("health check %s failed: %s", name, exc)
         return f"failed: {type(exc).__name__}"
+
+
+def _heartbeat_age() -> float | None:
+    try:
+        age = shared_metrics.heartbeat_age(current_app.extensions["queue"].redis)
+    except Exception:  # Redis down is reported by its own check
+        return None
+    return None if age is None else round(age, 1)
 
 
 @bp.get("/health")
@@ -40,20 +54,56 @@ def health():
               "redis": _check("redis", current_app.extensions["queue"].ping)}
     healthy = all(v == "ok" for v in checks.values())
     body = {"status": "healthy" if healthy else "unhealthy", "service": SERVICE_NAME,
-            "base_path": current_app.config["BASE_PATH"], "checks": checks}
+            "base_path": current_app.config["BASE_PATH"], "checks": checks,
+            # Informative: a web without workers still answers, but nothing gets provisioned.
+            "worker_heartbeat_age_seconds": _heartbeat_age()}
     return jsonify(body), 200 if healthy else 503
 
 
 @bp.get("/metrics")
 def metrics():
-    """Conferences by status and steps by state, read from the database (the source of truth)."""
+    """Conferences, steps, retries (from the database), queue depth (Redis), outside calls (Redis)."""
     registry = CollectorRegistry()
     conferences = Gauge("telemost_conferences", "Conferences by status", ["status"], registry=registry)
     steps = Gauge("telemost_steps", "Pipeline steps by name and state", ["name", "state"], registry=registry)
+    retries = Gauge("telemost_step_retries", "Attempts beyond the first, by step", ["name"], registry=registry)
     with current_app.extensions["db"].read() as session:
         for status, count in session.execute(select(Conference.status, func.count()).group_by(Conference.status)):
             conferences.labels(status).set(count)
         for name, state, count in session.execute(select(Step.name, Step.state, func.count())
                                                   .group_by(Step.name, Step.state)):
             steps.labels(name, state).set(count)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        for name, extra in session.execute(select(Step.name, func.sum(Step.attempts - 1))
+                                           .where(Step.attempts > 1).group_by(Step.name)):
+            retries.labels(name).set(extra or 0)
+    _redis_metrics(registry)
+    return Response(generate_latest(registry) + generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _redis_metrics(registry: CollectorRegistry) -> None:
+    queue = Gauge("telemost_queue_depth", "Messages waiting in each queue", ["queue"], registry=registry)
+    calls = Gauge("telemost_outside_calls", "Calls to the outside services", ["service", "status"], registry=registry)
+    seconds = Gauge("telemost_outside_call_seconds", "Total time of those calls", ["service", "status"],
+                    registry=registry)
+    client = current_app.extensions["queue"].redis
+    try:
+        for name in (CONFERENCES_QUEUE, MAINTENANCE_QUEUE):
+            queue.labels(name).set(client.llen(name))
+        for service, status, count, total in shared_metrics.outside_calls(client):
+            calls.labels(service, status).set(count)
+            seconds.labels(service, status).set(round(total, 3))
+    except Exception as exc:  # metrics without Redis still show the database figures
+        log.warning("metrics from Redis unavailable: %s", exc)
+
+
+def time_requests(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        if "started" in g:
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            REQUEST_SECONDS.labels(request.method, route, response.status_code).observe(time.perf_counter() - g.started)
+        return response

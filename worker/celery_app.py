@@ -5,12 +5,12 @@ process with one line naming it.
 """
 from __future__ import annotations
 
-import logging
 import sys
 
-from celery import Celery
+from celery import Celery, current_task, signals
 
 from shared.config import SettingsError, load_settings
+from shared.logs import configure_logging
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK, celery_settings
 
 
@@ -19,8 +19,13 @@ def create_celery():
         settings = load_settings()
     except SettingsError as exc:
         sys.exit(f"telemost-bitrix-app: {exc}")
-    logging.basicConfig(level=settings.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     celery = Celery("telemost_bitrix")
+
+    @signals.setup_logging.connect(weak=False)
+    def _logging(**_):  # connected, it stops Celery from installing its own handlers
+        configure_logging(settings.logging_level, settings.json_logs,
+                          task_id=lambda: getattr(current_task.request, "id", None) if current_task else None)
+
     celery.conf.update(celery_settings(settings))
     # Every periodic job, in one place. Each is safe to run twice at once (see shared/services/maintenance.py).
     celery.conf.beat_schedule = {

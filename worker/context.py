@@ -10,6 +10,7 @@ import requests
 
 from shared.crypto import TokenBox
 from shared.db import Database
+from shared.metrics import outside_call_recorder
 from shared.services.bitrix_access import BitrixAccess
 from shared.services.yandex_accounts import YandexAccounts
 from shared.services.provisioning import OutsideClients, Provisioner
@@ -43,8 +44,19 @@ def bitrix_access() -> BitrixAccess:
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
-    return BitrixAccess(settings, database(), TokenBox(settings.secret_key), redis.Redis.from_url(settings.redis_url),
-                        http)
+    locks = redis.Redis.from_url(settings.redis_url)
+    http.hooks["response"].append(outside_call_recorder(locks, service_of(settings)))
+    return BitrixAccess(settings, database(), TokenBox(settings.secret_key), locks, http)
+
+
+def service_of(settings):
+    """Which outside service a URL belongs to, for the call metrics."""
+    prefixes = [(settings.telemost_api_url, "telemost"), (settings.yandex_oauth_url, "yandex-oauth"),
+                (settings.yandex_login_url, "yandex-login"), (settings.bitrix24_oauth_url, "bitrix24-oauth")]
+
+    def name(url: str) -> str:
+        return next((service for prefix, service in prefixes if url.startswith(prefix)), "bitrix24")
+    return name
 
 
 @once

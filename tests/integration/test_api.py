@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.support.processes import wait_until
+
 from .stack import ApiClient
 
 
@@ -176,9 +178,13 @@ def test_openapi_document_describes_the_routes_from_the_code(stack):
 
 
 def test_health_checks_the_database_and_redis(stack):
+    wait_until(lambda: requests.get(f"{stack.web_url}/health").json()["worker_heartbeat_age_seconds"] is not None,
+               10, "a worker heartbeat")
     body = requests.get(f"{stack.web_url}/health").json()
+    age = body.pop("worker_heartbeat_age_seconds")
     assert body == {"status": "healthy", "service": "telemost-bitrix-app", "base_path": "",
                     "checks": {"database": "ok", "redis": "ok"}}
+    assert age is not None and 0 <= age < 10  # the sweeper, every second in tests, is the heartbeat
 
 
 def test_health_names_redis_when_it_is_down(stack):
@@ -192,7 +198,12 @@ def test_health_names_redis_when_it_is_down(stack):
     assert response.json()["checks"]["redis"] != "ok" and response.json()["checks"]["database"] == "ok"
 
 
-def test_metrics_are_prometheus_text(stack, anna):
-    anna.create({"name": "Counted"})
+def test_metrics_show_conferences_queues_outside_calls_and_request_latency(stack, anna):
+    anna.wait_final(anna.create({"name": "Counted"})["id"])
     text = requests.get(f"{stack.web_url}/metrics").text
     assert "# TYPE telemost_conferences gauge" in text
+    assert 'telemost_queue_depth{queue="conferences"}' in text
+    assert 'telemost_outside_calls{service="telemost",status="201"}' in text
+    assert 'telemost_outside_call_seconds{service="telemost",status="201"}' in text
+    assert "telemost_http_request_seconds_bucket" in text
+    assert stack.env["SECRET_KEY"] not in text

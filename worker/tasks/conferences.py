@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from shared.clients.errors import OutsideServiceError
+from shared.logs import about_conference
 from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, PULL_CALENDAR_TASK
 from shared.services.calendar_sync import pull_event_change
 from shared.models import utcnow
@@ -17,6 +18,11 @@ log = logging.getLogger(__name__)
 
 @app.task(name=PROVISION_TASK)
 def provision(conference_id: int) -> None:
+    with about_conference(conference_id):
+        _provision(conference_id)
+
+
+def _provision(conference_id: int) -> None:
     due = provisioner().run(conference_id)
     if due is None:
         return
@@ -31,5 +37,6 @@ def provision(conference_id: int) -> None:
 def pull_calendar_change(conference_id: int) -> None:
     """An event moved in Bitrix24: bring the conference along, then let the pipeline tell the invitees."""
     access = bitrix_access()
-    if pull_event_change(database(), lambda c: access.client(c.portal, c.owner_id), conference_id):
-        provision.delay(conference_id)
+    with about_conference(conference_id):
+        if pull_event_change(database(), lambda c: access.client(c.portal, c.owner_id), conference_id):
+            provision.delay(conference_id)

@@ -6,6 +6,7 @@ import logging
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
 from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
 from shared.services.bitrix_access import keep_alive
+from shared import metrics
 from shared.services.conferences import mark_enqueued
 from shared.services.sweeper import due_conference_ids
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 @app.task(name=SWEEP_TASK)
 def sweep() -> int:
+    metrics.beat(bitrix_access().locks)  # /health shows how long ago a worker last did this
     ids = due_conference_ids(database(), app.settings.resend_after_seconds,
                              app.settings.stale_running_after_seconds)
     for conference_id in ids:
