@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel
 
 from shared.schemas import ErrorOut
@@ -76,7 +76,6 @@ def build_document(app: Flask) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Telemost for Bitrix24", "version": "1.0.0",
                  "description": "Create Yandex Telemost meetings and broadcasts from a Bitrix24 portal."},
-        "servers": [{"url": app.config.get("BASE_PATH") or "/"}],
         "paths": paths,
         "components": {"schemas": schemas,
                        "securitySchemes": {"appToken": {"type": "http", "scheme": "bearer",
@@ -88,4 +87,5 @@ def build_document(app: Flask) -> dict:
 def openapi_document():
     if "OPENAPI" not in current_app.extensions:
         current_app.extensions["OPENAPI"] = build_document(current_app)
-    return jsonify(current_app.extensions["OPENAPI"])
+    # The prefix the app is reached under (BASE_PATH or nginx's X-Script-Name) differs per request.
+    return jsonify({**current_app.extensions["OPENAPI"], "servers": [{"url": request.script_root or "/"}]})
