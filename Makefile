@@ -6,9 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test worker setup migrate redis clean
+FRONTEND := web/frontend
+POSTGRES_TESTS := tests/unit/test_step_transitions.py tests/integration/test_pipeline.py \
+	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
+BUNDLE := web/static/dist/.vite/manifest.json
 
-setup: $(STAMP) .env redis migrate
+.PHONY: run test worker setup migrate redis frontend chromium backup clean
+
+setup: $(STAMP) .env redis migrate frontend
 
 $(STAMP): requirements/*.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +25,16 @@ $(STAMP): requirements/*.txt
 .env:
 	@sed "s|^SECRET_KEY=.*|SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')|" .env.example > .env
 	@echo "created .env from .env.example (with a new SECRET_KEY)"
+
+# The front end: Vue 3 + Tailwind, built by Vite into web/static/dist (not committed).
+frontend: $(BUNDLE)
+
+$(BUNDLE): $(FRONTEND)/package-lock.json $(FRONTEND)/vite.config.js $(shell find $(FRONTEND)/src -type f 2>/dev/null)
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+chromium:
+	@scripts/ensure-chromium.sh
+	@scripts/ensure-nginx.sh
 
 redis: $(STAMP) .env
 	@scripts/ensure-redis.sh
@@ -37,9 +52,15 @@ worker: setup
 	$(BIN)/celery -A worker.celery_app worker --pool threads --concurrency 16 --queues conferences,maintenance --loglevel INFO
 
 # The tests start and stop their own Redis, emulators, web and worker (tests/conftest.py).
-test: $(STAMP)
+test: $(STAMP) frontend chromium
 	@scripts/ensure-redis.sh --binary
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# The database and pipeline tests once more on PostgreSQL: the path to several hosts.
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q $(POSTGRES_TESTS)
+
+# An online copy of the database (see README, Operations).
+backup: $(STAMP) .env
+	@$(BIN)/python scripts/backup.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache web/static/dist $(FRONTEND)/node_modules

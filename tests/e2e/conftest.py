@@ -1,0 +1,73 @@
+"""Browser tests: Playwright drives Debian's Chromium through the sandbox portal page, as a user would."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Frame, Page, expect, sync_playwright
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# This machine has no network but the package registries: Chromium must not try to phone home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sandbox(clean_sandbox):
+    yield
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, stack):
+    context = browser.new_context(viewport={"width": 900, "height": 900}, locale="ru-RU",
+                                  timezone_id="Europe/Moscow")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.web_url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.bitrix_url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+class Portal:
+    """The sandbox portal page with the app in its iframe."""
+
+    def __init__(self, page: Page, stack) -> None:
+        self.page, self.stack = page, stack
+
+    def open(self, user_id: int, lang: str | None = None) -> Frame:
+        query = f"?user_id={user_id}" + (f"&lang={lang}" if lang else "")
+        self.page.goto(f"{self.stack.bitrix_url}/{query}")
+        frame = self.page.frame_locator("iframe[name=app-frame]")
+        expect(frame.get_by_test_id("new-conference")).to_be_visible(timeout=20000)
+        return self.app
+
+    @property
+    def app(self):
+        return self.page.frame_locator("iframe[name=app-frame]")
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def clipboard(self) -> str:
+        return self.page.evaluate("navigator.clipboard.readText()")
+
+
+@pytest.fixture
+def portal(page, stack) -> Portal:
+    return Portal(page, stack)
+
+
+CYRILLIC = re.compile("[А-Яа-яЁё]")

@@ -1,0 +1,119 @@
+// The JSON API (CONTRACT §4): fetch with the app token, one renewal and retry on 401, and every
+// failure turned into an ApiError {status, code, message, fields}.
+import { session, renew } from './session.js'
+import { t } from './i18n.js'
+
+export class ApiError extends Error {
+  constructor({ status = 0, code = 'error', message = '', fields = {} } = {}) {
+    super(message || t('error.generic'))
+    this.status = status
+    this.code = code
+    this.fields = fields && typeof fields === 'object' ? fields : {}
+  }
+}
+
+function queryString(query) {
+  if (!query) return ''
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
+  }
+  const text = params.toString()
+  return text ? `?${text}` : ''
+}
+
+async function send(method, path, { query, body, headers } = {}) {
+  const init = {
+    method,
+    headers: { Accept: 'application/json', Authorization: `Bearer ${session.token}`, ...(headers || {}) },
+  }
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  }
+  try {
+    return await fetch(`${session.basePath}/api${path}${queryString(query)}`, init)
+  } catch {
+    throw new ApiError({ status: 0, code: 'network', message: t('error.network') })
+  }
+}
+
+async function errorOf(response) {
+  let payload = null
+  try {
+    payload = await response.json()
+  } catch {
+    /* not JSON: a proxy's error page */
+  }
+  const error = (payload && payload.error) || {}
+  return new ApiError({
+    status: response.status,
+    code: error.code || `http_${response.status}`,
+    message: error.message || (response.status === 409 ? t('error.conflict') : t('error.generic')),
+    fields: error.fields || {},
+  })
+}
+
+export async function request(method, path, options = {}) {
+  let response = await send(method, path, options)
+  if (response.status === 401) {
+    try {
+      await renew()
+    } catch {
+      throw new ApiError({ status: 401, code: 'unauthorized', message: t('error.session') })
+    }
+    response = await send(method, path, options)
+    if (response.status === 401) {
+      session.expired = true
+      throw await errorOf(response)
+    }
+  }
+  if (!response.ok) throw await errorOf(response)
+  if (response.status === 204) return null
+  try {
+    return await response.json()
+  } catch {
+    return null
+  }
+}
+
+/** A v4 UUID, from crypto.randomUUID where the page is a secure context, else from getRandomValues. */
+export function newIdempotencyKey() {
+  const cryptoApi = typeof crypto !== 'undefined' ? crypto : null
+  if (cryptoApi && typeof cryptoApi.randomUUID === 'function') {
+    try {
+      return cryptoApi.randomUUID()
+    } catch {
+      /* not a secure context */
+    }
+  }
+  const bytes = new Uint8Array(16)
+  if (cryptoApi && typeof cryptoApi.getRandomValues === 'function') cryptoApi.getRandomValues(bytes)
+  else for (let i = 0; i < 16; i += 1) bytes[i] = Math.floor(Math.random() * 256)
+  bytes[6] = (bytes[6] & 0x0f) | 0x40
+  bytes[8] = (bytes[8] & 0x3f) | 0x80
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+export const api = {
+  listConferences: (query) => request('GET', '/conferences', { query }),
+  getConference: (id) => request('GET', `/conferences/${encodeURIComponent(id)}`),
+  createConference: (body, idempotencyKey) =>
+    request('POST', '/conferences', { body, headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {} }),
+  updateConference: (id, body) => request('PUT', `/conferences/${encodeURIComponent(id)}`, { body }),
+  cancelConference: (id) => request('DELETE', `/conferences/${encodeURIComponent(id)}`),
+  retryConference: (id) => request('POST', `/conferences/${encodeURIComponent(id)}/retry`),
+  searchUsers: (q, page = 1) => request('GET', '/bitrix/users', { query: { q, page } }),
+  yandexAccount: () => request('GET', '/yandex/account'),
+  disconnectYandex: () => request('DELETE', '/yandex/account'),
+  yandexLoginUrl: () => `${session.basePath}/auth/yandex/login?token=${encodeURIComponent(session.token)}`,
+}
+
+export const FINAL_STATUSES = ['ready', 'partially_failed', 'failed', 'cancelled']
+export const ALL_STATUSES = ['pending', 'provisioning', 'ready', 'partially_failed', 'failed', 'syncing', 'cancelling', 'cancelled']
+export const STEP_ORDER = ['create_room', 'sync_cohosts', 'calendar_event', 'notify_invitees']
+
+export function isFinal(status) {
+  return FINAL_STATUSES.includes(status)
+}

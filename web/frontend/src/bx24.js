@@ -1,0 +1,118 @@
+// Safe wrappers around window.BX24: inside a portal (or the sandbox shim) they call it; outside one,
+// where BX24 is missing, they do nothing and say so instead of throwing.
+const INIT_TIMEOUT_MS = 5000
+
+function bx() {
+  return typeof window !== 'undefined' && window.BX24 && typeof window.BX24 === 'object' ? window.BX24 : null
+}
+
+export function available() {
+  return bx() !== null
+}
+
+let readyPromise = null
+
+/** Resolves true once BX24.init has called back, false when there is no BX24 or it never answers. */
+export function ready() {
+  if (readyPromise) return readyPromise
+  readyPromise = new Promise((resolve) => {
+    const api = bx()
+    if (!api || typeof api.init !== 'function') {
+      resolve(false)
+      return
+    }
+    let done = false
+    const finish = (value) => {
+      if (!done) {
+        done = true
+        resolve(value)
+      }
+    }
+    setTimeout(() => finish(false), INIT_TIMEOUT_MS)
+    try {
+      api.init(() => finish(true))
+    } catch {
+      finish(false)
+    }
+  })
+  return readyPromise
+}
+
+/** {access_token, domain, member_id, ...} or false. */
+export function getAuth() {
+  const api = bx()
+  if (!api || typeof api.getAuth !== 'function') return false
+  try {
+    return api.getAuth() || false
+  } catch {
+    return false
+  }
+}
+
+/** Asks the portal for a fresh token; resolves the auth object or false. */
+export function refreshAuth() {
+  return new Promise((resolve) => {
+    const api = bx()
+    if (!api || typeof api.refreshAuth !== 'function') {
+      resolve(false)
+      return
+    }
+    const timer = setTimeout(() => resolve(false), INIT_TIMEOUT_MS)
+    try {
+      api.refreshAuth((auth) => {
+        clearTimeout(timer)
+        resolve(auth && auth.access_token ? auth : getAuth())
+      })
+    } catch {
+      clearTimeout(timer)
+      resolve(false)
+    }
+  })
+}
+
+let fitScheduled = false
+
+/** Lets the portal size its frame to our content; coalesced to one call per animation frame. */
+export function fitWindow() {
+  const api = bx()
+  if (!api || typeof api.fitWindow !== 'function' || fitScheduled) return
+  fitScheduled = true
+  const run = () => {
+    fitScheduled = false
+    ready().then((ok) => {
+      if (!ok) return
+      try {
+        api.fitWindow()
+      } catch {
+        /* a portal without a frame to resize */
+      }
+    })
+  }
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run)
+  else setTimeout(run, 16)
+}
+
+export function canSelectUsers() {
+  const api = bx()
+  return Boolean(api && typeof api.selectUsers === 'function')
+}
+
+/** Opens the portal's own people picker; calls back with [{id: Number, name}] (the portal may send ids as strings). */
+export function selectUsers(callback) {
+  const api = bx()
+  if (!api || typeof api.selectUsers !== 'function') return false
+  ready().then(() => {
+    try {
+      api.selectUsers((chosen) => {
+        const list = Array.isArray(chosen) ? chosen : chosen ? [chosen] : []
+        const users = list
+          .map((user) => ({ id: Number.parseInt(user && user.id, 10), name: String((user && user.name) || '').trim() }))
+          .filter((user) => Number.isInteger(user.id) && user.id > 0)
+        callback(users)
+      })
+    } catch {
+      callback([])
+    }
+  })
+  return true
+}

@@ -1,0 +1,96 @@
+// The user's connected Yandex account, shared by the header and the reconnect banner.
+import { reactive } from 'vue'
+import { api } from './api.js'
+import { session } from './session.js'
+import { t } from './i18n.js'
+import { showToast } from './toast.js'
+
+const RECONNECT_RE = /reconnect|переподключ/i
+const POPUP_FEATURES = 'width=560,height=680,menubar=no,toolbar=no'
+
+export const yandex = reactive({
+  loading: false,
+  error: '',
+  account: null, // {connected, email, needs_reconnect}
+  stepSaysReconnect: false, // a step's error asked the user to reconnect
+  popupBlocked: false,
+  busy: false,
+})
+
+export function needsReconnect() {
+  return Boolean((yandex.account && yandex.account.needs_reconnect) || yandex.stepSaysReconnect)
+}
+
+export async function loadAccount() {
+  yandex.loading = true
+  yandex.error = ''
+  try {
+    yandex.account = await api.yandexAccount()
+  } catch (error) {
+    yandex.error = error.message
+  } finally {
+    yandex.loading = false
+  }
+}
+
+/** Looks at a conference's failed steps: one that says to reconnect turns the banner on. */
+export function noteConference(conference) {
+  const steps = (conference && conference.steps) || []
+  const says = steps.some((step) => step.state === 'failed' && step.error && RECONNECT_RE.test(step.error))
+  if (says && !yandex.stepSaysReconnect) {
+    yandex.stepSaysReconnect = true
+    loadAccount()
+  }
+}
+
+let popupWatch = null
+
+function finished(ok) {
+  clearInterval(popupWatch)
+  popupWatch = null
+  if (ok) yandex.stepSaysReconnect = false
+  loadAccount()
+}
+
+export function connect() {
+  yandex.popupBlocked = false
+  const popup = window.open(api.yandexLoginUrl(), 'telemost-yandex', POPUP_FEATURES)
+  if (!popup) {
+    yandex.popupBlocked = true
+    return
+  }
+  try {
+    popup.focus()
+  } catch {
+    /* the popup may be on another origin by now */
+  }
+  clearInterval(popupWatch)
+  popupWatch = setInterval(() => {
+    if (popup.closed) finished(false)
+  }, 800)
+}
+
+export async function disconnect() {
+  yandex.busy = true
+  try {
+    await api.disconnectYandex()
+    showToast(t('yandex.disconnected'))
+  } catch (error) {
+    if (error.status !== 404) yandex.error = error.message
+  } finally {
+    yandex.busy = false
+  }
+  await loadAccount()
+}
+
+// The popup's last page (on our origin) posts {source: 'telemost-yandex', ok}.
+if (typeof window !== 'undefined') {
+  window.addEventListener('message', (event) => {
+    if (event.origin !== window.location.origin) return
+    const data = event.data
+    if (!data || data.source !== 'telemost-yandex') return
+    if (!session.ready) return
+    showToast(data.ok ? t('yandex.connected') : t('yandex.connectFailed'), { tone: data.ok ? 'info' : 'error' })
+    finished(Boolean(data.ok))
+  })
+}
