@@ -22,10 +22,12 @@ if [ "$(id -u)" = 0 ]; then  # the server refuses to run as root
   chown postgres "$dir"
   as_owner=(runuser -u postgres --)
 fi
-cleanup() { "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
+# The server's own commands run from its folder: the owner may not enter the caller's working directory.
+as_owner_in_dir() { (cd "$dir" && "${as_owner[@]}" "$@"); }
+cleanup() { as_owner_in_dir "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
-"${as_owner[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-"${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+as_owner_in_dir "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+as_owner_in_dir "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
   -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
 "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE telemost_test" >/dev/null
 echo "postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port for: $*"
