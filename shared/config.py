@@ -58,6 +58,8 @@ class Settings:
     sweep_every_seconds: float = 10.0
     resend_after_seconds: float = 30.0
     json_logs: bool = True
+    bitrix24_rate_per_second: float = 2.0
+    bitrix24_burst: int = 50
     retention_days: int = 365
     reminder_minutes: int = 15
 
@@ -253,6 +255,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         sweep_every_seconds=sweep_every,
         resend_after_seconds=resend_after,
         json_logs=_log_format(env, flask_env) == "json",
+        bitrix24_rate_per_second=_number(env, "BITRIX24_RATE_PER_SECOND", 2, 0.1, 100, "requests a second"),
+        bitrix24_burst=int(_number(env, "BITRIX24_BURST", 50, 1, 1000, "requests")),
         retention_days=int(_number(env, "RETENTION_DAYS", 365, 1, 36500, "days")),
         reminder_minutes=int(_number(env, "REMINDER_MINUTES", 15, 1, 1440, "minutes")),
     )

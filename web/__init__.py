@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import requests
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from shared.config import Settings, load_settings
 from shared.crypto import TokenBox
@@ -28,6 +29,13 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
+    def to_python(self, value: str) -> int:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            # Werkzeug would answer a 405 when a rule for another method on this path came first.
+            raise NotFound() from None
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
@@ -40,10 +48,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["id"] = RowIdConverter
     db, http, box = Database(settings.database_url), requests.Session(), TokenBox(settings.secret_key)
     queue = Queue(settings)
-    identity = Identity(settings, db, http)
+    bitrix = BitrixAccess(settings, db, box, queue.redis, http)
+    identity = Identity(settings, db, http, limiter=bitrix.limiter)
     app.extensions.update(db=db, queue=queue, http=http, box=box, identity=identity,
                           portals=Portals(identity, box),
-                          bitrix=BitrixAccess(settings, db, box, queue.redis, http),
+                          bitrix=bitrix,
                           yandex=YandexAccounts(settings, db, box, queue.redis, http))
 
     from .api import bitrix_users, conferences, session

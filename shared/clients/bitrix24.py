@@ -7,8 +7,8 @@ cannot talk to the plain-http sandbox portal nor to a configured OAuth server, a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-from urllib.parse import quote
+from typing import Any, Callable, Mapping
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -55,17 +55,20 @@ class Bitrix24Client:
     """Calls one portal, either through an inbound webhook URL or a REST root plus an OAuth access token."""
 
     def __init__(self, rest_url: str, auth: str | None = None, timeout: float = 10.0,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None) -> None:
         self.rest_url = rest_url.rstrip("/") + "/"
         self.auth = auth
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
+        self.limiter = limiter  # takes a slot of the portal's request budget before each request
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> dict:
         """The whole envelope ({result, time, total?, next?}); raises on any error."""
         body = dict(params or {})
         if self.auth:
             body["auth"] = self.auth
+        if self.limiter is not None:
+            self.limiter(urlsplit(self.rest_url).netloc)
         try:
             response = self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
                                       headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})

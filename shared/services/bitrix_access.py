@@ -20,6 +20,7 @@ from ..config import Settings
 from ..crypto import TokenBox
 from ..db import Database
 from ..models import BitrixCredential, Portal, utcnow
+from ..ratelimit import PortalRateLimiter
 
 log = logging.getLogger(__name__)
 PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair
@@ -90,8 +91,9 @@ class BitrixTokens:
 class TokenBitrix24Client(Bitrix24Client):
     """A Bitrix24 client on an OAuth credential: on expired_token it refreshes once and repeats the call."""
 
-    def __init__(self, rest_url: str, tokens: BitrixTokens, timeout: float, session: requests.Session) -> None:
-        super().__init__(rest_url, None, timeout, session)
+    def __init__(self, rest_url: str, tokens: BitrixTokens, timeout: float, session: requests.Session,
+                 limiter=None) -> None:
+        super().__init__(rest_url, None, timeout, session, limiter)
         self.tokens = tokens
 
     def call(self, method, params=None):
@@ -109,6 +111,7 @@ class BitrixAccess:
     def __init__(self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis,
                  http: requests.Session) -> None:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
+        self.limiter = PortalRateLimiter(locks, settings.bitrix24_rate_per_second, settings.bitrix24_burst).acquire
         self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
                                          settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
             if settings.bitrix24_client_id else None
@@ -117,7 +120,7 @@ class BitrixAccess:
         if not self.settings.bitrix24_webhook_url:
             return None
         return Bitrix24Client(self.settings.bitrix24_webhook_url, timeout=self.settings.http_timeout_seconds,
-                              session=self.http)
+                              session=self.http, limiter=self.limiter)
 
     def client(self, portal_key: str, user_id: int | None = None) -> Bitrix24Client:
         """The client for server-side work on `portal_key`, as `user_id` when that user's own pair is known."""
@@ -139,7 +142,7 @@ class BitrixAccess:
             raise PermanentError("Bitrix24", "The app has no authorisation for this portal: an administrator must "
                                              "open or reinstall it.")
         tokens = BitrixTokens(self.db, self.box, self.oauth, self.locks, chosen)
-        return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http)
+        return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http, self.limiter)
 
 
 def keep_alive(access: BitrixAccess) -> int:

@@ -62,8 +62,8 @@ class VerifiedUser:
 
 
 class Identity:
-    def __init__(self, settings: Settings, db: Database, http: requests.Session) -> None:
-        self.settings, self.db, self.http = settings, db, http
+    def __init__(self, settings: Settings, db: Database, http: requests.Session, limiter=None) -> None:
+        self.settings, self.db, self.http, self.limiter = settings, db, http, limiter
         self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
                                          settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
             if settings.bitrix24_client_id else None
@@ -105,7 +105,7 @@ class Identity:
 
     def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
         api = Bitrix24Client(portal.rest_url, auth=auth_id, timeout=self.settings.http_timeout_seconds,
-                             session=self.http)
+                             session=self.http, limiter=self.limiter)
         outcome = self._ask(lambda: api.batch({"user": ("user.current", {}), "admin": ("user.admin", {})}),
                             "The portal")
         user = outcome.results.get("user")

@@ -72,7 +72,7 @@ class Portals:
 
     def _bind_events(self, endpoint: str, auth: str, events_url: str) -> None:
         api = Bitrix24Client(endpoint, auth=auth, timeout=self.identity.settings.http_timeout_seconds,
-                             session=self.identity.http)
+                             session=self.identity.http, limiter=self.identity.limiter)
         for event in EVENTS_BOUND:
             try:
                 api.call("event.bind", {"event": event, "handler": events_url})
