@@ -19,7 +19,8 @@ ConferenceTypeName = Literal["conference", "broadcast"]
 StatusName = Literal["pending", "provisioning", "ready", "partially_failed", "failed", "syncing", "cancelling",
                      "cancelled"]
 # Control characters have no place in names and break PostgreSQL text (NUL); line breaks are fine in prose.
-_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+# C1 too (U+0080-U+009F): U+009B opens a terminal escape sequence, as ESC does.
+_CONTROL = {chr(c) for c in range(32)} | {chr(c) for c in range(0x7f, 0xa0)}
 _PROSE_CONTROL = _CONTROL - {"\n", "\r", "\t"}
 
 

@@ -6,6 +6,14 @@ from typing import Any, Iterable
 
 KEY_PART = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 5
+NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def number(value: str) -> int | None:
+    """A form field's whole number (ts, expires_in, an id), or None when it is not one that fits the 32-bit
+    columns it lands in. Not str.isdigit: '²' passes it and then breaks int(), as do 5,000 digits."""
+    value = value.strip()
+    return int(value) if NUMBER.fullmatch(value) and int(value) < 2**31 else None
 
 
 def nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:

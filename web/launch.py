@@ -11,7 +11,7 @@ from shared.services import calendar_sync
 from shared.services.identity import Launch, NotVouched, VerifiedUser
 
 from .auth import TOKEN_TTL_SECONDS, issue_token
-from .bitrix_form import nested
+from .bitrix_form import nested, number
 from .frontend import bundle_assets
 
 bp = Blueprint("launch", __name__)
@@ -26,9 +26,8 @@ def _field(name: str) -> str:
 
 
 def _launch() -> Launch:
-    expires = _field("AUTH_EXPIRES")
     return Launch(auth_id=_field("AUTH_ID"), domain=_field("DOMAIN"), member_id=_field("member_id"),
-                  refresh_id=_field("REFRESH_ID") or None, expires_in=int(expires) if expires.isdigit() else None,
+                  refresh_id=_field("REFRESH_ID") or None, expires_in=number(_field("AUTH_EXPIRES")),
                   application_token=_field("APPLICATION_TOKEN") or None)
 
 
@@ -58,7 +57,7 @@ def _verified(verify) -> VerifiedUser | tuple[str, int]:
     try:
         return verify(launch)
     except NotVouched as exc:
-        log.warning("launch refused for %s: %s", launch.domain, exc)
+        log.warning("launch refused for %r: %s", launch.domain, exc)  # %r: a posted DOMAIN cannot forge log lines
         return _refused(str(exc))
     except TransientError:
         return _refused("Bitrix24 did not answer; reload the page in a moment.", 503)
@@ -100,15 +99,15 @@ CALENDAR_EVENTS = ("ONCALENDARENTRYDELETE", "ONCALENDARENTRYUPDATE")
 
 
 def _follow_calendar(event: str, portal: str, data) -> None:
-    event_id = str((data or {}).get("id", "")) if isinstance(data, dict) else ""
-    if not event_id.isdigit():
+    event_id = number(str(data.get("id", ""))) if isinstance(data, dict) else None
+    if event_id is None:
         return
     db, queue = current_app.extensions["db"], current_app.extensions["queue"]
     if event == "ONCALENDARENTRYDELETE":
-        for conference_id in calendar_sync.cancel_for_deleted_event(db, portal, int(event_id)):
+        for conference_id in calendar_sync.cancel_for_deleted_event(db, portal, event_id):
             queue.provision(conference_id)
     else:  # reading the event is an outside call: the worker does it, not the request
-        for conference_id in calendar_sync.conferences_of_event(db, portal, int(event_id)):
+        for conference_id in calendar_sync.conferences_of_event(db, portal, event_id):
             queue.pull_calendar_change(conference_id)
 
 
@@ -117,21 +116,21 @@ def portal_events():
     """ONAPPINSTALL and ONAPPUNINSTALL; anything not proven genuine changes nothing and gets 401."""
     body = nested(request.form.items(multi=False))
     auth = body.get("auth") if isinstance(body.get("auth"), dict) else {}
-    event, ts = str(body.get("event", "")).upper(), str(body.get("ts", ""))
-    if not ts.isdigit():
-        return jsonify({"error": {"code": "bad_request", "message": "ts is missing", "fields": {}}}), 400
+    event, ts = str(body.get("event", "")).upper(), number(str(body.get("ts", "")))
+    if ts is None:
+        return jsonify({"error": {"code": "bad_request", "message": "ts is missing or not a Unix time",
+                                  "fields": {}}}), 400
     portals = current_app.extensions["portals"]
     try:
         if event == "ONAPPINSTALL":
-            expires = str(auth.get("expires_in", ""))
             launch = Launch(auth_id=str(auth.get("access_token", "")), domain=str(auth.get("domain", "")),
                             member_id=str(auth.get("member_id", "")), refresh_id=auth.get("refresh_token") or None,
-                            expires_in=int(expires) if expires.isdigit() else None,
+                            expires_in=number(str(auth.get("expires_in", ""))),
                             application_token=auth.get("application_token") or None)
-            portals.install(launch, ts=int(ts), scope=auth.get("scope"),
+            portals.install(launch, ts=ts, scope=auth.get("scope"),
                             events_url=url_for("launch.portal_events", _external=True))
         elif event == "ONAPPUNINSTALL":
-            portals.uninstall(str(auth.get("member_id", "")), str(auth.get("application_token", "")), int(ts))
+            portals.uninstall(str(auth.get("member_id", "")), str(auth.get("application_token", "")), ts)
         elif event in CALENDAR_EVENTS:
             portals.verify_event(str(auth.get("member_id", "")), str(auth.get("application_token", "")))
             _follow_calendar(event, str(auth.get("member_id", "")), body.get("data"))

@@ -14,6 +14,10 @@ from ..errors import ApiError
 def parse_body(model: type[BaseModel], more_problems: dict[str, str] | None = None):
     """400 for malformed JSON, 422 with every offending field (and `more_problems`) for one that breaks a rule."""
     raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A chunked body (no Content-Length) is read only up to the limit, not refused: refuse it here.
+        raise ApiError(413, "The request body is too large")
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting

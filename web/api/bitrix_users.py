@@ -48,7 +48,8 @@ def _person(row: dict) -> dict:
 
 @bp.get("/users")
 @login_required
-@documented("Search the portal's people (50 a page)", query=UsersQuery, responses={200: PortalUsers, 503: ErrorOut})
+@documented("Search the portal's people (50 a page)", query=UsersQuery,
+            responses={200: PortalUsers, 422: ErrorOut, 503: ErrorOut})
 def users():
     query = parse_query(UsersQuery)
     text = (query.q or "").strip()
