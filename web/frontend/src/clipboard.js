@@ -1,3 +1,6 @@
+import { t } from './i18n.js'
+import { showToast } from './toast.js'
+
 // Copying a link: the async Clipboard API where the frame may use it, else a selected textarea and
 // execCommand('copy'), which still works inside frames that lack the clipboard-write permission.
 function clipboardApiAllowed() {
@@ -11,6 +14,12 @@ function clipboardApiAllowed() {
   } catch {
     return true
   }
+}
+
+// Copies and says so in a toast beside the button that was pressed.
+export async function copyWithToast(text, anchor) {
+  const ok = await copyText(text)
+  showToast(ok ? t('toast.copied') : t('toast.copyFailed'), { tone: ok ? 'info' : 'error', anchor })
 }
 
 export async function copyText(text) {
