@@ -30,7 +30,10 @@ def main() -> None:
     lines = redis_line(s.redis_url) + [
         f"web: .venv/bin/gunicorn --bind 0.0.0.0:{s.web_port} --worker-class gthread --workers 2 --threads 8 web.wsgi:app",
         "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 16 "
-        "--queues conferences,maintenance --loglevel INFO",
+        "--queues conferences,maintenance --loglevel INFO --hostname rooms@%h",
+        # Bitrix24 work on its own worker: the portal's rate limit may hold it back, never the rooms.
+        "worker-bitrix: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 8 "
+        "--queues bitrix --loglevel INFO --hostname bitrix@%h",
         "beat: .venv/bin/celery -A worker.celery_app beat --schedule var/celerybeat-schedule --loglevel INFO",
         # Without a password Flower is reachable from this machine only. The password itself reaches
         # Flower through FLOWER_BASIC_AUTH in the environment (honcho exports .env), not the command line.

@@ -7,13 +7,18 @@ from __future__ import annotations
 from .config import Settings
 
 PROVISION_TASK = "conferences.provision"
+SYNC_BITRIX_TASK = "conferences.sync_bitrix"
 PULL_CALENDAR_TASK = "conferences.pull_calendar_change"
 SWEEP_TASK = "maintenance.sweep"
 KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
 RETENTION_TASK = "maintenance.retention"
 REMINDERS_TASK = "maintenance.send_reminders"
+# Room work and Bitrix24 work wait in separate queues, served by separate workers: a portal's rate limit
+# can hold Bitrix24 work back for minutes, and that must never delay anyone's room.
 CONFERENCES_QUEUE = "conferences"
+BITRIX_QUEUE = "bitrix"
 MAINTENANCE_QUEUE = "maintenance"
+QUEUES = (CONFERENCES_QUEUE, BITRIX_QUEUE, MAINTENANCE_QUEUE)
 
 # Well above any task's run time plus its countdown (DESIGN §4 rule 5): a message unacknowledged this
 # long is handed to another worker. Tasks take seconds and countdowns are capped below.
@@ -35,6 +40,8 @@ def celery_settings(settings: Settings) -> dict:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_default_queue": CONFERENCES_QUEUE,
         "task_routes": {PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
+                        SYNC_BITRIX_TASK: {"queue": BITRIX_QUEUE},
+                        PULL_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
                         "maintenance.*": {"queue": MAINTENANCE_QUEUE}},
         # If Redis is down the web answers anyway (the sweeper sends later): fail fast, do not hang a request.
         "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},

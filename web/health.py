@@ -10,7 +10,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 
 from shared import metrics as shared_metrics
-from shared.jobs import CONFERENCES_QUEUE, MAINTENANCE_QUEUE
+from shared.jobs import QUEUES
 from shared.models import Conference, Step
 from shared.schemas import HealthOut
 
@@ -87,7 +87,7 @@ def _redis_metrics(registry: CollectorRegistry) -> None:
                     registry=registry)
     client = current_app.extensions["queue"].redis
     try:
-        for name in (CONFERENCES_QUEUE, MAINTENANCE_QUEUE):
+        for name in QUEUES:
             queue.labels(name).set(client.llen(name))
         for service, status, count, total in shared_metrics.outside_calls(client):
             calls.labels(service, status).set(count)

@@ -22,7 +22,7 @@ from ..db import Database
 from ..models import Conference, StepName, StepState, utcnow
 from . import bitrix_content
 from .bitrix_sync import BitrixSync
-from .steps import Claim, claim, fail, succeed
+from .steps import Claim, claim, fail, is_stale, succeed
 
 # What each step waits for: everything after the room needs the room (or its absence) settled.
 DEPENDS_ON = {
@@ -31,6 +31,9 @@ DEPENDS_ON = {
     StepName.CALENDAR_EVENT: StepName.CREATE_ROOM,
     StepName.NOTIFY_INVITEES: StepName.CREATE_ROOM,
 }
+# Which worker queue runs which steps (shared/jobs.py): Telemost's, and Bitrix24's behind its rate limit.
+TELEMOST_STEPS = (StepName.CREATE_ROOM, StepName.SYNC_COHOSTS)
+BITRIX_STEPS = (StepName.CALENDAR_EVENT, StepName.NOTIFY_INVITEES)
 log = logging.getLogger(__name__)
 
 
@@ -59,10 +62,15 @@ def runnable(conference: Conference, name: StepName) -> bool:
     return state == StepState.DONE.value
 
 
-def next_due(conference: Conference) -> datetime | None:
-    """When the earliest runnable pending step can run; None when nothing is left to run."""
-    times = [s.next_attempt_at or utcnow() for s in conference.steps
-             if s.state == StepState.PENDING.value and runnable(conference, StepName(s.name))]
+def next_due(conference: Conference, names: tuple[StepName, ...] = tuple(StepName),
+             stale_after: timedelta | None = None) -> datetime | None:
+    """When the earliest runnable pending step of `names` can run; None when none is left to run.
+    With `stale_after`, a step whose worker died (running that long) is due now, to be taken over."""
+    now = utcnow()
+    times = [s.next_attempt_at or now for s in conference.steps
+             if s.state == StepState.PENDING.value and s.name in names and runnable(conference, StepName(s.name))]
+    if stale_after is not None and any(s.name in names and is_stale(s, now, stale_after) for s in conference.steps):
+        times.append(now)
     return min(times) if times else None
 
 
@@ -97,11 +105,26 @@ class Provisioner:
             return session.get(Conference, conference_id)
 
     def run(self, conference_id: int) -> datetime | None:
+        """Every due step in one go; the worker runs the two halves below from separate queues."""
+        self.run_telemost(conference_id)
+        conference = self.run_bitrix(conference_id)
+        return None if conference is None else next_due(conference)
+
+    def run_telemost(self, conference_id: int) -> Conference | None:
+        """The room, then its cohosts. Answers the conference as they left it, for the caller to see
+        what is due next on either queue."""
         self._guarded(conference_id, StepName.CREATE_ROOM, self._room)
         self._guarded(conference_id, StepName.SYNC_COHOSTS, self._cohosts)
+        return self.load(conference_id)
+
+    def due(self, conference: Conference, names: tuple[StepName, ...]) -> datetime | None:
+        """When a step of `names` should run next, counting one left running by a dead worker."""
+        return next_due(conference, names, self.stale_after)
+
+    def run_bitrix(self, conference_id: int) -> Conference | None:
+        """The calendar event and the invitations, in one batch; answers the conference as they left it."""
         self.bitrix.run(conference_id)
-        conference = self.load(conference_id)
-        return None if conference is None else next_due(conference)
+        return self.load(conference_id)
 
     def _guarded(self, conference_id: int, name: StepName, body: Callable[[Claim, Conference], None]) -> None:
         """Claims the step if it can run, and turns every failure into a recorded one."""

@@ -73,7 +73,7 @@ def attempts_left(step: Step) -> int:
     return MAX_ATTEMPTS - (step.attempts - step.attempts_at_retry)
 
 
-def _is_stale(step: Step, now: datetime, stale_after: timedelta) -> bool:
+def is_stale(step: Step, now: datetime, stale_after: timedelta) -> bool:
     return step.state == StepState.RUNNING.value and step.started_at is not None \
         and step.started_at <= now - stale_after
 
@@ -81,7 +81,7 @@ def _is_stale(step: Step, now: datetime, stale_after: timedelta) -> bool:
 def _is_due(step: Step, now: datetime, stale_after: timedelta) -> bool:
     if step.state == StepState.PENDING.value:
         return step.next_attempt_at is None or step.next_attempt_at <= now
-    return _is_stale(step, now, stale_after)
+    return is_stale(step, now, stale_after)
 
 
 def _locked_step(session: Session, conference_id: int, name: StepName) -> Step | None:
@@ -106,7 +106,7 @@ def claim(db: Database, conference_id: int, name: StepName, stale_after: timedel
         step = _locked_step(session, conference_id, name)
         if step is None or not _is_due(step, now, stale_after):
             return None
-        if _is_stale(step, now, stale_after) and attempts_left(step) <= 0:
+        if is_stale(step, now, stale_after) and attempts_left(step) <= 0:
             step.state = StepState.FAILED.value
             step.error = f"The worker stopped during this step {step.attempts} times in a row. Retry later."
             refresh_status(step.conference)

@@ -21,8 +21,8 @@ from tests.support.processes import ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA = Path(__file__).with_name("compose_spec.json")
-APP = ("migrate", "web", "worker", "beat", "flower")
-LONG_RUNNING = ("redis", "web", "worker", "beat", "flower", "nginx")
+APP = ("migrate", "web", "worker", "worker-bitrix", "beat", "flower")
+LONG_RUNNING = ("redis", "web", "worker", "worker-bitrix", "beat", "flower", "nginx")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_valid_against_the_compose_specification(compose):
 
 
 def test_every_process_of_the_design_is_a_service(services):
-    assert set(services) == {"redis", "migrate", "web", "worker", "beat", "flower", "nginx"}
+    assert set(services) == {"redis", "migrate", "web", "worker", "worker-bitrix", "beat", "flower", "nginx"}
 
 
 def test_redis_keeps_its_queue(compose, services):
@@ -73,10 +73,12 @@ def test_migrations_run_once_before_web_worker_and_beat(services):
 
 def test_processes_run_the_commands_of_the_design(services):
     assert services["web"]["build"]["dockerfile"] == "Dockerfile.web"
-    for name in ("migrate", "worker", "beat", "flower"):
+    for name in ("migrate", "worker", "worker-bitrix", "beat", "flower"):
         assert services[name]["build"]["dockerfile"] == "Dockerfile.worker"
     assert _command(services["worker"]).startswith(
         "celery -A worker.celery_app worker --pool threads --concurrency 16 --queues conferences,maintenance")
+    assert _command(services["worker-bitrix"]).startswith(
+        "celery -A worker.celery_app worker --pool threads --concurrency 8 --queues bitrix")
     assert _command(services["beat"]).startswith("celery -A worker.celery_app beat --schedule /app/data/celerybeat-schedule")
     assert "exec celery -A worker.celery_app flower" in _command(services["flower"])
 

@@ -17,6 +17,7 @@ import requests
 from tests.support.processes import BIN, ROOT, Process, free_port, http_ok, wait_until
 
 FINAL_STATUSES = {"ready", "partially_failed", "failed", "cancelled"}
+WORKERS = ("worker", "worker-bitrix")  # rooms and maintenance; Bitrix24 (shared/jobs.py)
 
 
 @dataclass
@@ -196,7 +197,7 @@ def variant(stack: Stack, tmp: Path, env: dict[str, str], drop: tuple[str, ...] 
                   bitrix_url=stack.bitrix_url, redis_port=stack.redis_port, log_dir=tmp)
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=other.env, check=True,
                    capture_output=True)
-    for name in ("web", "worker"):
+    for name in ("web", *WORKERS):
         other.start(name)
     return other
 
@@ -210,6 +211,7 @@ def _definitions(stack: Stack) -> dict:
     gunicorn = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--threads", "8", "--workers", "1",
                 "--graceful-timeout", "2"]
     celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
+    worker_options = ["--loglevel", "INFO", "--without-mingle", "--without-gossip"]
     web_port, tm_port, bx_port = (env["WEB_PORT"], env["SANDBOX_TELEMOST_PORT"], env["SANDBOX_BITRIX24_PORT"])
     return {
         "redis": lambda: Process("redis", ["redis-server", "--port", str(stack.redis_port), "--bind", "127.0.0.1",
@@ -224,8 +226,11 @@ def _definitions(stack: Stack) -> dict:
         "web": lambda: Process("web", gunicorn + ["--bind", f"127.0.0.1:{web_port}", "web.wsgi:app"], env, tmp,
                                ready=http_ok(f"{stack.web_url}/health")),
         "worker": lambda: Process("worker", celery + ["worker", "--pool", "threads", "--concurrency", "8",
-                                                      "--queues", "conferences,maintenance", "--loglevel", "INFO",
-                                                      "--without-mingle", "--without-gossip"], env, tmp),
+                                                      "--queues", "conferences,maintenance", "--hostname", "rooms@%h",
+                                                      *worker_options], env, tmp),
+        "worker-bitrix": lambda: Process("worker-bitrix", celery + ["worker", "--pool", "threads", "--concurrency", "8",
+                                                                    "--queues", "bitrix", "--hostname", "bitrix@%h",
+                                                                    *worker_options], env, tmp),
         "beat": lambda: Process("beat", celery + ["beat", "--schedule", str(tmp / "beat-schedule"),
                                                   "--loglevel", "INFO"], env, tmp),
     }
@@ -235,7 +240,7 @@ def start_stack(stack: Stack) -> Stack:
     stack.start("redis")
     subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True,
                    capture_output=True)
-    for name in ("telemost", "bitrix", "web", "worker", "beat"):
+    for name in ("telemost", "bitrix", "web", *WORKERS, "beat"):
         stack.start(name)
     time.sleep(0.5)
     return stack

@@ -7,6 +7,7 @@ import redis
 
 from tests.support.processes import wait_until
 
+from .stack import WORKERS
 from .test_pipeline import meeting
 
 
@@ -17,10 +18,10 @@ def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitat
     created = anna.create(meeting())
     wait_until(lambda: any(s["name"] == "calendar_event" and s["state"] == "running" for s in anna.get(created["id"])["steps"]),
                20, "the calendar step running")
-    stack.process("worker").kill()
+    stack.process("worker-bitrix").kill()
     time.sleep(3.5)  # the portal finishes the batch the dead worker sent
     stack.clear_faults()
-    stack.start("worker")
+    stack.start("worker-bitrix")
 
     done = anna.wait_final(created["id"], timeout=120)
 
@@ -32,12 +33,14 @@ def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitat
 
 
 def test_work_lost_with_redis_data_is_sent_again_by_the_sweeper(stack, anna):
-    stack.stop("worker")
+    for name in WORKERS:
+        stack.stop(name)
     try:
         created = anna.create(meeting())
         redis.Redis(port=stack.redis_port).flushall()  # the queued task is gone
     finally:
-        stack.start("worker")
+        for name in WORKERS:
+            stack.start(name)
 
     done = anna.wait_final(created["id"], timeout=90)
 

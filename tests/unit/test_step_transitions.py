@@ -13,7 +13,7 @@ from shared.models import Base, StepName, utcnow
 from shared.schemas import ConferenceIn
 from shared.services import conferences
 from shared.services.conferences import Caller
-from shared.services.provisioning import OutsideClients, Provisioner
+from shared.services.provisioning import BITRIX_STEPS, TELEMOST_STEPS, OutsideClients, Provisioner, next_due
 from shared.services.steps import MAX_ATTEMPTS, claim, fail, succeed
 
 STALE = timedelta(seconds=60)
@@ -110,3 +110,23 @@ def test_steps_waiting_for_the_room_are_not_due_while_it_backs_off(db):
         session.execute(text("UPDATE conferences SET enqueued_at = NULL"))
 
     assert due_conference_ids(db, resend_after_seconds=30, stale_after_seconds=60) == []
+
+
+def test_each_queue_sees_only_its_own_steps_as_due_and_a_dead_workers_step_as_due_now(db):
+    cid = new_conference(db, create_calendar_event=True, start_at=(utcnow() + timedelta(days=1)).isoformat(),
+                         invite_users=True, invitees=[3])
+    with db.read() as session:
+        conference = conferences.get(session, ANNA, cid)
+    assert next_due(conference, TELEMOST_STEPS) is not None
+    assert next_due(conference, BITRIX_STEPS) is None  # they wait for the room
+
+    room = claim(db, cid, StepName.CREATE_ROOM, STALE)
+    succeed(db, room)
+    calendar = claim(db, cid, StepName.CALENDAR_EVENT, STALE)
+    claim(db, cid, StepName.NOTIFY_INVITEES, STALE)
+    with db.read() as session:
+        conference = conferences.get(session, ANNA, cid)
+    assert next_due(conference, TELEMOST_STEPS) is None
+    assert next_due(conference, BITRIX_STEPS, STALE) is None  # running, and its worker may be alive
+    assert next_due(conference, BITRIX_STEPS, timedelta(0)) is not None  # running too long: taken over
+    assert calendar is not None

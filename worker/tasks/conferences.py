@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from shared.clients.errors import OutsideServiceError
 from shared.logs import about_conference
-from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, PULL_CALENDAR_TASK
+from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, PULL_CALENDAR_TASK, SYNC_BITRIX_TASK
 from shared.services.calendar_sync import pull_event_change
 from shared.models import utcnow
 from shared.services.conferences import mark_enqueued
+from shared.services.provisioning import BITRIX_STEPS, TELEMOST_STEPS
 
 from ..celery_app import app
 from ..context import bitrix_access, database, provisioner
@@ -18,18 +20,30 @@ log = logging.getLogger(__name__)
 
 @app.task(name=PROVISION_TASK)
 def provision(conference_id: int) -> None:
+    """The room and its cohosts; then hands the Bitrix24 steps, once they can run, to their own queue."""
     with about_conference(conference_id):
-        _provision(conference_id)
+        conference = provisioner().run_telemost(conference_id)
+        if conference is not None:
+            _again(sync_bitrix, conference_id, provisioner().due(conference, BITRIX_STEPS))
+            _again(provision, conference_id, provisioner().due(conference, TELEMOST_STEPS))
 
 
-def _provision(conference_id: int) -> None:
-    due = provisioner().run(conference_id)
+@app.task(name=SYNC_BITRIX_TASK)
+def sync_bitrix(conference_id: int) -> None:
+    """The calendar event and the invitations, paced by the portal's rate limit."""
+    with about_conference(conference_id):
+        conference = provisioner().run_bitrix(conference_id)
+        if conference is not None:
+            _again(sync_bitrix, conference_id, provisioner().due(conference, BITRIX_STEPS))
+
+
+def _again(task, conference_id: int, due: datetime | None) -> None:
     if due is None:
         return
     wait = max(0.0, (due - utcnow()).total_seconds())
     if wait > MAX_COUNTDOWN_SECONDS:
         return  # the sweeper sends it when due; a long countdown would sit unacknowledged in Redis
-    provision.apply_async(args=[conference_id], countdown=wait)
+    task.apply_async(args=[conference_id], countdown=wait)
     mark_enqueued(database(), [conference_id])
 
 
