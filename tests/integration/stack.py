@@ -210,6 +210,8 @@ def _definitions(stack: Stack) -> dict:
     env, tmp = stack.env, stack.log_dir
     gunicorn = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--threads", "8", "--workers", "1",
                 "--graceful-timeout", "2"]
+    # An emulator keeps answering its control routes while every worker thread waits on a slow answer.
+    emulator = [*gunicorn[:4], "32", *gunicorn[5:]]
     celery = [str(BIN / "celery"), "-A", "worker.celery_app"]
     worker_options = ["--loglevel", "INFO", "--without-mingle", "--without-gossip"]
     web_port, tm_port, bx_port = (env["WEB_PORT"], env["SANDBOX_TELEMOST_PORT"], env["SANDBOX_BITRIX24_PORT"])
@@ -217,10 +219,10 @@ def _definitions(stack: Stack) -> dict:
         "redis": lambda: Process("redis", ["redis-server", "--port", str(stack.redis_port), "--bind", "127.0.0.1",
                                            "--save", "", "--appendonly", "no", "--dir", str(tmp)], env, tmp,
                                  ready=lambda: _redis_answers(stack.redis_port)),
-        "telemost": lambda: Process("telemost", gunicorn + ["--bind", f"127.0.0.1:{tm_port}",
+        "telemost": lambda: Process("telemost", emulator + ["--bind", f"127.0.0.1:{tm_port}",
                                                             "sandbox.telemost.app:create_app()"], env, tmp,
                                     ready=http_ok(f"{stack.telemost_url}/healthz")),
-        "bitrix": lambda: Process("bitrix", gunicorn + ["--bind", f"127.0.0.1:{bx_port}",
+        "bitrix": lambda: Process("bitrix", emulator + ["--bind", f"127.0.0.1:{bx_port}",
                                                         "sandbox.bitrix24.app:create_app()"], env, tmp,
                                   ready=http_ok(f"{stack.bitrix_url}/healthz")),
         "web": lambda: Process("web", gunicorn + ["--bind", f"127.0.0.1:{web_port}", "web.wsgi:app"], env, tmp,

@@ -1,0 +1,23 @@
+"""Room work and Bitrix24 work have their own queues and workers (shared/jobs.py): a slow or rate-limited
+portal holds back calendar events and invitations, never the rooms."""
+from __future__ import annotations
+
+from tests.support.processes import wait_until
+
+from .test_pipeline import meeting, step
+
+
+def test_rooms_are_made_while_every_bitrix24_worker_is_stuck_on_a_slow_portal(stack, anna):
+    stack.bitrix_faults(latency_ms=8000, path="batch")
+    busy = [anna.create(meeting(name=f"Standup {n}")) for n in range(12)]
+    wait_until(lambda: sum(step(anna.get(c["id"]), "calendar_event")["state"] == "running" for c in busy) >= 8,
+               10, "every Bitrix24 thread (8) waiting on the portal, more work queued behind them")
+
+    later = [anna.create(meeting(name=f"Review {n}")) for n in range(3)]
+    # On one shared pool these rooms would wait behind the queued Bitrix24 work (8 s and more).
+    wait_until(lambda: all(step(anna.get(c["id"]), "create_room")["state"] == "done" for c in later),
+               4, "the later rooms made")
+
+    stack.clear_faults()
+    for conference in busy + later:
+        assert anna.wait_final(conference["id"], timeout=90)["status"] == "ready"
