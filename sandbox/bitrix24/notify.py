@@ -7,6 +7,7 @@ replaces the older one. A webhook has no app, so there TAG and SUB_TAG count onl
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -40,9 +41,17 @@ class NotificationStore:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self.items: list[Notification] = []
+        # Every delivery, replaced or not: a user sees each one arrive, so a repeat is a second popup.
+        self.deliveries: Counter[tuple[int, str, str | None, str]] = Counter()
+
+    def repeats(self) -> list[dict[str, Any]]:
+        """Notifications delivered more than once to the same user (same app, tag and text)."""
+        return [{"user_id": user_id, "tag": tag, "times": times}
+                for (user_id, _, tag, _), times in self.deliveries.items() if times > 1]
 
     def add(self, notification_fields: dict[str, Any]) -> Notification:
         notification = Notification(id=next(self._ids), **notification_fields)
+        self.deliveries[(notification.user_id, notification.app, notification.tag, notification.message)] += 1
         if notification.tag:
             self.items = [n for n in self.items if (n.user_id, n.app, n.tag) != (notification.user_id, notification.app, notification.tag)]
         self.items.append(notification)

@@ -140,6 +140,7 @@ class Portal:
                 "users": [user.as_state() for user in self.users.all()],
                 "events": calendar_methods.calendar_state(self),
                 "notifications": [n.as_state() for n in self.notifications.items],
+                "repeated_notifications": self.notifications.repeats(),
                 "requests": self.request_log.snapshot(),
                 "rejected": dict(self.rejected),
                 "config": {**self.config, "public_url": settings.public_url, "domain": settings.domain,

@@ -353,6 +353,15 @@ def test_a_repeated_tag_replaces_the_users_notification(client: FlaskClient) -> 
     call(client, "im.notify.system.add", token, USER_ID=3, MESSAGE="Invited", TAG="conf-1-user-2")
     kept = [(n["user_id"], n["message"]) for n in state(client)["notifications"]]
     assert kept == [(2, "Invited again"), (3, "Invited")]
+    assert state(client)["repeated_notifications"] == []
+
+
+def test_a_notification_delivered_twice_is_reported_though_its_tag_keeps_one(client: FlaskClient) -> None:
+    token = token_for(client, 1)
+    for _ in range(2):
+        call(client, "im.notify.system.add", token, USER_ID=2, MESSAGE="Invited", TAG="conf-1-user-2")
+    assert len(state(client)["notifications"]) == 1
+    assert state(client)["repeated_notifications"] == [{"user_id": 2, "tag": "conf-1-user-2", "times": 2}]
 
 
 def test_through_a_webhook_tag_counts_only_with_client_id(client: FlaskClient) -> None:
