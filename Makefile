@@ -11,7 +11,7 @@ POSTGRES_TESTS := tests/unit/test_step_transitions.py tests/integration/test_pip
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test worker setup migrate redis frontend chromium backup clean
+.PHONY: run test worker setup migrate redis frontend chromium backup bench clean
 
 setup: $(STAMP) .env redis migrate frontend
 
@@ -61,6 +61,18 @@ test: $(STAMP) frontend chromium
 # An online copy of the database (see README, Operations).
 backup: $(STAMP) .env
 	@$(BIN)/python scripts/backup.py
+
+# The queued app against the synchronous baseline, on the real stack, in under 10 minutes (bench/README.md):
+# writes bench/results/<date>.md, its JSON and PNG plots. BENCH_ARGS passes options to bench/run.py.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/bench.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@scripts/ensure-redis.sh --binary
+	@scripts/ensure-wrk.sh
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache web/static/dist $(FRONTEND)/node_modules

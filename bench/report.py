@@ -1,0 +1,213 @@
+"""The report of a run: bench/results/<date>.md and its PNG plots, from the figures bench/run.py gathered."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+TARGET_CREATE_P99_MS, TARGET_SPEEDUP, TARGET_OVERHEAD_MS, TARGET_BUCKET_SHARE, TARGET_LIST_P95_MS = 50, 20, 100, 0.9, 50
+
+
+def fmt(value, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def targets(r: dict) -> list[list]:
+    rows = []
+    create = next((c for c in r.get("create", []) if c["latency_ms"] == 500 and c["clients"] == 32), None)
+    if create:
+        p99 = create["queue"]["ms"]["p99"]
+        rows.append(["create p99, 32 clients, 500 ms outside", f"≤ {TARGET_CREATE_P99_MS} ms", f"{p99} ms",
+                     "met" if p99 <= TARGET_CREATE_P99_MS else "missed"])
+        base = create["baseline"]["accepted_per_second"] or 0.001
+        speedup = create["queue"]["accepted_per_second"] / base
+        rows.append(["create throughput vs baseline, same point", f"≥ {TARGET_SPEEDUP}x",
+                     f"{speedup:,.0f}x ({create['queue']['accepted_per_second']} vs {base}/s)",
+                     "met" if speedup >= TARGET_SPEEDUP else "missed"])
+    if r.get("e2e"):
+        worst = max((e["queue"]["overhead_p50_ms"] or 0) for e in r["e2e"])
+        rows.append(["end-to-end overhead p50 (worst latency)", f"≤ {TARGET_OVERHEAD_MS} ms", f"{worst} ms",
+                     "met" if worst <= TARGET_OVERHEAD_MS else "missed"])
+    drain = r.get("drain") or {}
+    if "query_limit_exceeded" in drain:
+        rows.append(["drain QUERY_LIMIT_EXCEEDED", "0", drain["query_limit_exceeded"],
+                     "met" if drain["query_limit_exceeded"] == 0 else "missed"])
+        share = drain["steady_rate_share"] or drain["bucket_used_share"]
+        rows.append(["drain: share of the 2/s bucket used (steady state)", f"≥ {TARGET_BUCKET_SHARE:.0%}",
+                     f"{share:.1%}", "met" if share >= TARGET_BUCKET_SHARE else "missed"])
+    if r.get("list"):
+        worst = max(row["p95"] for row in r["list"])
+        rows.append(["list p95 at 100,000 rows (worst variant)", f"≤ {TARGET_LIST_P95_MS} ms", f"{worst} ms",
+                     "met" if worst <= TARGET_LIST_P95_MS else "missed"])
+    return rows
+
+
+def plots(r: dict, out: Path, name: str) -> list[str]:
+    made = []
+    create = r.get("create", [])
+    if create:
+        latencies = sorted({c["latency_ms"] for c in create})
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+        for latency in latencies:
+            rows = [c for c in create if c["latency_ms"] == latency]
+            xs = [c["clients"] for c in rows]
+            axes[0].plot(xs, [c["queue"]["accepted_per_second"] for c in rows], "o-", label=f"queue, {latency} ms")
+            axes[0].plot(xs, [c["baseline"]["accepted_per_second"] for c in rows], "s--", label=f"baseline, {latency} ms")
+            axes[1].plot(xs, [c["queue"]["ms"]["p99"] for c in rows], "o-", label=f"queue, {latency} ms")
+            axes[1].plot(xs, [c["baseline"]["ms"]["p99"] for c in rows], "s--", label=f"baseline, {latency} ms")
+        axes[0].set(title="create: accepted requests per second", xlabel="concurrent clients", xscale="log",
+                    yscale="log", ylabel="requests/s")
+        axes[1].axhline(TARGET_CREATE_P99_MS, color="grey", lw=0.8, ls=":")
+        axes[1].set(title="create: p99 latency", xlabel="concurrent clients", xscale="log", yscale="log",
+                    ylabel="ms")
+        for ax in axes:
+            ax.set_xticks([c for c in sorted({c["clients"] for c in create})])
+            ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        made.append(_save(fig, out, f"{name}-create.png"))
+    if r.get("e2e"):
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        xs = [e["latency_ms"] for e in r["e2e"]]
+        for design, style in (("queue", "o-"), ("baseline", "s--")):
+            ax.plot(xs, [e[design]["p50_ms"] for e in r["e2e"]], style, label=f"{design} p50")
+            ax.plot(xs, [e[design]["p95_ms"] for e in r["e2e"]], style, alpha=0.5, label=f"{design} p95")
+            ax.plot(xs, [e[design]["critical_path_ms"] for e in r["e2e"]], ":", label=f"{design} emulated critical path")
+        ax.set(title="end to end: POST to ready", xlabel="emulated outside latency (ms)", ylabel="ms")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        made.append(_save(fig, out, f"{name}-e2e.png"))
+    drain = r.get("drain") or {}
+    if drain.get("series"):
+        series = drain["series"]
+        bucket = drain["portal_bucket"]
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ts = [s["t"] for s in series]
+        ax.plot(ts, [s["requests"] for s in series], label="Bitrix24 requests sent")
+        ax.plot(ts, [bucket["bucket_size"] + bucket["drain_per_second"] * t for t in ts], ":",
+                label="most the bucket allows (50 + 2/s)")
+        ax.plot(ts, [s["final"] for s in series], label="conferences final")
+        ax.plot(ts, [s["rejected"] for s in series], label="QUERY_LIMIT_EXCEEDED")
+        ax.set(title=f"drain: {drain['conferences']} conferences, one portal", xlabel="seconds", ylabel="count")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        made.append(_save(fig, out, f"{name}-drain.png"))
+    if r.get("list"):
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        labels = [row["variant"] for row in r["list"]]
+        xs = range(len(labels))
+        ax.bar([x - 0.2 for x in xs], [row["p50"] for row in r["list"]], 0.4, label="p50")
+        ax.bar([x + 0.2 for x in xs], [row["p95"] for row in r["list"]], 0.4, label="p95")
+        ax.axhline(TARGET_LIST_P95_MS, color="grey", lw=0.8, ls=":")
+        ax.set_xticks(list(xs), labels, rotation=25, ha="right", fontsize=8)
+        ax.set(title="GET /api/conferences with 100,000 conferences", ylabel="ms")
+        ax.legend()
+        fig.tight_layout()
+        made.append(_save(fig, out, f"{name}-list.png"))
+    return made
+
+
+def _save(fig, out: Path, filename: str) -> str:
+    fig.savefig(out / filename, dpi=90)
+    plt.close(fig)
+    return filename
+
+
+def write(r: dict, out: Path, name: str, notes: str = "") -> Path:
+    images = plots(r, out, name)
+    m, s = r["machine"], r["settings"]
+    parts = [f"# Benchmark {r['date']}: the queued app against the synchronous baseline", ""]
+    parts += [f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory']}, Python {m['python']}, Linux {m['kernel']}, "
+              f"{m['wrk']}; commit {m['commit']}. Load average at start {m['load_average_at_start']}, at end "
+              f"{m.get('load_average_at_end')}. Whole run: {r.get('wall_seconds')} s.", ""]
+    parts += ["## Targets", "", table(["figure", "target", "measured", ""], targets(r)), ""]
+    notes_file = out / f"{name}.notes.md"
+    if notes_file.exists():
+        parts += [notes_file.read_text().strip(), ""]
+    if r.get("create"):
+        rows = []
+        for c in r["create"]:
+            q, b = c["queue"], c["baseline"]
+            rows.append([c["latency_ms"], c["clients"], q["accepted_per_second"], q["ms"]["p50"], q["ms"]["p95"],
+                         q["ms"]["p99"], b["accepted_per_second"], b["ms"]["p50"], b["ms"]["p95"], b["ms"]["p99"],
+                         f"{b['requests']} ({b['other_status'] + sum(b['errors'].values())} bad)",
+                         f"{c['backlog_before']}→{c['backlog_after']}"])
+        parts += ["## Create: POST /api/conferences under load (wrk, closed loop)", "",
+                  table(["outside ms", "clients", "queue req/s", "p50", "p95", "p99", "baseline req/s", "p50", "p95",
+                         "p99", "baseline answers", "queue backlog"], rows), "",
+                  "Latencies in ms. `queue backlog`: conferences not yet final before → after the app's run (the "
+                  "workers keep working through it; they are paused while the baseline runs, so that the two "
+                  "designs never share the CPU). A baseline run counts only the requests answered within it.", ""]
+    if r.get("e2e"):
+        rows = [[e["latency_ms"], e["queue"]["p50_ms"], e["queue"]["p95_ms"],
+                 f'{e["queue"]["critical_path_ms"]} ({e["queue"]["emulated_calls_per_conference"]} calls)',
+                 e["queue"]["overhead_p50_ms"], e["queue"]["overhead_p95_ms"], e["baseline"]["p50_ms"],
+                 e["baseline"]["p95_ms"],
+                 f'{e["baseline"]["critical_path_ms"]} ({e["baseline"]["emulated_calls_per_conference"]} calls)',
+                 e["baseline"]["overhead_p50_ms"]] for e in r["e2e"]]
+        parts += ["## End to end: POST to ready", "",
+                  table(["outside ms", "queue p50", "p95", "critical path", "overhead p50", "overhead p95",
+                         "baseline p50", "p95", "critical path", "overhead p50"], rows), "",
+                  f"{s['e2e_per_latency']} conferences per design and latency, sent 2 a second. Queue: from the "
+                  "client's send to the last step's commit in the database; its emulated critical path is the room, "
+                  "then one `batch` (calendar event, its read-back and three invitations). Baseline: the request's "
+                  "own time; its path is the room, the event and three notifications one after another. The "
+                  "critical path is the set latency times the emulated calls per conference, counted by the "
+                  "emulators during the run: the Bitrix24 emulator delays the batch request and then every command "
+                  "inside it (sandbox/bitrix24/batch.py), so one batch of 5 commands costs 6 latencies.", ""]
+    drain = r.get("drain") or {}
+    if "series" in drain:
+        parts += ["## Drain: 1,000 conferences for one portal", "", table(["figure", "value"], [
+            ["conferences (calendar event + 3 invitees each)", drain["conferences"]],
+            ["time to all final (from the first POST)", f"{drain['seconds_to_all_final']} s"],
+            ["statuses", ", ".join(f"{k}: {v}" for k, v in drain["by_status"].items())],
+            ["Bitrix24 requests sent", drain["bitrix_requests"]],
+            ["requests per conference", drain["requests_per_conference"]],
+            ["requests by method", ", ".join(f"{k}: {v}" for k, v in drain["requests_by_method"].items())],
+            ["mean rate over the whole drain", f"{drain['rate_per_second']}/s"],
+            ["steady-state rate after the burst", f"{drain['steady_rate_per_second']}/s "
+                                                  f"({(drain['steady_rate_share'] or 0):.1%} of 2/s)"],
+            ["requests sent / most the bucket allowed in that time", f"{drain['bucket_used_share']:.1%}"],
+            ["QUERY_LIMIT_EXCEEDED received", drain["query_limit_exceeded"]],
+            ["emulated latency", f"{drain['latency_ms']} ms"],
+            ["portal bucket / app limiter", f"{drain['portal_bucket']} / {drain['limiter']}"],
+        ]), "", "The drain runs on its own stack (own Redis, emulators, database, web and workers) in the "
+                "background for the whole run: it is bound by the portal's bucket, not by the CPU, and alone it "
+                "takes about 8.5 minutes. Its submission and room creation finish before the other figures start.",
+                  ""]
+    elif drain:
+        parts += ["## Drain", "", f"Failed: {drain}", ""]
+    if r.get("list"):
+        seed = r["list_seed"]
+        rows = [[row["variant"], row["total"], row["requests"], row["p50"], row["p95"], row["p99"]] for row in r["list"]]
+        parts += ["## List: GET /api/conferences", "",
+                  f"{seed['inserted']:,} conferences bulk-inserted (with their 4 steps each) in {seed['seconds']} s "
+                  f"for four users of one portal; the measured user owns {seed['for_measured_user']:,}. One client "
+                  f"(wrk -c 1) for {s['list_seconds']} s per variant; 20 per page unless said.", "",
+                  table(["variant", "total", "requests", "p50 ms", "p95 ms", "p99 ms"], rows), ""]
+    if r.get("memory"):
+        rows = [[m_["stack"], m_["process"], m_["role"], m_["pid"], m_["threads"], m_["peak_rss_mib"]]
+                for m_ in r["memory"]]
+        parts += ["## Memory: peak RSS (VmHWM) of each web and worker process", "",
+                  table(["stack", "process", "role", "pid", "threads", "peak RSS MiB"], rows), ""]
+    parts += ["## Settings", "", "```", *[f"{k}: {v}" for k, v in s.items()], "```", ""]
+    parts += ["## Plots", "", *[f"![{i}]({i})" for i in images], ""]
+    path = out / f"{name}.md"
+    path.write_text("\n".join(parts))
+    return path
