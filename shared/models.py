@@ -69,7 +69,8 @@ class Conference(Base):
     __tablename__ = "conferences"
     __table_args__ = (
         UniqueConstraint("portal", "owner_id", "idempotency_key", name="uq_conferences_idempotency"),
-        Index("ix_conferences_owner_created", "portal", "owner_id", "created_at"),
+        # Covers the history list: its filters, name search, order and count read the index only (migration 0004).
+        Index("ix_conferences_history", "portal", "owner_id", "created_at", "id", "status", "type", "name"),
         Index("ix_conferences_enqueued", "status", "enqueued_at"),
     )
 

@@ -115,12 +115,21 @@ def list_page(session: Session, caller: Caller, query: ListQuery) -> tuple[list[
         where.append(Conference.status == query.status)
     if query.q:
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(func.lower(Conference.name).like(pattern.lower(), escape="\\"))
+        where.append(_name_matches(session, pattern.lower()))
     total = session.scalar(select(func.count()).select_from(Conference).where(*where))
     items = session.scalars(select(Conference).where(*where)
                             .order_by(Conference.created_at.desc(), Conference.id.desc())
                             .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
     return list(items), total
+
+
+def _name_matches(session: Session, pattern: str):
+    """Case-insensitive substring search of the name. SQLite's lower() is the app's Python function (it folds
+    Cyrillic too) and costs a call per row; for an ASCII-only term SQLite's own LIKE, which ignores ASCII case,
+    finds the same rows several times faster (bench/README.md, the list figure)."""
+    if pattern.isascii() and session.get_bind().dialect.name == "sqlite":
+        return Conference.name.like(pattern, escape="\\")
+    return func.lower(Conference.name).like(pattern, escape="\\")
 
 
 def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
