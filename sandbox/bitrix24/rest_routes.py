@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response
+from flask import request, Blueprint, Response
 
 from .envelope import error_response, fault_error, json_response, request_params, success_body
 from .errors import RestError, method_not_found, query_limit_exceeded
@@ -33,6 +33,9 @@ def handle_rest_call(portal: Portal, path: str) -> Response:
     portal.request_log.count(method_name)
     if not portal.admit():
         return error_response(query_limit_exceeded())
+    # The whole request is read before any delay, as a server does: a portal that answers after the
+    # client's timeout still carries the request out, and the client never learns of it.
+    request.get_data(cache=True)
     decision = portal.faults.decide(method_name)
     if decision:
         return error_response(fault_error(decision))  # before any state is touched

@@ -75,7 +75,14 @@ class BitrixSync:
     def _calendar_commands(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> Commands:
         event_id = conference.calendar_event_id
         if event_id is None:
-            if not wants_event(conference) or self._reuse_existing_event(bitrix, calendar, conference):
+            # After a lost answer or a crash the event may exist already: found by its marker, it is
+            # brought to the current version (an edit may have come since) or deleted, never made twice.
+            event_id = self._lost_event(bitrix, calendar, conference)
+            if event_id is not None and wants_event(conference):
+                return {"calendar": ("calendar.event.update", bitrix_content.calendar_update(conference, event_id, None)),
+                        "calendar_host": ("calendar.event.getbyid", {"id": event_id})}
+        if event_id is None:
+            if not wants_event(conference):
                 return {}
             # The organiser is whoever the token belongs to: read it back in the same batch, since a
             # later update by anyone else must name them as `host`.
@@ -86,32 +93,29 @@ class BitrixSync:
             return {"calendar": ("calendar.event.update", bitrix_content.calendar_update(conference, event_id, host))}
         return {"calendar": ("calendar.event.delete", {"id": event_id})}
 
-    def _reuse_existing_event(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> bool:
-        """After a lost answer or a crash, the event may exist already: find it by its marker, not make another."""
-        if not calendar.recovering:
-            return False
-        event_id = bitrix_content.find_event(bitrix, conference)
-        if event_id is None:
-            return False
-        succeed(self.db, calendar, apply=_store_event(event_id, None))
-        return True
+    @staticmethod
+    def _lost_event(bitrix: Bitrix24Client, calendar: Claim, conference: Conference) -> int | None:
+        if not calendar.recovering or conference.start_at is None:
+            return None
+        return bitrix_content.find_event(bitrix, conference)
 
     def _record_calendar(self, bitrix: Bitrix24Client, calendar: Claim, conference: Conference, commands: Commands,
                          results: dict, errors: dict) -> None:
         if "calendar" not in commands:
-            succeed(self.db, calendar)  # nothing to do; a no-op when a reused event was recorded already
+            succeed(self.db, calendar)  # nothing to do
             return
-        method = commands["calendar"][0]
+        method, params = commands["calendar"]
         if "calendar" in errors:
-            if method == "calendar.event.delete" and _event_is_gone(bitrix, conference.calendar_event_id):
+            if method == "calendar.event.delete" and _event_is_gone(bitrix, params["id"]):
                 succeed(self.db, calendar, apply=_store_event(None, None))  # already gone counts as done
             else:
                 fail(self.db, calendar, errors["calendar"])
             return
+        host = results["calendar_host"].get("MEETING_HOST") if isinstance(results.get("calendar_host"), dict) else None
         if method == "calendar.event.add":
-            host = (results.get("calendar_host") or {}).get("MEETING_HOST") \
-                if isinstance(results.get("calendar_host"), dict) else None
             succeed(self.db, calendar, apply=_store_event(results.get("calendar"), host))
+        elif conference.calendar_event_id is None and method == "calendar.event.update":
+            succeed(self.db, calendar, apply=_store_event(params["id"], host))  # a lost event, found and updated
         elif method == "calendar.event.delete":
             succeed(self.db, calendar, apply=_store_event(None, None))
         else:

@@ -29,6 +29,9 @@ class Stack:
     redis_port: int
     log_dir: Path
     processes: dict[str, Process] = field(default_factory=dict)
+    # How Redis keeps its data, and where (the chaos runs switch persistence between restarts).
+    redis_options: tuple[str, ...] = ("--save", "", "--appendonly", "no")
+    redis_dir: Path | None = None
 
     # --- processes ---------------------------------------------------------------------------
     def process(self, name: str) -> Process:
@@ -217,7 +220,7 @@ def _definitions(stack: Stack) -> dict:
     web_port, tm_port, bx_port = (env["WEB_PORT"], env["SANDBOX_TELEMOST_PORT"], env["SANDBOX_BITRIX24_PORT"])
     return {
         "redis": lambda: Process("redis", ["redis-server", "--port", str(stack.redis_port), "--bind", "127.0.0.1",
-                                           "--save", "", "--appendonly", "no", "--dir", str(tmp)], env, tmp,
+                                           *stack.redis_options, "--dir", str(stack.redis_dir or tmp)], env, tmp,
                                  ready=lambda: _redis_answers(stack.redis_port)),
         "telemost": lambda: Process("telemost", emulator + ["--bind", f"127.0.0.1:{tm_port}",
                                                             "sandbox.telemost.app:create_app()"], env, tmp,

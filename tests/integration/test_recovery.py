@@ -4,11 +4,17 @@ from __future__ import annotations
 import time
 
 import redis
+import requests
+
+from shared.clients.bitrix24 import php_query
+from shared.models import Conference
+from shared.services import bitrix_content
 
 from tests.support.processes import wait_until
 
 from .stack import WORKERS
-from .test_pipeline import meeting
+from .test_edit_cancel import edit
+from .test_pipeline import meeting, step
 
 
 def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitation(stack, anna):
@@ -46,3 +52,40 @@ def test_work_lost_with_redis_data_is_sent_again_by_the_sweeper(stack, anna):
 
     assert done["status"] == "ready"
     assert len(stack.telemost_state()["conferences"]) == 1
+
+
+def created_with_a_lost_calendar_answer(stack, database, api) -> dict:
+    """A conference whose first batch reached the portal, which made the event, while the answer was
+    lost: the app saw a failure (told to wait 5 s) and does not know the event's id."""
+    stack.bitrix_faults(error_rate=1, status=503, retry_after=5, path="batch", count=1)
+    created = api.create(meeting())
+    wait_until(lambda: step(api.get(created["id"]), "calendar_event")["attempts"] == 1
+               and step(api.get(created["id"]), "calendar_event")["state"] == "pending", 20, "the first batch failed")
+    with database.read() as session:
+        event = bitrix_content.calendar_event(session.get(Conference, created["id"]))
+    token = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": 2}, timeout=5).json()["access_token"]
+    made = requests.post(f"{stack.bitrix_url}/rest/calendar.event.add", data=php_query({**event, "auth": token}),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+    assert made.status_code == 200, made.text
+    return created
+
+
+def test_a_cancel_after_a_lost_calendar_answer_deletes_the_event_the_portal_made_anyway(stack, database, anna):
+    created = created_with_a_lost_calendar_answer(stack, database, anna)
+    assert anna.request("DELETE", f"/api/conferences/{created['id']}").status_code == 202
+
+    done = anna.wait_final(created["id"], timeout=60)
+
+    assert done["status"] == "cancelled", done["steps"]
+    assert stack.bitrix_state()["events"] == []
+
+
+def test_an_edit_after_a_lost_calendar_answer_reaches_the_event_the_portal_made_anyway(stack, database, anna):
+    created = created_with_a_lost_calendar_answer(stack, database, anna)
+    assert edit(anna, created, name="Weekly sync, moved").status_code == 202
+
+    done = anna.wait_final(created["id"], timeout=60)
+
+    assert done["status"] == "ready", done["steps"]
+    events = stack.bitrix_state()["events"]
+    assert [(e["id"], e["name"]) for e in events] == [(done["calendar_event_id"], "Weekly sync, moved")]
