@@ -11,7 +11,7 @@ POSTGRES_TESTS := tests/unit/test_step_transitions.py tests/integration/test_pip
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test worker setup migrate redis frontend chromium backup bench clean
+.PHONY: run test worker setup migrate redis frontend chromium backup bench chaos clean
 
 setup: $(STAMP) .env redis migrate frontend
 
@@ -73,6 +73,12 @@ bench: $(BENCH_STAMP)
 	@scripts/ensure-redis.sh --binary
 	@scripts/ensure-wrk.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The long chaos run (docs/chaos.md): 2,000 conferences while workers die, Redis stops, the emulators
+# fail and SQLite is held busy; records its table in docs/chaos.md. `make test` runs a short one.
+chaos: $(STAMP)
+	@scripts/ensure-redis.sh --binary
+	$(BIN)/python -m tests.chaos --conferences 2000 --record docs/chaos.md $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache web/static/dist $(FRONTEND)/node_modules

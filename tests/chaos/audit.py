@@ -1,0 +1,149 @@
+"""After a chaos run has settled: what the database and the emulated services hold, against what people
+asked for. Each broken promise is a problem; the figures go in one table."""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from shared.db import Database
+from shared.models import Conference, StepState
+
+from .disruptions import Tally
+from .load import LoadRecord
+
+FINAL = {"ready", "partially_failed", "failed", "cancelled"}
+MARKER = re.compile(r"Telemost ref: (\S+)")
+
+
+@dataclass
+class Audit:
+    figures: dict[str, object] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < 50:
+            self.problems.append(text)
+        self.figures["problems"] = self.figures.get("problems", 0) + 1
+
+
+def audit(load: LoadRecord, tally: Tally, database: Database, telemost: dict, bitrix: dict) -> Audit:
+    result = Audit()
+    result.figures["problems"] = 0
+    with database.read() as session:
+        conferences = session.scalars(select(Conference).options(selectinload(Conference.steps))).all()
+    by_id = {c.id: c for c in conferences}
+    _requests(result, load, by_id)
+    _statuses(result, load, by_id)
+    _calendar(result, conferences, bitrix)
+    _notifications(result, conferences, bitrix)
+    _rooms(result, conferences, telemost, tally)
+    result.figures["QUERY_LIMIT_EXCEEDED answers"] = bitrix.get("rejected", {}).get("QUERY_LIMIT_EXCEEDED", 0)
+    return result
+
+
+def _requests(result: Audit, load: LoadRecord, by_id: dict[int, Conference]) -> None:
+    accepted = [a for a in load.asked if a.id is not None]
+    result.figures.update({"conferences asked for": len(load.asked), "accepted (202)": len(accepted),
+                           "in the database": len(by_id),
+                           "edits accepted": sum(a.edits for a in accepted),
+                           "cancels accepted": sum(a.cancelled for a in accepted)})
+    for asked in load.asked:
+        if asked.id is None:
+            result.problem(f"'{asked.body['name']}' was never accepted")
+        elif asked.id not in by_id:
+            result.problem(f"conference {asked.id} was accepted and is not in the database")
+    if len(by_id) != len({a.id for a in accepted}):
+        result.problem(f"{len(by_id)} conferences in the database for {len(accepted)} accepted requests")
+    if load.answers.get("POST 500") or load.answers.get("PUT 500") or load.answers.get("DELETE 500"):
+        result.problem(f"the app answered 500: {dict(load.answers)}")
+
+
+def _statuses(result: Audit, load: LoadRecord, by_id: dict[int, Conference]) -> None:
+    statuses = Counter(c.status for c in by_id.values())
+    result.figures.update({f"status {s}": statuses.get(s, 0) for s in ("ready", "partially_failed", "failed",
+                                                                           "cancelled")})
+    for conference in by_id.values():
+        if conference.status not in FINAL:
+            result.problem(f"conference {conference.id} is still {conference.status}")
+        if conference.status in ("failed", "partially_failed") and not any(
+                s.error for s in conference.steps if s.state == StepState.FAILED.value):
+            result.problem(f"conference {conference.id} is {conference.status} without a reason")
+    for asked in load.asked:
+        conference = by_id.get(asked.id)
+        if conference is None:
+            continue
+        if asked.cancelled and conference.status != "cancelled":
+            result.problem(f"conference {asked.id} was cancelled and is {conference.status}")
+        if not asked.cancelled and conference.name != asked.body["name"]:
+            result.problem(f"conference {asked.id} is named '{conference.name}', its owner's last word was "
+                           f"'{asked.body['name']}'")
+
+
+def _calendar(result: Audit, conferences: list[Conference], bitrix: dict) -> None:
+    events = defaultdict(list)
+    for event in bitrix["events"]:
+        found = MARKER.search(event.get("description") or "")
+        events[found.group(1) if found else None].append(event)
+    doubles = [public_id for public_id, made in events.items() if public_id and len(made) > 1]
+    result.figures["conferences with two calendar events"] = len(doubles)
+    for public_id in doubles[:5]:
+        result.problem(f"conference {public_id} has {len(events[public_id])} calendar events")
+    for conference in conferences:
+        made = events.get(conference.public_id, [])
+        if conference.status == "cancelled" and made:
+            result.problem(f"cancelled conference {conference.id} still has calendar event {made[0]['id']}")
+        if conference.status == "ready" and conference.create_calendar_event and conference.start_at:
+            if [e["id"] for e in made] != [conference.calendar_event_id]:
+                result.problem(f"conference {conference.id} points at event {conference.calendar_event_id}, "
+                               f"the portal has {[e['id'] for e in made]}")
+            elif made[0]["name"] != conference.name:
+                result.problem(f"event of conference {conference.id} is '{made[0]['name']}', not '{conference.name}'")
+
+
+def _notifications(result: Audit, conferences: list[Conference], bitrix: dict) -> None:
+    visible = Counter((n["user_id"], n["tag"]) for n in bitrix["notifications"])
+    result.figures["notifications shown twice"] = sum(n - 1 for n in visible.values() if n > 1)
+    # im.notify has no idempotency key: a batch whose answer was lost is sent again, and its TAG makes
+    # the repeat replace the first in place (docs/chaos.md). Counted, not a broken promise.
+    repeats = bitrix.get("repeated_notifications", [])
+    result.figures["notifications re-sent and replaced in place (TAG)"] = sum(r["times"] - 1 for r in repeats)
+    for (user_id, tag), count in visible.items():
+        if count > 1:
+            result.problem(f"user {user_id} sees {count} notifications tagged {tag}")
+    for conference in conferences:
+        if conference.status != "ready" or not conference.invite_users:
+            continue
+        for user_id in conference.invitees:
+            if (user_id, f"telemost|{conference.public_id}|{user_id}") not in visible:
+                result.problem(f"invitee {user_id} of conference {conference.id} has no notification of it")
+
+
+def _rooms(result: Audit, conferences: list[Conference], telemost: dict, tally: Tally) -> None:
+    rooms = {room["id"]: room for room in telemost["conferences"]}
+    ours = {c.telemost_id for c in conferences if c.telemost_id}
+    orphans = len(set(rooms) - ours)
+    bound = tally.in_flight_at_kills["worker"]
+    result.figures.update({"Telemost rooms": len(rooms), "orphan rooms": orphans,
+                           "room steps in flight at worker kills": bound})
+    if orphans > bound:
+        result.problem(f"{orphans} orphan rooms, more than the {bound} room steps a kill interrupted")
+    for conference in conferences:
+        room = rooms.get(conference.telemost_id)
+        if conference.telemost_id and room is None:
+            result.problem(f"conference {conference.id} points at room {conference.telemost_id}, unknown to Telemost")
+        elif room and conference.status == "cancelled" and room["waiting_room_level"] != "ADMINS":
+            result.problem(f"cancelled conference {conference.id} left room {room['id']} open")
+        elif room and conference.status == "ready" and sorted(room["cohosts"]) != sorted(conference.cohosts):
+            result.problem(f"room of conference {conference.id} has cohosts {room['cohosts']}, "
+                           f"not {conference.cohosts}")
+
+
+def table(figures: dict[str, object]) -> str:
+    width = max(len(k) for k in figures)
+    lines = [f"| {'figure'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {key.ljust(width)} | {value} |" for key, value in figures.items()]
+    return "\n".join(lines)

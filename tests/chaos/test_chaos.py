@@ -1,0 +1,14 @@
+"""The short chaos run of `make test` (issue 6): 200 conferences while everything fails in turn, then
+every promise checked. `make chaos` runs the long one (docs/chaos.md)."""
+from __future__ import annotations
+
+from .audit import table
+from .run import Plan, chaos_run, describe
+
+
+def test_a_meeting_asked_for_is_a_meeting_made_once_whatever_fails(tmp_path):
+    plan = Plan()
+    result = chaos_run(plan, tmp_path)
+
+    print(f"\nchaos run: {describe(plan)}\n{table(result.figures)}")
+    assert result.problems == [], "\n".join(result.problems)
