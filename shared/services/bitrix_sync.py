@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
@@ -63,7 +64,9 @@ class BitrixSync:
             commands.update(self._calendar_commands(bitrix, calendar, conference))
         notify = claims.get(StepName.NOTIFY_INVITEES)
         if notify is not None:
-            commands.update(self._notify_commands(conference))
+            commands.update(self._notify_commands(conference, self._told_by_lost_batch(conference, commands)))
+            if commands.get("calendar", ("",))[0] == "calendar.event.add" and len(commands) > 2:
+                self._note_sending(conference)
         results, errors = run_batches(bitrix, commands)
         if calendar is not None:
             self._record_calendar(bitrix, calendar, conference, commands, results, errors)
@@ -124,10 +127,28 @@ class BitrixSync:
 
     # --- notify_invitees ---------------------------------------------------------------------------
 
-    def _notify_commands(self, conference: Conference) -> Commands:
+    # The portal has no idempotency key for notifications: after a lost answer they would go out twice.
+    # Where the batch is known to have run, they are not sent again. Before a batch that makes the
+    # event and tells invitees, what it tells is noted; if the event is found later by its marker,
+    # that batch ran, and those invitees were told.
+
+    def _note_sending(self, conference: Conference) -> None:
+        sending = _told(conference)
+        with self.db.write() as session:
+            locked = session.scalars(select(Conference).where(Conference.id == conference.id).with_for_update()).one_or_none()
+            if locked is not None:
+                locked.applied = {**(locked.applied or {}), "sending": sending}
+
+    @staticmethod
+    def _told_by_lost_batch(conference: Conference, commands: Commands) -> dict | None:
+        found_lost_event = conference.calendar_event_id is None and "calendar" in commands \
+            and commands["calendar"][0] != "calendar.event.add"
+        return (conference.applied or {}).get("sending") if found_lost_event else None
+
+    def _notify_commands(self, conference: Conference, told_already: dict | None = None) -> Commands:
         """New invitees are invited, removed ones told, staying ones told again only when the time or link changed."""
         client_id = self.provisioner.clients.notify_client_id
-        applied = conference.applied or {}
+        applied = told_already or conference.applied or {}
         wanted, told = wanted_invitees(conference), list(applied.get("invitees", []))
         changed = applied.get("notice") != bitrix_content.notice(conference)
         commands: Commands = {}
@@ -139,16 +160,17 @@ class BitrixSync:
                 commands[f"notify_{user_id}"] = ("im.notify.system.add",
                                                  bitrix_content.change_notice(conference, user_id, client_id))
         gone = bitrix_content.cancellation if conference.cancel_requested else bitrix_content.removal_notice
-        for user_id in told:
+        # Whoever a batch with a lost answer may have invited is told of a removal or a cancel too.
+        maybe_told = [u for u in (applied.get("sending") or {}).get("invitees", []) if u not in told]
+        for user_id in told + maybe_told:
             if user_id not in wanted:
                 commands[f"notify_{user_id}"] = ("im.notify.system.add", gone(conference, user_id, client_id))
         return commands
 
     def _record_notifications(self, notify: Claim, conference: Conference, errors: dict) -> None:
         failed = {key.removeprefix("notify_"): error for key, error in errors.items() if key.startswith("notify_")}
-        told = {"invitees": wanted_invitees(conference), "notice": bitrix_content.notice(conference)}
         if not failed:
-            succeed(self.db, notify, apply=_remember_all(told))
+            succeed(self.db, notify, apply=_remember_all({**_told(conference), "sending": None}))
             return
         # A repeat replaces a notification with the same TAG, so re-sending to everyone is safe.
         transient = [e for e in failed.values() if e.transient]
@@ -156,6 +178,11 @@ class BitrixSync:
         users = ", ".join(sorted(failed, key=int))
         fail(self.db, notify, type(first)(first.service, f"Could not notify users {users}: {first.message}",
                                           code=first.code, status=first.status, retry_after=first.retry_after))
+
+
+def _told(conference: Conference) -> dict:
+    """What the invitees know once this version's notifications are sent."""
+    return {"invitees": wanted_invitees(conference), "notice": bitrix_content.notice(conference)}
 
 
 def run_batches(bitrix: Bitrix24Client, commands: Commands) -> tuple[dict, dict]:

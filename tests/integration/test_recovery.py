@@ -62,12 +62,27 @@ def created_with_a_lost_calendar_answer(stack, database, api) -> dict:
     wait_until(lambda: step(api.get(created["id"]), "calendar_event")["attempts"] == 1
                and step(api.get(created["id"]), "calendar_event")["state"] == "pending", 20, "the first batch failed")
     with database.read() as session:
-        event = bitrix_content.calendar_event(session.get(Conference, created["id"]))
+        conference = session.get(Conference, created["id"])
+        event = bitrix_content.calendar_event(conference)
+        invitations = [bitrix_content.invitation(conference, user_id, None) for user_id in conference.invitees]
     token = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": 2}, timeout=5).json()["access_token"]
-    made = requests.post(f"{stack.bitrix_url}/rest/calendar.event.add", data=php_query({**event, "auth": token}),
-                         headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
-    assert made.status_code == 200, made.text
+    for method, params in [("calendar.event.add", event), *(("im.notify.system.add", i) for i in invitations)]:
+        made = requests.post(f"{stack.bitrix_url}/rest/{method}", data=php_query({**params, "auth": token}),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+        assert made.status_code == 200, made.text
     return created
+
+
+def test_invitations_a_lost_batch_sent_are_not_sent_again(stack, database, anna):
+    created = created_with_a_lost_calendar_answer(stack, database, anna)
+
+    done = anna.wait_final(created["id"], timeout=60)
+
+    assert done["status"] == "ready", done["steps"]
+    bitrix = stack.bitrix_state()
+    assert [e["id"] for e in bitrix["events"]] == [done["calendar_event_id"]]
+    assert sorted(n["user_id"] for n in bitrix["notifications"]) == [3, 4, 5]
+    assert bitrix["repeated_notifications"] == []
 
 
 def test_a_cancel_after_a_lost_calendar_answer_deletes_the_event_the_portal_made_anyway(stack, database, anna):
@@ -77,7 +92,9 @@ def test_a_cancel_after_a_lost_calendar_answer_deletes_the_event_the_portal_made
     done = anna.wait_final(created["id"], timeout=60)
 
     assert done["status"] == "cancelled", done["steps"]
-    assert stack.bitrix_state()["events"] == []
+    bitrix = stack.bitrix_state()
+    assert bitrix["events"] == []
+    assert sorted(n["user_id"] for n in bitrix["notifications"] if "cancel" in n["message"].lower()) == [3, 4, 5]
 
 
 def test_an_edit_after_a_lost_calendar_answer_reaches_the_event_the_portal_made_anyway(stack, database, anna):
