@@ -211,3 +211,11 @@ def write(r: dict, out: Path, name: str, notes: str = "") -> Path:
     path = out / f"{name}.md"
     path.write_text("\n".join(parts))
     return path
+
+
+if __name__ == "__main__":  # re-render a report from its JSON (after adding <date>.notes.md beside it)
+    import json
+    import sys
+
+    source = Path(sys.argv[1])
+    print(write(json.loads(source.read_text()), source.parent, source.stem))
