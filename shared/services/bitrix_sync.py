@@ -64,7 +64,7 @@ class BitrixSync:
             commands.update(self._calendar_commands(bitrix, calendar, conference))
         notify = claims.get(StepName.NOTIFY_INVITEES)
         if notify is not None:
-            commands.update(self._notify_commands(conference, self._told_by_lost_batch(conference, commands)))
+            commands.update(self._notify_commands(conference))
             if commands.get("calendar", ("",))[0] == "calendar.event.add" and len(commands) > 2:
                 self._note_sending(conference)
         results, errors = run_batches(bitrix, commands)
@@ -127,10 +127,11 @@ class BitrixSync:
 
     # --- notify_invitees ---------------------------------------------------------------------------
 
-    # The portal has no idempotency key for notifications: after a lost answer they would go out twice.
-    # Where the batch is known to have run, they are not sent again. Before a batch that makes the
-    # event and tells invitees, what it tells is noted; if the event is found later by its marker,
-    # that batch ran, and those invitees were told.
+    # The portal has no idempotency key for notifications, and a batch may stop halfway (a command that
+    # hangs times out the request after the earlier ones ran), so after a lost answer nothing proves who
+    # was told: invitations go out again (their TAG replaces the first), and before a batch that makes
+    # the event and invites people, who it invites is noted, so that a cancel or a removal that comes
+    # before any answer still reaches everyone that batch may have invited.
 
     def _note_sending(self, conference: Conference) -> None:
         sending = _told(conference)
@@ -139,16 +140,10 @@ class BitrixSync:
             if locked is not None:
                 locked.applied = {**(locked.applied or {}), "sending": sending}
 
-    @staticmethod
-    def _told_by_lost_batch(conference: Conference, commands: Commands) -> dict | None:
-        found_lost_event = conference.calendar_event_id is None and "calendar" in commands \
-            and commands["calendar"][0] != "calendar.event.add"
-        return (conference.applied or {}).get("sending") if found_lost_event else None
-
-    def _notify_commands(self, conference: Conference, told_already: dict | None = None) -> Commands:
+    def _notify_commands(self, conference: Conference) -> Commands:
         """New invitees are invited, removed ones told, staying ones told again only when the time or link changed."""
         client_id = self.provisioner.clients.notify_client_id
-        applied = told_already or conference.applied or {}
+        applied = conference.applied or {}
         wanted, told = wanted_invitees(conference), list(applied.get("invitees", []))
         changed = applied.get("notice") != bitrix_content.notice(conference)
         commands: Commands = {}
@@ -160,7 +155,7 @@ class BitrixSync:
                 commands[f"notify_{user_id}"] = ("im.notify.system.add",
                                                  bitrix_content.change_notice(conference, user_id, client_id))
         gone = bitrix_content.cancellation if conference.cancel_requested else bitrix_content.removal_notice
-        # Whoever a batch with a lost answer may have invited is told of a removal or a cancel too.
+        # Whoever a batch with a lost answer may have invited hears of a removal or a cancel too.
         maybe_told = [u for u in (applied.get("sending") or {}).get("invitees", []) if u not in told]
         for user_id in told + maybe_told:
             if user_id not in wanted:

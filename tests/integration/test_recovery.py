@@ -73,18 +73,6 @@ def created_with_a_lost_calendar_answer(stack, database, api) -> dict:
     return created
 
 
-def test_invitations_a_lost_batch_sent_are_not_sent_again(stack, database, anna):
-    created = created_with_a_lost_calendar_answer(stack, database, anna)
-
-    done = anna.wait_final(created["id"], timeout=60)
-
-    assert done["status"] == "ready", done["steps"]
-    bitrix = stack.bitrix_state()
-    assert [e["id"] for e in bitrix["events"]] == [done["calendar_event_id"]]
-    assert sorted(n["user_id"] for n in bitrix["notifications"]) == [3, 4, 5]
-    assert bitrix["repeated_notifications"] == []
-
-
 def test_a_cancel_after_a_lost_calendar_answer_deletes_the_event_the_portal_made_anyway(stack, database, anna):
     created = created_with_a_lost_calendar_answer(stack, database, anna)
     assert anna.request("DELETE", f"/api/conferences/{created['id']}").status_code == 202
