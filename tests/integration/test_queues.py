@@ -2,6 +2,10 @@
 portal holds back calendar events and invitations, never the rooms."""
 from __future__ import annotations
 
+import time
+
+import redis
+
 from tests.support.processes import wait_until
 
 from .test_pipeline import meeting, step
@@ -21,3 +25,19 @@ def test_rooms_are_made_while_every_bitrix24_worker_is_stuck_on_a_slow_portal(st
     stack.clear_faults()
     for conference in busy + later:
         assert anna.wait_final(conference["id"], timeout=90)["status"] == "ready"
+
+
+def test_the_sweeper_does_not_flood_a_queue_whose_messages_are_still_waiting(stack, anna):
+    stack.stop("worker-bitrix")  # Bitrix24 work piles up, as behind a portal's rate limit
+    try:
+        created = [anna.create(meeting(name=f"Planning {n}")) for n in range(3)]
+        wait_until(lambda: all(step(anna.get(c["id"]), "create_room")["state"] == "done" for c in created),
+                   10, "the rooms made")
+        queue = redis.Redis(port=stack.redis_port)
+        wait_until(lambda: queue.llen("bitrix") == 3, 5, "one message each waiting")
+        time.sleep(8)  # the sweeper runs every second and would re-send after 3 s
+        assert queue.llen("bitrix") == 3
+    finally:
+        stack.start("worker-bitrix")
+    for conference in created:
+        assert anna.wait_final(conference["id"], timeout=60)["status"] == "ready"

@@ -8,7 +8,7 @@ from shared.services.maintenance import forget_idempotency_keys, purge_old, send
 from shared.services.bitrix_access import keep_alive
 from shared import metrics
 from shared.services.conferences import mark_enqueued
-from shared.services.sweeper import due_conference_ids
+from shared.services.sweeper import due_conference_ids, queued_messages, resend_after_seconds
 
 from ..celery_app import app
 from ..context import bitrix_access, database
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 @app.task(name=SWEEP_TASK)
 def sweep() -> int:
     metrics.beat(bitrix_access().locks)  # /health shows how long ago a worker last did this
-    ids = due_conference_ids(database(), app.settings.resend_after_seconds,
-                             app.settings.stale_running_after_seconds)
+    resend_after = resend_after_seconds(app.settings.resend_after_seconds, queued_messages(bitrix_access().locks))
+    ids = due_conference_ids(database(), resend_after, app.settings.stale_running_after_seconds)
     for conference_id in ids:
         provision.delay(conference_id)
     mark_enqueued(database(), ids)
