@@ -74,13 +74,17 @@ class Faults:
             self._left = spec.get("count")
         return self.spec
 
-    def decide(self, path: str) -> FaultDecision | None:
-        """Sleeps the latency, then says whether this request fails; None lets it through."""
+    def decide(self, path: str, network: bool = True) -> FaultDecision | None:
+        """Sleeps the latency, then says whether this request fails; None lets it through.
+
+        network=False is for a command inside a batch: it may fail or hang on its own, but the
+        latency (the way to the service and back) is the whole request's, paid once.
+        """
         with self._lock:
             spec = dict(self._spec)
         if not spec or ("path" in spec and spec["path"] not in path):
             return None
-        if spec.get("latency_ms"):
+        if spec.get("latency_ms") and network:
             time.sleep(spec["latency_ms"] / 1000)
         decision = None
         if random.random() < spec.get("timeout_rate", 0):

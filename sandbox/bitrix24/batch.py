@@ -2,7 +2,8 @@
 
 The batch is one HTTP request for the leaky bucket; its sub-calls are counted in the request log as
 "batch:<method>" and meet injected faults one by one (an error lands in result_error, a hang times
-out the whole request). Later commands may use earlier answers: $result[key], $result[key][field].
+out the whole request); the injected latency is the request's, paid once, not per command.
+Later commands may use earlier answers: $result[key], $result[key][field].
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def _run_command(portal: "Portal", caller: Caller, key: str, command: Any, outco
             raise RestError(405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Batch call is not allowed")
         sub_params = _substitute(parse_php_query(query), outcome)
         sub_params.pop("auth", None)  # every command runs with the batch's own auth
-        decision = portal.faults.decide(method_name)
+        decision = portal.faults.decide(method_name, network=False)
         if decision:
             raise fault_error(decision)
         value = portal.execute(caller, method_name, sub_params)

@@ -651,3 +651,15 @@ def test_fixed_values_yield_to_env_and_then_to_config(clock: FakeClock, monkeypa
     assert launch["url"].startswith("https://app.example.com/b24/?")
     assert (launch["form"]["member_id"], launch["form"]["AUTH_EXPIRES"]) == ("m-1", "120")
     assert launch["form"]["SERVER_ENDPOINT"] == "https://portal.example.com/oauth-server/rest/"
+
+
+def test_a_batch_pays_the_injected_latency_once_not_per_command(client: FlaskClient, monkeypatch) -> None:
+    import sandbox.control
+    slept: list[float] = []
+    monkeypatch.setattr(sandbox.control.time, "sleep", slept.append)
+    token = token_for(client, 1)
+    assert client.post("/_sandbox/faults", json={"latency_ms": 300}).status_code == 200
+    response = call(client, "batch", token, halt=0, cmd={f"n{u}": f"im.notify.system.add?USER_ID={u}&MESSAGE=Hi"
+                                                         for u in (2, 3, 4)})
+    assert response.status_code == 200 and len(state(client)["notifications"]) == 3
+    assert slept == [0.3]
