@@ -73,7 +73,7 @@ class Bitrix24Client:
             response = self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
                                       headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})
         except requests.RequestException as exc:
-            raise network_failure(SERVICE, exc) from exc
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
         if isinstance(data, dict) and "error" in data:  # an error key means failure even with HTTP 200
             raise error_from(data.get("error"), data.get("error_description"), response.status_code,
@@ -143,7 +143,7 @@ class Bitrix24OAuthServer:
         try:
             response = self.http.get(f"{self.base_url}/oauth/token/", params=params, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise network_failure(SERVICE, exc) from exc
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
         if response.status_code == 200 and isinstance(data, dict) and data.get("access_token"):
             return data

@@ -46,9 +46,13 @@ def retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
-def network_failure(service: str, exc: requests.RequestException) -> TransientError:
+def network_failure(service: str, exc: requests.RequestException, read_timeout: float) -> TransientError:
     kind = "did not answer in time" if isinstance(exc, requests.Timeout) else "could not be reached"
-    return TransientError(service, f"{service} {kind}; the app will try again", code=type(exc).__name__)
+    # A request sent and not answered may still be carried out: the next try (which first looks for what
+    # this one made) waits as long again, so that it does not look before the service has finished.
+    unanswered = read_timeout if isinstance(exc, requests.ReadTimeout) else None
+    return TransientError(service, f"{service} {kind}; the app will try again", code=type(exc).__name__,
+                          retry_after=unanswered)
 
 
 def json_or_none(response: requests.Response):

@@ -70,7 +70,7 @@ class TelemostClient:
             response = self.http.request(method, self.base_url + path, timeout=self.timeout,
                                          headers={"Authorization": f"OAuth {self.token}"}, **kwargs)
         except requests.RequestException as exc:
-            raise network_failure(SERVICE, exc) from exc
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         if response.status_code < 300:
             return json_or_none(response) if response.content else None
         raise _error_from(response)

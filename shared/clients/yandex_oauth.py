@@ -34,7 +34,7 @@ class YandexOAuth:
             response = self.http.get(f"{self.login_url}/info", params={"format": "json"}, timeout=self.timeout,
                                      headers={"Authorization": f"OAuth {access_token}"})
         except requests.RequestException as exc:
-            raise network_failure(SERVICE, exc) from exc
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
         if response.status_code == 200 and isinstance(data, dict):
             return data
@@ -45,7 +45,7 @@ class YandexOAuth:
         try:
             response = self.http.post(f"{self.oauth_url}/token", data=form, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise network_failure(SERVICE, exc) from exc
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
         if response.status_code == 200 and isinstance(data, dict) and data.get("access_token"):
             return data

@@ -166,8 +166,13 @@ def reopen_steps(conference: Conference) -> None:
         if step.state == StepState.RUNNING.value:
             continue
         wanted = needed[StepName(step.name)] or conference.cancel_requested
+        waiting = step.state == StepState.PENDING.value and step.next_attempt_at is not None \
+            and step.next_attempt_at > utcnow()
         step.state = (StepState.PENDING if wanted else StepState.SKIPPED).value
-        step.next_attempt_at, step.error = None, None
+        # A step waiting out a Retry-After, or a request the service may still be carrying out, keeps
+        # its wait: an edit must not make it look for what that request made before it is there.
+        step.next_attempt_at = step.next_attempt_at if waiting and wanted else None
+        step.error = None
         step.attempts_at_retry = step.attempts
 
 

@@ -142,10 +142,11 @@ def succeed(db: Database, claimed: Claim, apply=None) -> bool:
         return True
 
 
-def _again_if_outdated(step: Step, claimed: Claim) -> None:
-    """An edit or cancel arrived while this attempt ran: the step runs again for the newer desired state."""
+def _again_if_outdated(step: Step, claimed: Claim, not_before: datetime | None = None) -> None:
+    """An edit or cancel arrived while this attempt ran: the step runs again for the newer desired state
+    (after `not_before`, the wait a failed attempt has to keep)."""
     if step.conference.version != claimed.version:
-        step.state, step.next_attempt_at = StepState.PENDING.value, None
+        step.state, step.next_attempt_at = StepState.PENDING.value, not_before
         step.attempts_at_retry = step.attempts
 
 
@@ -169,6 +170,8 @@ def fail(db: Database, claimed: Claim, error: OutsideServiceError, apply=None) -
             step.state = StepState.FAILED.value
             step.error = error.message if not error.transient else \
                 f"{error.message.split(';')[0]}, and still failed after {step.attempts} attempts. Retry later."
-        _again_if_outdated(step, claimed)
+        # A transient failure's wait holds for the newer version too: the service asked for it
+        # (Retry-After), or may still be carrying out the unanswered request.
+        _again_if_outdated(step, claimed, step.next_attempt_at if step.state == StepState.PENDING.value else None)
         refresh_status(step.conference)
         return step.next_attempt_at if step.state == StepState.PENDING.value else None

@@ -94,3 +94,34 @@ def test_an_edit_after_a_lost_calendar_answer_reaches_the_event_the_portal_made_
     assert done["status"] == "ready", done["steps"]
     events = stack.bitrix_state()["events"]
     assert [(e["id"], e["name"]) for e in events] == [(done["calendar_event_id"], "Weekly sync, moved")]
+
+
+def first_batch_carried_out_late(stack, api) -> dict:
+    """The portal carries the first batch out 8 s after it came, 3 s after the worker (5 s timeout) gave up."""
+    stack.bitrix_faults(latency_ms=8000, path="batch")
+    created = api.create(meeting())
+    wait_until(lambda: step(api.get(created["id"]), "calendar_event")["state"] == "running", 20, "the batch sent")
+    time.sleep(1)
+    stack.clear_faults()  # only the batch already on its way is slow
+    wait_until(lambda: step(api.get(created["id"]), "calendar_event")["attempts"] == 1
+               and step(api.get(created["id"]), "calendar_event")["state"] == "pending", 20, "the worker gave up")
+    return created
+
+
+def test_a_request_carried_out_after_the_timeout_is_found_not_made_again(stack, anna):
+    created = first_batch_carried_out_late(stack, anna)
+
+    done = anna.wait_final(created["id"], timeout=60)
+
+    assert done["status"] == "ready", done["steps"]
+    assert [e["id"] for e in stack.bitrix_state()["events"]] == [done["calendar_event_id"]]
+
+
+def test_a_cancel_right_after_a_timeout_still_finds_the_event_made_late(stack, anna):
+    created = first_batch_carried_out_late(stack, anna)
+    assert anna.request("DELETE", f"/api/conferences/{created['id']}").status_code == 202
+
+    done = anna.wait_final(created["id"], timeout=60)
+
+    assert done["status"] == "cancelled", done["steps"]
+    assert stack.bitrix_state()["events"] == []
