@@ -169,8 +169,8 @@ def write(r: dict, out: Path, name: str, notes: str = "") -> Path:
                   "then one `batch` (calendar event, its read-back and three invitations). Baseline: the request's "
                   "own time; its path is the room, the event and three notifications one after another. The "
                   "critical path is the set latency times the emulated calls per conference, counted by the "
-                  "emulators during the run: the Bitrix24 emulator delays the batch request and then every command "
-                  "inside it (sandbox/bitrix24/batch.py), so one batch of 5 commands costs 6 latencies.", ""]
+                  "emulators during the run: a batch is one request and pays the latency once, whatever it "
+                  "holds (sandbox/bitrix24/batch.py).", ""]
     drain = r.get("drain") or {}
     if "series" in drain:
         parts += ["## Drain: 1,000 conferences for one portal", "", table(["figure", "value"], [
