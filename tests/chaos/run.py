@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def chaos_run(plan: Plan, tmp: Path) -> Audit:
         result.figures = {
             "load (s)": round(loaded - started), "settling after the load (s)": round(settled - loaded),
             "workers SIGKILLed (rooms / Bitrix24)": f"{tally.kills['worker']} / {tally.kills['worker-bitrix']}",
-            "Redis outages": "; ".join(tally.redis_outages),
+            "Redis outages": "; ".join(f"{n} {kind}" for kind, n in Counter(tally.redis_outages).items()),
             "SQLite held busy by another process (s)": round(tally.busy_seconds),
             "emulator fault phases": tally.fault_phases,
             "API answers": ", ".join(f"{k}: {v}" for k, v in sorted(record.answers.items())),
