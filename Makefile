@@ -49,7 +49,7 @@ run: setup
 	@$(BIN)/honcho start -f var/Procfile -d .
 
 worker: setup
-	$(BIN)/celery -A worker.celery_app worker --pool threads --concurrency 16 --queues conferences,maintenance,bitrix --loglevel INFO
+	$(BIN)/celery -A worker.celery_app worker --pool threads --concurrency 32 --queues conferences,maintenance,bitrix --loglevel INFO
 
 # The tests start and stop their own Redis, emulators, web and worker (tests/conftest.py).
 test: $(STAMP) frontend chromium

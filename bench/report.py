@@ -201,6 +201,13 @@ def write(r: dict, out: Path, name: str, notes: str = "") -> Path:
                   f"for four users of one portal; the measured user owns {seed['for_measured_user']:,}. One client "
                   f"(wrk -c 1) for {s['list_seconds']} s per variant; 20 per page unless said.", "",
                   table(["variant", "total", "requests", "p50 ms", "p95 ms", "p99 ms"], rows), ""]
+    if r.get("pools"):
+        rows = [[p_["threads"], p_["rooms_per_second"], p_["ceiling_per_second"]] for p_ in r["pools"]]
+        parts += ["## Room worker pool size", "",
+                  f"{r['pools'][0]['rooms']} conferences (a room each, nothing else) waiting, then one room worker "
+                  f"(threads pool) of each size makes them at {r['pools'][0]['latency_ms']} ms outside latency; "
+                  "the rate runs from the first room made to the last. The ceiling is threads / latency.", "",
+                  table(["threads", "rooms a second", "ceiling"], rows), ""]
     if r.get("memory"):
         rows = [[m_["stack"], m_["process"], m_["role"], m_["pid"], m_["threads"], m_["peak_rss_mib"]]
                 for m_ in r["memory"]]

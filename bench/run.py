@@ -31,6 +31,7 @@ from bench.common import body, count, loadavg, log, set_latency, wrk  # noqa: E4
 from bench.drain import REAL_LIMITER, Drain  # noqa: E402
 from bench.e2e import e2e_baseline, e2e_queue  # noqa: E402
 from bench.history import measure_list, seed_history  # noqa: E402
+from bench.pools import measure_room_pool  # noqa: E402
 from bench.stacks import Settings, pause, peak_rss, resume, start_app_stack, start_baseline, worker_names  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.models import Conference  # noqa: E402
@@ -66,6 +67,7 @@ def main() -> None:
     parser.add_argument("--drain-latency", type=int, default=200)
     parser.add_argument("--history", type=int, default=100_000, help="conferences in the database for the list")
     parser.add_argument("--list-seconds", type=float, default=3)
+    parser.add_argument("--pool-rooms", type=int, default=200, help="rooms per room-worker pool size")
     parser.add_argument("--latencies", default=",".join(map(str, LATENCIES_MS)))
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
     for field, value in Settings().as_dict().items():
@@ -84,7 +86,7 @@ def main() -> None:
         **settings.as_dict(), "latencies_ms": latencies, "concurrency": concurrency,
         "create_seconds": options.create_seconds, "baseline_seconds": options.baseline_seconds,
         "e2e_per_latency": options.e2e, "drain_conferences": options.drain, "drain_latency_ms": options.drain_latency,
-        "history_rows": options.history, "list_seconds": options.list_seconds,
+        "history_rows": options.history, "list_seconds": options.list_seconds, "pool_rooms": options.pool_rooms,
         "main_stack_limiter": LIFTED_LIMITER, "main_stack_portal_bucket": LIFTED_BUCKET,
         "drain_limiter": REAL_LIMITER, "wrk": "closed loop, 2 threads, --timeout 30s",
         "body": body()}}
@@ -150,6 +152,9 @@ def main() -> None:
         baseline.process.stop()
         for name in ("beat", *worker_names()):
             main_stack.stop(name)
+
+        log("room worker pool")
+        results["pools"] = measure_room_pool(main_stack, client, database, 500, options.pool_rooms)
 
         log("history list")
         set_latency(main_stack, 0)

@@ -29,7 +29,7 @@ def main() -> None:
         sys.exit(f"telemost-bitrix-app: {exc}")
     lines = redis_line(s.redis_url) + [
         f"web: .venv/bin/gunicorn --bind 0.0.0.0:{s.web_port} --worker-class gthread --workers 2 --threads 8 web.wsgi:app",
-        "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 16 "
+        "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 32 "
         "--queues conferences,maintenance --loglevel INFO --hostname rooms@%h",
         # Bitrix24 work on its own worker: the portal's rate limit may hold it back, never the rooms.
         "worker-bitrix: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 8 "

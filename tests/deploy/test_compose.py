@@ -76,7 +76,7 @@ def test_processes_run_the_commands_of_the_design(services):
     for name in ("migrate", "worker", "worker-bitrix", "beat", "flower"):
         assert services[name]["build"]["dockerfile"] == "Dockerfile.worker"
     assert _command(services["worker"]).startswith(
-        "celery -A worker.celery_app worker --pool threads --concurrency 16 --queues conferences,maintenance")
+        "celery -A worker.celery_app worker --pool threads --concurrency 32 --queues conferences,maintenance")
     assert _command(services["worker-bitrix"]).startswith(
         "celery -A worker.celery_app worker --pool threads --concurrency 8 --queues bitrix")
     assert _command(services["beat"]).startswith("celery -A worker.celery_app beat --schedule /app/data/celerybeat-schedule")
