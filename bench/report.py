@@ -76,10 +76,7 @@ def plots(r: dict, out: Path, name: str) -> list[str]:
         for ax in axes:
             ax.set_xticks([c for c in sorted({c["clients"] for c in create})])
             ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-            ax.legend(fontsize=7)
-            ax.grid(alpha=0.3)
-        fig.tight_layout()
-        made.append(_save(fig, out, f"{name}-create.png"))
+        made.append(_finish(fig, axes, out, f"{name}-create.png"))
     if r.get("e2e"):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         xs = [e["latency_ms"] for e in r["e2e"]]
@@ -88,10 +85,7 @@ def plots(r: dict, out: Path, name: str) -> list[str]:
             ax.plot(xs, [e[design]["p95_ms"] for e in r["e2e"]], style, alpha=0.5, label=f"{design} p95")
             ax.plot(xs, [e[design]["critical_path_ms"] for e in r["e2e"]], ":", label=f"{design} emulated critical path")
         ax.set(title="end to end: POST to ready", xlabel="emulated outside latency (ms)", ylabel="ms")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        made.append(_save(fig, out, f"{name}-e2e.png"))
+        made.append(_finish(fig, [ax], out, f"{name}-e2e.png"))
     drain = r.get("drain") or {}
     if drain.get("series"):
         series = drain["series"]
@@ -104,10 +98,7 @@ def plots(r: dict, out: Path, name: str) -> list[str]:
         ax.plot(ts, [s["final"] for s in series], label="conferences final")
         ax.plot(ts, [s["rejected"] for s in series], label="QUERY_LIMIT_EXCEEDED")
         ax.set(title=f"drain: {drain['conferences']} conferences, one portal", xlabel="seconds", ylabel="count")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        made.append(_save(fig, out, f"{name}-drain.png"))
+        made.append(_finish(fig, [ax], out, f"{name}-drain.png", legend_size=8))
     if r.get("list"):
         fig, ax = plt.subplots(figsize=(9, 4.5))
         labels = [row["variant"] for row in r["list"]]
@@ -117,13 +108,16 @@ def plots(r: dict, out: Path, name: str) -> list[str]:
         ax.axhline(TARGET_LIST_P95_MS, color="grey", lw=0.8, ls=":")
         ax.set_xticks(list(xs), labels, rotation=25, ha="right", fontsize=8)
         ax.set(title="GET /api/conferences with 100,000 conferences", ylabel="ms")
-        ax.legend()
-        fig.tight_layout()
-        made.append(_save(fig, out, f"{name}-list.png"))
+        made.append(_finish(fig, [ax], out, f"{name}-list.png", legend_size=10))
     return made
 
 
-def _save(fig, out: Path, filename: str) -> str:
+def _finish(fig, axes, out: Path, filename: str, legend_size: int = 7) -> str:
+    """Legends and grids, then the PNG written and the figure closed; answers its file name."""
+    for ax in axes:
+        ax.legend(fontsize=legend_size)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
     fig.savefig(out / filename, dpi=90)
     plt.close(fig)
     return filename

@@ -19,7 +19,8 @@ def _hold_the_turn(url: str, held, release) -> None:
     database.dispose()
 
 
-def test_a_writer_in_another_process_waits_for_the_turn_and_goes_the_moment_it_is_free(tmp_path):
+def _another_process_holding_the_turn(tmp_path):
+    """A database with a log table, and a child process inside a write transaction until released."""
     url = f"sqlite:///{tmp_path / 'turns.db'}"
     database = Database(url)
     with database.write() as session:
@@ -28,6 +29,11 @@ def test_a_writer_in_another_process_waits_for_the_turn_and_goes_the_moment_it_i
     child = multiprocessing.get_context("fork").Process(target=_hold_the_turn, args=(url, held, release))
     child.start()
     assert held.wait(10)
+    return database, child, release
+
+
+def test_a_writer_in_another_process_waits_for_the_turn_and_goes_the_moment_it_is_free(tmp_path):
+    database, child, release = _another_process_holding_the_turn(tmp_path)
 
     entered = threading.Event()
 
@@ -48,14 +54,7 @@ def test_a_writer_in_another_process_waits_for_the_turn_and_goes_the_moment_it_i
 
 
 def test_a_killed_writer_leaves_the_turn_free(tmp_path):
-    url = f"sqlite:///{tmp_path / 'turns.db'}"
-    database = Database(url)
-    with database.write() as session:
-        session.execute(text("CREATE TABLE log (who TEXT)"))
-    held, release = multiprocessing.Event(), multiprocessing.Event()
-    child = multiprocessing.get_context("fork").Process(target=_hold_the_turn, args=(url, held, release))
-    child.start()
-    assert held.wait(10)
+    database, child, _ = _another_process_holding_the_turn(tmp_path)
     child.kill()
     child.join(10)
 
