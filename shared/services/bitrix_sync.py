@@ -65,7 +65,8 @@ class BitrixSync:
         notify = claims.get(StepName.NOTIFY_INVITEES)
         if notify is not None:
             commands.update(self._notify_commands(conference))
-            if commands.get("calendar", ("",))[0] == "calendar.event.add" and len(commands) > 2:
+            invites = any(key.startswith("notify_") for key in commands)
+            if invites and commands.get("calendar", ("",))[0] == "calendar.event.add":
                 self._note_sending(conference)
         results, errors = run_batches(bitrix, commands)
         if calendar is not None:
