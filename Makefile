@@ -11,15 +11,23 @@ POSTGRES_TESTS := tests/unit/test_step_transitions.py tests/integration/test_pip
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test worker setup migrate redis frontend chromium backup bench chaos clean
+.PHONY: run test worker setup migrate redis frontend chromium backup bench chaos hashes audit clean
 
 setup: $(STAMP) .env redis migrate frontend
 
+# Every install checks each file against the hashes in requirements/ (`make hashes` writes them).
+# (this machine's pip config names package folders that may be missing: hide only those warnings)
+PIP_INSTALL = pip install --quiet --disable-pip-version-check --require-hashes
+HIDE_MISSING_FOLDERS = 2>&1 | { grep -v "^WARNING: Location" || true; }
+
 $(STAMP): requirements/*.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@# (this machine's pip config names package folders that may be missing: hide only those warnings)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/$(PIP_INSTALL) -r requirements/dev.txt $(HIDE_MISSING_FOLDERS)
 	@touch $(STAMP)
+
+# After changing a pin in requirements/: every file the index has for each pinned version, hashed.
+hashes:
+	$(PYTHON) scripts/hash-requirements.py
 
 # A first run gets its own .env with a fresh SECRET_KEY; an existing .env is never touched.
 .env:
@@ -66,7 +74,7 @@ backup: $(STAMP) .env
 # writes bench/results/<date>.md, its JSON and PNG plots. BENCH_ARGS passes options to bench/run.py.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP) requirements/bench.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/bench.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/$(PIP_INSTALL) -r requirements/bench.txt $(HIDE_MISSING_FOLDERS)
 	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -79,6 +87,18 @@ bench: $(BENCH_STAMP)
 chaos: $(STAMP)
 	@scripts/ensure-redis.sh --binary
 	$(BIN)/python -m tests.chaos --conferences 2000 --record docs/chaos.md $(CHAOS_ARGS)
+
+# Known vulnerabilities in the pinned requirements (pip-audit, in its own venv) and the front end's
+# lockfile (npm audit). Needs their advisory services: says so in one line each when one does not
+# answer (scripts/audit.py then exits 3, which this target accepts). CI does not run it.
+AUDIT_VENV := var/audit-venv
+$(AUDIT_VENV)/.installed: requirements/audit.txt
+	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/$(PIP_INSTALL) -r requirements/audit.txt $(HIDE_MISSING_FOLDERS)
+	@touch $@
+
+audit: $(AUDIT_VENV)/.installed
+	@$(PYTHON) scripts/audit.py $(AUDIT_VENV)/bin/pip-audit || test $$? -eq 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache web/static/dist $(FRONTEND)/node_modules

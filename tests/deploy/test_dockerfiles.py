@@ -1,4 +1,5 @@
-"""Dockerfile.web, Dockerfile.worker and .dockerignore, read line by line (there is no Docker engine here)."""
+"""Dockerfile.web, Dockerfile.worker and .dockerignore, read line by line (there is no Docker engine here);
+requirements/*.txt and the Makefile's installs of them."""
 from __future__ import annotations
 
 import re
@@ -58,7 +59,8 @@ def test_no_secret_is_copied_into_the_image(name):
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_python_runtime_and_pinned_requirements(name):
     final = stages(DOCKERFILES[name])[-1]
-    assert any(f"pip install --no-cache-dir -r requirements/{name}.txt" in run for run in arguments(final, "RUN"))
+    assert any(f"pip install --no-cache-dir --require-hashes -r requirements/{name}.txt" in run
+               for run in arguments(final, "RUN"))
     assert "requirements/ requirements/" in arguments(final, "COPY")
     assert any("PYTHONUNBUFFERED=1" in env for env in arguments(final, "ENV"))
     assert arguments(final, "WORKDIR") == ["/app"]
@@ -91,3 +93,51 @@ def test_dockerignore_keeps_secrets_and_local_state_out():
     entries = {line.removeprefix("**/").rstrip("/") for line in lines if line and not line.startswith("#")}
     assert {".env", ".venv", "var", "node_modules", ".git", ".pytest_cache", "*.pem"} <= entries
     assert "!.env" not in entries
+
+
+REQUIREMENTS = ROOT / "requirements"
+PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)"
+                 r"(?P<hashes>( --hash=sha256:[0-9a-f]{64})+)$")
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The file's logical lines (continuations joined, comments and blank lines dropped)."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    return [" ".join(line.split()) for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def makefile_recipes() -> list[str]:
+    """The Makefile's recipe lines, with its simple variables (NAME = / NAME := value) substituted."""
+    text = (ROOT / "Makefile").read_text()
+    variables = dict(re.findall(r"^([A-Z_]+) :?= (.*)$", text, re.M))
+    recipes = [line.strip() for line in text.splitlines() if line.startswith("\t")]
+    for _ in range(3):  # variables inside variables
+        recipes = [re.sub(r"\$\(([A-Z_]+)\)", lambda m: variables.get(m[1], m[0]), line) for line in recipes]
+    return recipes
+
+
+def test_every_install_of_the_requirements_checks_their_hashes():
+    runs = [run for path in DOCKERFILES.values() for stage in stages(path) for run in arguments(stage, "RUN")]
+    lines = runs + makefile_recipes()
+    installs = [line for line in lines if re.search(r"pip install .*-r requirements/", line)]
+    assert len(installs) >= 5, installs  # the two images; the Makefile's dev, bench and audit venvs
+    for install in installs:
+        assert "--require-hashes" in install, install
+
+
+def test_every_requirement_is_pinned_and_hashed_alike_in_every_file():
+    """pip's hash-checking mode refuses a requirement without == and hashes, and one pinned in two files
+    keeps only the hashes both list: so a package pinned twice is pinned alike."""
+    seen: dict[str, tuple[str, str]] = {}
+    for path in sorted(REQUIREMENTS.glob("*.txt")):
+        for line in requirement_lines(path):
+            if line.startswith("-r "):
+                assert (REQUIREMENTS / line.split()[1]).is_file(), f"{path.name}: {line}"
+                continue
+            match = PIN.match(line)
+            assert match, f"{path.name}: not pinned with == and --hash=sha256: {line[:80]}"
+            name = re.sub(r"[-_.]+", "-", match["name"]).lower()
+            pin = (match["version"], " ".join(sorted(match["hashes"].split())))
+            assert seen.setdefault(name, pin) == pin, f"{path.name}: {name} is pinned otherwise elsewhere"
+    assert {"flask", "celery", "sqlalchemy", "pip-audit"} <= set(seen)
