@@ -1,30 +1,34 @@
-"""Connecting a user's own Yandex account (OAuth code flow), so that their rooms are made in their name."""
+"""Connecting a user's own Yandex account (OAuth code flow), so that their rooms are made in their name.
+
+The popup opens /auth/yandex/login on the app's own origin, so the cookie set there is first-party; it
+comes back on Yandex's top-level redirect to the callback (SameSite=Lax) and nowhere else (its Path).
+Every refusal is a page that says what to do, and stores nothing.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from urllib.parse import urlsplit
 
-from shared.clients.errors import OutsideServiceError
+from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request
 from pydantic import BaseModel
 
+from shared.clients.errors import OutsideServiceError
 from shared.schemas import ErrorOut
+from shared.services.yandex_accounts import CONNECT_TTL_SECONDS, ConnectRefused
 
-from .auth import login_required, verify_token
+from .auth import authenticated, login_required
 from .errors import ApiError
 from .openapi import documented
 
 bp = Blueprint("yandex", __name__)
-STATE_TTL_SECONDS = 600
+BROWSER_COOKIE = "telemost_yandex_connect"
+MAX_CODE_CHARS = 256
+UNINSTALLED = "The app is no longer installed on this portal, so no Yandex account was connected."
 
 
 class YandexAccountOut(BaseModel):
     connected: bool
     email: str | None
     needs_reconnect: bool
-
-
-def _states() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="yandex-oauth-state")
 
 
 def _accounts():
@@ -34,28 +38,61 @@ def _accounts():
     return accounts
 
 
+def _result(ok: bool, message: str, status: int = 200, replace: bool = False):
+    page = render_template("yandex_connected.html", ok=ok, message=message, replace=replace)
+    response = make_response(page, status)
+    _forget_browser(response)
+    return response
+
+
+def _cookie_options() -> dict:
+    """Path and Secure follow the callback URL Yandex sends the browser to (YANDEX_REDIRECT_URI)."""
+    callback = urlsplit(_accounts().oauth.redirect_uri)
+    return {"path": callback.path or "/", "secure": request.is_secure or callback.scheme == "https",
+            "httponly": True, "samesite": "Lax"}
+
+
+def _forget_browser(response) -> None:
+    if BROWSER_COOKIE in request.cookies:
+        response.delete_cookie(BROWSER_COOKIE, **_cookie_options())
+
+
 @bp.get("/auth/yandex/login")
 def login():
-    """Opened in a popup with the app token in the query (a popup cannot send the header)."""
-    claims = verify_token(request.args.get("token", ""))
-    state = _states().dumps({"p": claims["p"], "u": claims["u"]})
-    return redirect(_accounts().oauth.authorize_url(state))
+    """Opened in a popup with the app token in the query (a popup cannot send the header).
+
+    `replace=1` is the user's consent, asked by the app, to replace a connected account with another.
+    """
+    caller, _ = authenticated(request.args.get("token", ""))  # refused once the install it was issued under ends
+    try:
+        url, browser_secret = _accounts().start_connect(caller.portal, caller.user_id,
+                                                        replace=request.args.get("replace") == "1")
+    except ConnectRefused as refused:
+        return _result(False, refused.message, refused.status)
+    response = redirect(url)
+    response.set_cookie(BROWSER_COOKIE, browser_secret, max_age=CONNECT_TTL_SECONDS, **_cookie_options())
+    return response
 
 
 @bp.get("/auth/yandex/callback")
 def callback():
+    accounts = _accounts()
     try:
-        who = _states().loads(request.args.get("state", ""), max_age=STATE_TTL_SECONDS)
-    except BadSignature:
-        return render_template("yandex_connected.html", ok=False,
-                               message="The sign-in took too long or did not start here. Try again."), 400
-    if request.args.get("error") or not request.args.get("code"):
-        return render_template("yandex_connected.html", ok=False, message="Yandex did not connect the account."), 200
-    try:
-        email = _accounts().connect(who["p"], int(who["u"]), request.args["code"][:256])
+        flow = accounts.finish_connect(request.args.get("state", ""), request.cookies.get(BROWSER_COOKIE))
+        if not current_app.extensions["portals"].is_installed(flow.portal):
+            return _result(False, UNINSTALLED, 400)
+        if request.args.get("error") or not request.args.get("code"):
+            return _result(False, "Yandex did not connect the account.")
+        email = accounts.connect(flow, request.args["code"][:MAX_CODE_CHARS])
+    except ConnectRefused as refused:
+        return _result(False, refused.message, refused.status, refused.replace)
     except OutsideServiceError as error:
-        return render_template("yandex_connected.html", ok=False, message=error.message), 502
-    return render_template("yandex_connected.html", ok=True, message=f"Connected {email or 'your Yandex account'}.")
+        if error.transient:
+            return _result(False, error.message, 502)
+        # Yandex refused the code (used, expired, or not this sign-in's: PKCE) or the token it gave.
+        return _result(False, f"Yandex did not accept this sign-in ({error.code or error.status}), so nothing "
+                              "was connected. Start again from the app.", 400)
+    return _result(True, f"Connected {email or 'your Yandex account'}.")
 
 
 @bp.get("/api/yandex/account")

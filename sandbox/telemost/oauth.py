@@ -225,7 +225,14 @@ class YandexOAuthServer:
 
 
 def _check_pkce(request: AuthorizeRequest, code_verifier: str | None) -> None:
-    """PKCE (RFC 7636), which Yandex supports: a code asked for with a challenge needs its verifier."""
+    """PKCE (RFC 7636 §4.6), which Yandex ID supports (yandex.ru/dev/id/doc/ru/codes/code-url): a code
+    asked for with a code_challenge is exchanged only with the code_verifier it was made from.
+
+    What Yandex answers a missing or wrong verifier is UNVERIFIED (the page does not say); RFC 6749
+    §5.2's invalid_grant is what the sandbox answers, and the code is used up either way (strict).
+    A verifier sent for a code asked for without a challenge is ignored: RFC 7636 does not settle it
+    and neither does Yandex (UNVERIFIED); the app always sends a challenge, so it does not lean on this.
+    """
     if request.code_challenge is None:
         return
     if not code_verifier:

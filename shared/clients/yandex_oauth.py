@@ -1,6 +1,13 @@
-"""Yandex OAuth (authorization-code flow with refresh) and the account's address from login.yandex.ru."""
+"""Yandex OAuth (authorization-code flow with PKCE and refresh) and the account from login.yandex.ru.
+
+PKCE (RFC 7636) as Yandex ID documents it (yandex.ru/dev/id/doc/ru/codes/code-url): code_challenge and
+code_challenge_method on /authorize, code_verifier with the code on /token. A stolen code is then
+worth nothing without the verifier, which never leaves the server.
+"""
 from __future__ import annotations
 
+import base64
+import hashlib
 from urllib.parse import urlencode
 
 import requests
@@ -18,13 +25,14 @@ class YandexOAuth:
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
 
-    def authorize_url(self, state: str) -> str:
+    def authorize_url(self, state: str, code_verifier: str) -> str:
         query = {"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                 "state": state, "force_confirm": "yes"}
+                 "state": state, "force_confirm": "yes",
+                 "code_challenge": code_challenge(code_verifier), "code_challenge_method": "S256"}
         return f"{self.oauth_url}/authorize?{urlencode(query)}"
 
-    def exchange(self, code: str) -> dict:
-        return self._token({"grant_type": "authorization_code", "code": code})
+    def exchange(self, code: str, code_verifier: str) -> dict:
+        return self._token({"grant_type": "authorization_code", "code": code, "code_verifier": code_verifier})
 
     def refresh(self, refresh_token: str) -> dict:
         return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
@@ -50,6 +58,12 @@ class YandexOAuth:
         if response.status_code == 200 and isinstance(data, dict) and data.get("access_token"):
             return data
         raise _error(response, data)
+
+
+def code_challenge(code_verifier: str) -> str:
+    """S256: BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _error(response: requests.Response, data) -> TransientError | PermanentError:

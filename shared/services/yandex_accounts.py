@@ -3,9 +3,19 @@
 A user who connected an account is the organiser of their rooms; everyone else's rooms are made with
 the organisation token (YANDEX_OAUTH_TOKEN). A connected account that Yandex stops accepting is never
 silently swapped for the organisation token: the step fails and says to reconnect.
+
+Connecting is one sign-in at Yandex that the app starts and finishes (§5): the `state` Yandex carries is
+a random nonce kept in Redis with who asked, the PKCE verifier and a digest of a secret the starting
+browser holds in a cookie; it is taken once, atomically. A different account than the one connected
+replaces it only with the user's consent, given when the sign-in started.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
@@ -24,12 +34,40 @@ RECONNECT = ("Yandex no longer accepts your connected account (it expired or acc
              "reconnect your Yandex account in the app, then retry.")
 REFRESH_AHEAD = timedelta(seconds=60)
 LOCK_SECONDS = 30
+CONNECT_TTL_SECONDS = 600  # as long as Yandex's code lives (yandex.ru/dev/id/doc/ru/codes/code-url)
+MAX_STATE_CHARS = 128
+# GET and DEL in one step (GETDEL needs Redis 6.2): two callbacks with one state cannot both take it.
+_TAKE_ONCE = "local value = redis.call('GET', KEYS[1]) if value then redis.call('DEL', KEYS[1]) end return value"
+STALE = "This sign-in has expired, was already used, or did not start here. Start again from the app."
+OTHER_BROWSER = ("This sign-in was started in another browser or window, so it was not finished here. "
+                 "Start again from the app in this browser.")
+STORE_DOWN = "The app cannot keep track of the sign-in right now. Try again in a minute."
+
+
+class ConnectRefused(Exception):
+    """A sign-in the app will not finish, and nothing stored: `message` is for the person."""
+
+    def __init__(self, message: str, status: int = 400, replace: bool = False) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+        self.replace = replace  # the refusal is a replacement the user may consent to
+
+
+@dataclass(frozen=True)
+class ConnectFlow:
+    """A sign-in started by (portal, user_id), as the callback finds it."""
+
+    portal: str
+    user_id: int
+    code_verifier: str
+    replace: bool
 
 
 class YandexAccounts:
     def __init__(self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis,
                  http: requests.Session) -> None:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
+        self._take_once = locks.register_script(_TAKE_ONCE)
         self.oauth = YandexOAuth(settings.yandex_oauth_url, settings.yandex_login_url, settings.yandex_client_id,
                                  settings.yandex_client_secret or "", settings.yandex_redirect_uri or "",
                                  settings.http_timeout_seconds, http) if settings.yandex_client_id else None
@@ -38,13 +76,46 @@ class YandexAccounts:
         return session.scalars(select(YandexAccount).where(YandexAccount.portal == portal,
                                                            YandexAccount.user_id == user_id)).one_or_none()
 
-    def connect(self, portal: str, user_id: int, code: str) -> str | None:
-        """Exchanges the code, learns the address, stores the pair; answers the address."""
-        pair = self.oauth.exchange(code)
+    def start_connect(self, portal: str, user_id: int, replace: bool) -> tuple[str, str]:
+        """A new sign-in: the Yandex URL to send the browser to, and the secret that browser must keep."""
+        state, browser_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)  # 86 characters of RFC 7636 §4.1's alphabet (43 to 128)
+        flow = {"portal": portal, "user_id": user_id, "code_verifier": verifier, "replace": replace,
+                "browser": _digest(browser_secret)}
+        try:
+            self.locks.set(_flow_key(state), json.dumps(flow), ex=CONNECT_TTL_SECONDS)
+        except redis.RedisError:
+            raise ConnectRefused(STORE_DOWN, 503) from None
+        return self.oauth.authorize_url(state, verifier), browser_secret
+
+    def finish_connect(self, state: str, browser_secret: str | None) -> ConnectFlow:
+        """The sign-in `state` names, taken once whatever follows, and only in the browser that started it."""
+        if not state or len(state) > MAX_STATE_CHARS:
+            raise ConnectRefused(STALE)
+        try:
+            stored = self._take_once(keys=[_flow_key(state)])
+        except redis.RedisError:
+            raise ConnectRefused(STORE_DOWN, 503) from None
+        if stored is None:
+            raise ConnectRefused(STALE)
+        flow = json.loads(stored)
+        if not browser_secret or not hmac.compare_digest(flow["browser"], _digest(browser_secret)):
+            raise ConnectRefused(OTHER_BROWSER)
+        return ConnectFlow(flow["portal"], int(flow["user_id"]), flow["code_verifier"], bool(flow["replace"]))
+
+    def connect(self, flow: ConnectFlow, code: str) -> str | None:
+        """Exchanges the code with the flow's verifier, learns the address, stores the pair; answers the address.
+
+        An account other than the connected one is refused unless the flow carries the user's consent.
+        """
+        pair = self.oauth.exchange(code, flow.code_verifier)
         info = self.oauth.info(pair["access_token"])
         email = info.get("default_email") or (info.get("emails") or [None])[0]
         with self.db.write() as session:
-            account = self._find(session, portal, user_id) or YandexAccount(portal=portal, user_id=user_id)
+            account = self._find(session, flow.portal, flow.user_id)
+            if account is not None and not flow.replace and not _same_account(account.email, email):
+                raise _replacement_refused(account.email, email)
+            account = account or YandexAccount(portal=flow.portal, user_id=flow.user_id)
             session.add(account)
             self._store(account, pair)
             account.email, account.usable, account.connected_at = email, True, utcnow()
@@ -115,6 +186,27 @@ class YandexAccounts:
             account = session.get(YandexAccount, account_id)
             if account is not None:
                 account.usable = False
+
+
+def _flow_key(state: str) -> str:
+    return f"yandex-connect:{state}"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _same_account(connected: str | None, offered: str | None) -> bool:
+    # No Yandex uid is stored, so the address names the account; unknown on either side is not the same.
+    return bool(connected and offered and connected.casefold() == offered.casefold())
+
+
+def _replacement_refused(connected: str | None, offered: str | None) -> ConnectRefused:
+    return ConnectRefused(
+        f"The Yandex account {connected or 'you connected before'} is connected to the app, and you signed in "
+        f"to Yandex as {offered or 'another account'}, so nothing was changed. To replace the connected "
+        "account, choose Replace when the app asks (or disconnect it in the app first) and sign in again.",
+        status=409, replace=True)
 
 
 class AccountTelemostClient(TelemostClient):

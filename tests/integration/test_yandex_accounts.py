@@ -8,15 +8,27 @@ from .test_pipeline import step
 ANNA_YANDEX = "anna.smirnova@example.com"
 
 
-def connect(stack, api, email: str = ANNA_YANDEX) -> requests.Response:
-    """The popup's journey: the app's login route, Yandex's consent (auto in the sandbox), the callback."""
-    to_yandex = requests.get(f"{stack.web_url}/auth/yandex/login", params={"token": api.token},
-                             allow_redirects=False)
-    assert to_yandex.status_code == 302
-    consent = requests.get(to_yandex.headers["Location"], params={"login_hint": email, "sandbox_auto": 1},
-                           allow_redirects=False)
-    assert consent.status_code == 302
-    return requests.get(consent.headers["Location"], allow_redirects=False)
+def start(stack, api, replace: bool = False) -> tuple[requests.Session, str]:
+    """The popup opens the app's login route: a browser that now holds the flow's cookie, and the
+    Yandex URL it is sent to. `replace` is the consent the app asks for before replacing an account."""
+    browser = requests.Session()
+    params = {"token": api.token, **({"replace": "1"} if replace else {})}
+    to_yandex = browser.get(f"{stack.web_url}/auth/yandex/login", params=params, allow_redirects=False)
+    assert to_yandex.status_code == 302, to_yandex.text
+    return browser, to_yandex.headers["Location"]
+
+
+def sign_in_at_yandex(authorize_url: str, email: str) -> str:
+    """Yandex's consent as `email` (auto in the sandbox): the callback URL Yandex sends the browser to."""
+    consent = requests.get(authorize_url, params={"login_hint": email, "sandbox_auto": 1}, allow_redirects=False)
+    assert consent.status_code == 302, consent.text
+    return consent.headers["Location"]
+
+
+def connect(stack, api, email: str = ANNA_YANDEX, replace: bool = False) -> requests.Response:
+    """The popup's journey: the app's login route, Yandex's consent, the callback, in one browser."""
+    browser, authorize_url = start(stack, api, replace)
+    return browser.get(sign_in_at_yandex(authorize_url, email), allow_redirects=False)
 
 
 def oauth_control(stack, action: str, **body) -> None:

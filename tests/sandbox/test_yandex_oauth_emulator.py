@@ -305,13 +305,36 @@ def test_redirect_uri_sent_to_token_must_match_the_authorize_one(client):
     assert exchange(client, sign_in(client), redirect_uri=CALLBACK).status_code == 200
 
 
-def test_pkce_code_needs_its_verifier(client):
-    verifier = "v" * 50
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = {"code_challenge": challenge, "code_challenge_method": "S256"}
+# PKCE. Yandex ID supports it: https://yandex.ru/dev/id/doc/ru/codes/code-url names code_verifier,
+# code_challenge and code_challenge_method, the last two on /authorize; the verifier goes with the code
+# to /token and S256 is BASE64URL(SHA256(verifier)) (RFC 7636 §4.2, §4.5). What Yandex answers a missing
+# or wrong verifier is UNVERIFIED (the page does not say): the sandbox answers invalid_grant (RFC 6749
+# §5.2) and uses the code up, and the app refuses the sign-in on any refusal of the code.
+VERIFIER = "v" * 50
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("method, challenge", [("S256", s256(VERIFIER)), ("plain", VERIFIER), (None, VERIFIER)])
+def test_pkce_code_is_exchanged_only_with_its_verifier(client, method, challenge):
+    query = {"code_challenge": challenge, "code_challenge_method": method}
     assert_oauth_error(exchange(client, sign_in(client, **query)), 400, "invalid_grant")
     assert_oauth_error(exchange(client, sign_in(client, **query), code_verifier="w" * 50), 400, "invalid_grant")
-    assert exchange(client, sign_in(client, **query), code_verifier=verifier).status_code == 200
+    assert exchange(client, sign_in(client, **query), code_verifier=VERIFIER).status_code == 200
+
+
+def test_pkce_the_challenge_itself_is_not_a_verifier(client):
+    code = sign_in(client, code_challenge=s256(VERIFIER), code_challenge_method="S256")
+    assert_oauth_error(exchange(client, code, code_verifier=s256(VERIFIER)), 400, "invalid_grant")
+
+
+def test_pkce_a_refused_verifier_uses_the_code_up(client):
+    # Strict (UNVERIFIED whether Yandex keeps the code): one who guesses verifiers gets one guess a code.
+    code = sign_in(client, code_challenge=s256(VERIFIER), code_challenge_method="S256")
+    assert_oauth_error(exchange(client, code, code_verifier="w" * 50), 400, "invalid_grant")
+    assert_oauth_error(exchange(client, code, code_verifier=VERIFIER), 400, "invalid_grant")
 
 
 # --- refresh, expiry, revocation -----------------------------------------------------------------

@@ -18,6 +18,11 @@ const ru = {
   'yandex.connected': 'Аккаунт Яндекса подключён',
   'yandex.connectFailed': 'Аккаунт Яндекса не подключён',
   'yandex.disconnected': 'Аккаунт Яндекса отключён',
+  'yandex.replaceTitle': 'Заменить аккаунт Яндекса?',
+  'yandex.replaceText': 'Сейчас подключён аккаунт {email}, а вы вошли в Яндекс под другим. Заменить подключённый аккаунт тем, под которым вы войдёте сейчас? Новые встречи будут создаваться от его имени.',
+  'yandex.replaceUnknown': 'без известного адреса',
+  'yandex.replaceYes': 'Заменить',
+  'yandex.replaceNo': 'Оставить',
   'yandex.banner': 'Яндекс больше не принимает подключённый аккаунт. Переподключите его, чтобы создавать встречи от своего имени, затем повторите неудавшиеся шаги.',
 
   'type.conference': 'Встреча',
@@ -184,6 +189,11 @@ const en = {
   'yandex.connected': 'Yandex account connected',
   'yandex.connectFailed': 'Yandex account not connected',
   'yandex.disconnected': 'Yandex account disconnected',
+  'yandex.replaceTitle': 'Replace the Yandex account?',
+  'yandex.replaceText': 'The connected account is {email}, and you signed in to Yandex with another one. Replace the connected account with the one you sign in with now? New meetings will be created in its name.',
+  'yandex.replaceUnknown': 'one without a known address',
+  'yandex.replaceYes': 'Replace',
+  'yandex.replaceNo': 'Keep',
   'yandex.banner': 'Yandex no longer accepts your connected account. Reconnect it to create meetings in your name, then retry the failed steps.',
 
   'type.conference': 'Meeting',

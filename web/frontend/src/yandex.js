@@ -15,6 +15,7 @@ export const yandex = reactive({
   stepSaysReconnect: false, // a step's error asked the user to reconnect
   popupBlocked: false,
   busy: false,
+  askReplace: false, // the popup signed in to another account than the connected one: ask before replacing
 })
 
 export function needsReconnect() {
@@ -52,9 +53,16 @@ function finished(ok) {
   loadAccount()
 }
 
-export function connect() {
+/**
+ * Opens the Yandex sign-in. `{replace: true}` is the user's answer to "replace the connected account?":
+ * without it the server keeps a connected account that differs from the one signed in to.
+ */
+export function connect(options) {
+  const replace = options?.replace === true // a click handler passes its event here
   yandex.popupBlocked = false
-  const popup = window.open(api.yandexLoginUrl(), 'telemost-yandex', POPUP_FEATURES)
+  yandex.askReplace = false
+  const url = api.yandexLoginUrl() + (replace ? '&replace=1' : '')
+  const popup = window.open(url, 'telemost-yandex', POPUP_FEATURES)
   if (!popup) {
     yandex.popupBlocked = true
     return
@@ -83,14 +91,18 @@ export async function disconnect() {
   await loadAccount()
 }
 
-// The popup's last page (on our origin) posts {source: 'telemost-yandex', ok}.
+// The popup's last page (on our origin) posts {source: 'telemost-yandex', ok, replace}.
 if (typeof window !== 'undefined') {
   window.addEventListener('message', (event) => {
     if (event.origin !== window.location.origin) return
     const data = event.data
     if (!data || data.source !== 'telemost-yandex') return
     if (!session.ready) return
-    showToast(data.ok ? t('yandex.connected') : t('yandex.connectFailed'), { tone: data.ok ? 'info' : 'error' })
+    if (!data.ok && data.replace === true) {
+      yandex.askReplace = true
+    } else {
+      showToast(data.ok ? t('yandex.connected') : t('yandex.connectFailed'), { tone: data.ok ? 'info' : 'error' })
+    }
     finished(Boolean(data.ok))
   })
 }
