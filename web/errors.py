@@ -14,9 +14,11 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.fields, self.code = status, message, fields or {}, code or CODES[status]
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 def error_response(status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
@@ -27,7 +29,9 @@ def error_response(status: int, message: str, fields: dict[str, str] | None = No
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, exc.fields, exc.code)
+        response, status = error_response(exc.status, exc.message, exc.fields, exc.code)
+        response.headers.update(exc.headers)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -14,6 +14,7 @@ from pathlib import Path
 import redis
 import requests
 
+from shared.limits import DEFAULT_SETTINGS as LIMIT_SETTINGS
 from tests.support.processes import BIN, ROOT, Process, free_port, http_ok, wait_until
 
 FINAL_STATUSES = {"ready", "partially_failed", "failed", "cancelled"}
@@ -184,6 +185,9 @@ def build_stack(tmp: Path) -> Stack:
         # The emulator's bucket starts empty at every test while the limiter's record in Redis lives on:
         # the limiter is tested on its own (test_rate_limit.py) and kept out of the other tests' way.
         "BITRIX24_RATE_PER_SECOND": "100", "BITRIX24_BURST": "1000",
+        # The tests, the chaos run and the benchmark make far more than any person: the per-user and
+        # per-portal limits at their highest; tests/security/test_limits.py sets small ones of its own.
+        **{name: "100000000" for name in LIMIT_SETTINGS},
         "LOGGING_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
     })
     return Stack(env=env, web_url=f"http://127.0.0.1:{ports['web']}",

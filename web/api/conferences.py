@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from shared.limits import CREATES, EDITS, INVITATIONS, RETRIES
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
 from shared.services import conferences
-from shared.services.conferences import NotFound
+from shared.services.conferences import IDEMPOTENCY_WINDOW, NotFound
 
 from ..auth import login_required
 from ..errors import ApiError
+from ..limits import charge
 from ..openapi import documented
 from . import db, parse_body, parse_query
 
@@ -45,6 +47,15 @@ def _accepted(change):
     return jsonify(conferences.to_dict(conference)), 202
 
 
+def _invited(invitees: list[int], invite_users: bool | None) -> set[int]:
+    return set(invitees) if invite_users else set()
+
+
+# Limits (shared/limits.py) count only requests that would be carried out: valid, by the conference's
+# owner. A person's typo must not use up their allowance, and an invalid body costs the outside world
+# nothing: no room, no notification, no Bitrix24 call, so it has nothing to protect there.
+
+
 def _own(conference_id: int):
     with db().read() as session:
         try:
@@ -56,11 +67,15 @@ def _own(conference_id: int):
 @bp.post("")
 @login_required
 @documented("Create a conference or broadcast", body=ConferenceIn,
-            responses={202: ConferenceOut, 200: ConferenceOut, 400: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+            responses={202: ConferenceOut, 200: ConferenceOut, 400: ErrorOut, 413: ErrorOut, 422: ErrorOut,
+                       429: ErrorOut},
             headers={"Idempotency-Key": "The same key from the same user within 24 h returns the same conference"})
 def create_conference():
     key, key_problem = _idempotency_key()
     data = parse_body(ConferenceIn, key_problem)
+    # A repeat of the same Idempotency-Key answers the first conference (200) and pays nothing again.
+    charge({CREATES: 1, INVITATIONS: len(_invited(data.invitees, data.invite_users))},
+           once=key, once_seconds=IDEMPOTENCY_WINDOW.total_seconds())
     conference, created = conferences.create(db(), g.caller, data, key)
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
@@ -90,18 +105,25 @@ def get_conference(conference_id: int):
 
 @bp.post("/<id:conference_id>/retry")
 @login_required
-@documented("Run the failed steps again", responses={202: ConferenceOut, 404: ErrorOut})
+@documented("Run the failed steps again", responses={202: ConferenceOut, 404: ErrorOut, 429: ErrorOut})
 def retry_conference(conference_id: int):
+    _own(conference_id)
+    charge({RETRIES: 1})
     return _accepted(lambda: conferences.retry(db(), g.caller, conference_id))
 
 
 @bp.put("/<id:conference_id>")
 @login_required
 @documented("Replace the conference's settings; the room, calendar and invitees follow", body=ConferenceIn,
-            responses={202: ConferenceOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+            responses={202: ConferenceOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+                       429: ErrorOut})
 def update_conference(conference_id: int):
-    _own(conference_id)  # another user's conference is a 404 before its body is looked at
+    before = _own(conference_id)  # another user's conference is a 404 before its body is looked at
     data = parse_body(ConferenceIn)
+    # An edit may tell everyone invited before it (removed, or told of the change) and after it (invited).
+    told = _invited(before.invitees, before.invite_users) | set((before.applied or {}).get("invitees", [])) \
+        | _invited(data.invitees, data.invite_users)
+    charge({EDITS: 1, INVITATIONS: len(told)})
     return _accepted(lambda: conferences.edit(db(), g.caller, conference_id, data))
 
 
