@@ -8,7 +8,8 @@ from .config import Settings
 
 PROVISION_TASK = "conferences.provision"
 SYNC_BITRIX_TASK = "conferences.sync_bitrix"
-PULL_CALENDAR_TASK = "conferences.pull_calendar_change"
+CHECK_CALENDAR_TASK = "conferences.check_calendar_event"
+CONFIRM_UNINSTALL_TASK = "portals.confirm_uninstall"
 SWEEP_TASK = "maintenance.sweep"
 KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
 RETENTION_TASK = "maintenance.retention"
@@ -24,6 +25,14 @@ QUEUES = (CONFERENCES_QUEUE, BITRIX_QUEUE, MAINTENANCE_QUEUE)
 # long is handed to another worker. Tasks take seconds and countdowns are capped below.
 VISIBILITY_TIMEOUT_SECONDS = 3600
 MAX_COUNTDOWN_SECONDS = 30  # longer waits are stored as next_attempt_at for the sweeper
+
+# A Bitrix24 event is a hint to check something with the portal (DESIGN §5). However many arrive, one check
+# of a subject waits in the queue: the web sets its flag (SET NX) before sending it, the worker deletes it
+# before reading the portal, so a later event brings a later read. A check that was lost frees its flag.
+CALENDAR_CHECK_FLAG = "telemost:hint:calendar:{}"  # conference id
+UNINSTALL_CHECK_FLAG = "telemost:hint:uninstall:{}"  # portal member_id
+HINT_FLAG_SECONDS = 300
+HINT_DELAY_SECONDS = 2  # the events of one change come together: one read after them
 
 
 def celery_settings(settings: Settings) -> dict:
@@ -41,7 +50,8 @@ def celery_settings(settings: Settings) -> dict:
         "task_default_queue": CONFERENCES_QUEUE,
         "task_routes": {PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
                         SYNC_BITRIX_TASK: {"queue": BITRIX_QUEUE},
-                        PULL_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
+                        CHECK_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
+                        CONFIRM_UNINSTALL_TASK: {"queue": BITRIX_QUEUE},
                         "maintenance.*": {"queue": MAINTENANCE_QUEUE}},
         # If Redis is down the web answers anyway (the sweeper sends later): fail fast, do not hang a request.
         "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},

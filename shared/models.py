@@ -135,6 +135,8 @@ class Step(Base):
     # retry still gets a full allowance of automatic attempts.
     attempts_at_retry: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # A stable code for the front end to act on (e.g. bitrix_reauth: renew the user's authorisation).
+    error_code: Mapped[str | None] = mapped_column(String(64))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -155,6 +157,8 @@ class Portal(Base):
     application_token_digest: Mapped[str | None] = mapped_column(String(64))
     scope: Mapped[str | None] = mapped_column(String(512))
     installed: Mapped[bool] = mapped_column(default=True)
+    # Counts installs after an uninstall: app tokens name the one they were issued under (DESIGN §5).
+    install_generation: Mapped[int] = mapped_column(Integer, default=1)
     # The last install or uninstall event accepted: an older one, or the same one again, is a replay.
     last_event_ts: Mapped[int] = mapped_column(Integer, default=0)
     last_event: Mapped[str | None] = mapped_column(String(32))

@@ -159,6 +159,9 @@ class SessionIn(StrictModel):
     auth_id: Annotated[StrictStr, Field(min_length=1, max_length=512)]
     domain: Annotated[StrictStr, Field(min_length=1, max_length=255)]
     member_id: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    # BX24.getAuth()'s refresh_token: kept (once the OAuth server says it is this user's) so that work done
+    # for the user is done with their own authorisation.
+    refresh_id: Annotated[StrictStr, Field(min_length=1, max_length=512)] | None = None
 
 
 class UserOut(BaseModel):
@@ -179,6 +182,8 @@ class StepOut(BaseModel):
     state: Literal["pending", "running", "done", "failed", "skipped"]
     attempts: int
     error: str | None
+    error_code: str | None = Field(description="A stable code to act on: bitrix_reauth means the user must "
+                                               "renew their Bitrix24 authorisation (open the app again)")
     updated_at: datetime
 
 

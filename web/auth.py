@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from shared.services.conferences import Caller
+from shared.services.identity import PortalAccess
 
 from .errors import ApiError
 
@@ -21,9 +22,10 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def issue_token(portal: str, user: dict) -> str:
-    return _serializer().dumps({"p": portal, "u": user["id"], "n": user["name"], "e": user.get("email"),
-                                "a": bool(user.get("is_admin"))})
+def issue_token(portal: PortalAccess, user: dict) -> str:
+    """`g` ties the token to the install it was issued under: after an uninstall it is refused, reinstall or not."""
+    return _serializer().dumps({"p": portal.key, "g": portal.install_generation, "u": user["id"], "n": user["name"],
+                                "e": user.get("email"), "a": bool(user.get("is_admin"))})
 
 
 def verify_token(token: str) -> dict:
@@ -35,18 +37,25 @@ def verify_token(token: str) -> dict:
         raise ApiError(401, "The app token is not valid") from None
 
 
+def authenticated(token: str) -> tuple[Caller, dict]:
+    """The caller a token names, while the install it was issued under lasts; else ApiError 401."""
+    claims = verify_token(token)
+    generation = current_app.extensions["portals"].install_generation(claims["p"])
+    if generation is None or generation != claims.get("g", 0):
+        raise ApiError(401, "The app was uninstalled from this portal (or installed again since): open it from the "
+                            "portal")
+    caller = Caller(portal=claims["p"], user_id=int(claims["u"]), name=claims["n"], is_admin=bool(claims.get("a")))
+    user = {"id": int(claims["u"]), "name": claims["n"], "email": claims.get("e"), "is_admin": claims.get("a", False)}
+    return caller, user
+
+
 def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "Send the app token as 'Authorization: Bearer <token>'")
-        claims = verify_token(token.strip())
-        if not current_app.extensions["portals"].is_installed(claims["p"]):
-            raise ApiError(401, "The app was uninstalled from this portal")
-        g.caller = Caller(portal=claims["p"], user_id=int(claims["u"]), name=claims["n"],
-                          is_admin=bool(claims.get("a")))
-        g.user = {"id": int(claims["u"]), "name": claims["n"], "email": claims.get("e"), "is_admin": claims.get("a", False)}
+        g.caller, g.user = authenticated(token.strip())
         return view(*args, **kwargs)
     wrapper.__openapi_secured__ = True
     return wrapper

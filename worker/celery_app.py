@@ -34,7 +34,7 @@ def create_celery():
         "retention": {"task": RETENTION_TASK, "schedule": 3600.0},
         "keep-tokens-alive": {"task": KEEP_TOKENS_ALIVE_TASK, "schedule": 6 * 3600.0},
     }
-    celery.conf.imports = ("worker.tasks.conferences", "worker.tasks.maintenance")
+    celery.conf.imports = ("worker.tasks.conferences", "worker.tasks.maintenance", "worker.tasks.portals")
     celery.settings = settings
     return celery
 

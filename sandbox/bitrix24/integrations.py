@@ -75,7 +75,8 @@ def app_info(portal: "Portal", caller: Caller, params: dict[str, Any]) -> dict[s
         raise RestError(400, "ACCESS_DENIED", "Access denied! Application context required")
     settings = portal.settings
     return {
-        "ID": 7, "CODE": settings.client_id, "VERSION": settings.app_version, "STATUS": "L", "INSTALLED": True,
+        # CODE names the application the token was issued to (b24restdocs api-reference/common/system/app-info.md).
+        "ID": 7 if caller.client_id == settings.client_id else 8, "CODE": caller.client_id, "VERSION": settings.app_version, "STATUS": "L", "INSTALLED": True,
         "PAYMENT_EXPIRED": "N", "DAYS": None, "LANGUAGE_ID": settings.lang, "LICENSE": f"{settings.lang}_project",
         "LICENSE_TYPE": "project", "LICENSE_FAMILY": "project",
     }

@@ -54,10 +54,11 @@ def exchange(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
     with portal.lock:
         ttl = portal.config["token_ttl"]
         if grant_type == "refresh_token":
-            pair = portal.tokens.rotate(str(params.get("refresh_token") or ""), ttl, settings.refresh_ttl)
+            pair = portal.tokens.rotate(str(params.get("refresh_token") or ""), ttl, settings.refresh_ttl,
+                                        settings.client_id)
         else:
             code = portal.tokens.redeem_code(str(params.get("code") or ""))
-            pair = portal.tokens.issue(code.user_id, code.scope, ttl, settings.refresh_ttl)
+            pair = portal.tokens.issue(code.user_id, code.scope, ttl, settings.refresh_ttl, settings.client_id)
         return token_response(portal, pair)
 
 
@@ -87,7 +88,7 @@ def oauth_app_info(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
     with portal.lock:
         token = portal.tokens.check_access(token_value)
     return {
-        "client_id": settings.client_id,
+        "client_id": token.client_id,  # whose token it is: an app checks that it is its own
         "scope": token.scope,
         "expires": datetime.fromtimestamp(token.expires_at, timezone.utc).isoformat(timespec="seconds"),
         "user_id": token.user_id,

@@ -90,10 +90,13 @@ class Portal:
 
     # --- tokens and callers ---
 
-    def issue_tokens(self, user_id: int, ttl: float | None = None, scope: str | None = None) -> TokenPair:
+    def issue_tokens(self, user_id: int, ttl: float | None = None, scope: str | None = None,
+                     client_id: str | None = None) -> TokenPair:
+        """client_id: another application on the portal (tests of what an app must not accept), else ours."""
         with self.lock:
             return self.tokens.issue(user_id, scope or self.settings.token_scope,
-                                     ttl or self.config["token_ttl"], self.settings.refresh_ttl)
+                                     ttl or self.config["token_ttl"], self.settings.refresh_ttl,
+                                     client_id or self.settings.client_id)
 
     def authenticate(self, params: dict[str, Any], webhook: tuple[str, str] | None) -> Caller:
         with self.lock:
@@ -106,7 +109,7 @@ class Portal:
             user = self.users.get(access.user_id)
             if user is None or not user.active:
                 raise invalid_token()
-            return Caller(user, "oauth", scopes_of(access.scope), self.settings.client_id)
+            return Caller(user, "oauth", scopes_of(access.scope), access.client_id)
 
     def _webhook_caller(self, user_id: str, key: str) -> Caller:
         if (user_id, key) != (str(self.settings.webhook_user_id), self.settings.webhook_key):

@@ -1,7 +1,8 @@
 """Bitrix24-only control routes (CONTRACT §5), besides state/reset/faults of sandbox.control:
 
 POST /_sandbox/launch {"user_id"}        what the portal POSTs to open the app as that user (reference §1.1)
-POST /_sandbox/tokens {"user_id", "ttl"?, "scope"?}   a fresh token pair, for tests
+POST /_sandbox/tokens {"user_id", "ttl"?, "scope"?, "client_id"?}   a fresh token pair, for tests (client_id:
+                                                     of another application installed on the portal)
 POST /_sandbox/oauth_code {"user_id", "scope"?}       a code for grant_type=authorization_code (lives 30 s)
 GET|POST /_sandbox/config {"token_ttl", "bucket_size", "drain_per_second"}
 POST /_sandbox/users {"name", "last_name", "email", "position", ...}   one more portal user
@@ -61,7 +62,10 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
         ttl = body.get("ttl")
         if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0):
             return json_error(400, "ttl must be a number of seconds > 0")
-        pair = portal.issue_tokens(user.id, ttl, body.get("scope"))
+        client_id = body.get("client_id")
+        if client_id is not None and (not isinstance(client_id, str) or not client_id.strip()):
+            return json_error(400, "client_id must be a non-empty string")
+        pair = portal.issue_tokens(user.id, ttl, body.get("scope"), client_id)
         return jsonify({"access_token": pair.access.value, "refresh_token": pair.refresh.value,
                         "expires_in": round(pair.access.expires_at - portal.now()), "user_id": user.id,
                         "scope": pair.access.scope})

@@ -19,6 +19,7 @@ class AccessToken:
     user_id: int
     scope: str
     expires_at: float
+    client_id: str = ""  # the application it was issued to
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class RefreshToken:
     user_id: int
     scope: str
     expires_at: float
+    client_id: str = ""  # the application it was issued to
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ class TokenStore:
         self._refresh: dict[str, RefreshToken] = {}
         self._codes: dict[str, AuthCode] = {}
 
-    def issue(self, user_id: int, scope: str, ttl: float, refresh_ttl: float) -> TokenPair:
+    def issue(self, user_id: int, scope: str, ttl: float, refresh_ttl: float, client_id: str) -> TokenPair:
         now = self._clock()
-        access = AccessToken(_opaque(), user_id, scope, now + ttl)
-        refresh = RefreshToken(_opaque(), user_id, scope, now + refresh_ttl)
+        access = AccessToken(_opaque(), user_id, scope, now + ttl, client_id)
+        refresh = RefreshToken(_opaque(), user_id, scope, now + refresh_ttl, client_id)
         self._access[access.value] = access
         self._refresh[refresh.value] = refresh
         return TokenPair(access, refresh)
@@ -74,11 +76,14 @@ class TokenStore:
             raise expired_token()
         return token
 
-    def rotate(self, refresh_value: str, ttl: float, refresh_ttl: float) -> TokenPair:
-        old = self._refresh.pop(refresh_value, None)
-        if old is None or self._clock() >= old.expires_at:
+    def rotate(self, refresh_value: str, ttl: float, refresh_ttl: float, client_id: str) -> TokenPair:
+        """Only the application a refresh token was issued to may use it (RFC 6749 §6: the server "MUST ...
+        validate the refresh token" and that it "was issued to the authenticated client")."""
+        old = self._refresh.get(refresh_value)
+        if old is None or self._clock() >= old.expires_at or old.client_id != client_id:
             raise invalid_grant("refresh token")
-        return self.issue(old.user_id, old.scope, ttl, refresh_ttl)
+        del self._refresh[refresh_value]
+        return self.issue(old.user_id, old.scope, ttl, refresh_ttl, old.client_id)
 
     def revoke_all(self) -> None:
         """Uninstalling the app revokes its API access: every token then reads as unknown (invalid_token)."""

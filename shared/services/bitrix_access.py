@@ -15,12 +15,12 @@ import requests
 from sqlalchemy import delete, select
 
 from ..clients.bitrix24 import Bitrix24Client, Bitrix24OAuthServer, TokenExpired
-from ..clients.errors import PermanentError, TransientError
+from ..clients.errors import PermanentError
 from ..config import Settings
 from ..crypto import TokenBox
 from ..db import Database
 from ..models import BitrixCredential, Portal, utcnow
-from ..ratelimit import PortalRateLimiter
+from ..ratelimit import MAX_WAIT_SECONDS, PortalRateLimiter
 
 log = logging.getLogger(__name__)
 PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair
@@ -30,6 +30,12 @@ REFRESH_AHEAD = timedelta(seconds=60)
 # timer "may be blocked by automation" (reference/bitrix24-rest.md §2).
 KEEP_ALIVE_AFTER = timedelta(days=150)
 LOCK_SECONDS = 30
+REAUTH = "bitrix_reauth"  # the step's error_code: the page renews the user's pair, then retries
+
+
+def reauth() -> PermanentError:
+    return PermanentError("Bitrix24", "The app holds no Bitrix24 authorisation of yours: open the app in the portal "
+                                      "again (it renews it), then retry.", code=REAUTH)
 
 
 class BitrixTokens:
@@ -68,15 +74,14 @@ class BitrixTokens:
                 self._forget(credential)
                 if credential.user_id == PORTAL_CREDENTIAL:
                     raise
-                # A user's own pair has ended (they left, or the app was reinstalled): the next
-                # attempt goes through the portal's pair instead.
-                raise TransientError("Bitrix24", "The user's own Bitrix24 authorisation has ended; the app will "
-                                                 "use the portal's and try again") from None
+                # A user's own pair has ended: never the administrator's in its place (DESIGN §5). The
+                # user's next launch (or the page's renewal) brings a new one.
+                raise reauth() from None
             with self.db.write() as session:
                 row = session.get(BitrixCredential, self.credential_id)
                 row.access_token = self.box.seal(answer["access_token"])
                 row.refresh_token = self.box.seal(answer["refresh_token"])
-                row.expires_at = utcnow() + timedelta(seconds=int(answer.get("expires_in") or 3600))
+                row.expires_at = utcnow() + timedelta(seconds=token_lifetime(answer.get("expires_in")))
                 row.refreshed_at = utcnow()
             return answer["access_token"]
 
@@ -109,9 +114,10 @@ class BitrixAccess:
     """Picks the way to a portal for server-side calls: the webhook for its portal, else OAuth tokens."""
 
     def __init__(self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis,
-                 http: requests.Session) -> None:
+                 http: requests.Session, max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
-        self.limiter = PortalRateLimiter(locks, settings.bitrix24_rate_per_second, settings.bitrix24_burst).acquire
+        self.limiter = PortalRateLimiter(locks, settings.bitrix24_rate_per_second, settings.bitrix24_burst,
+                                         max_wait_seconds).acquire
         self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
                                          settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
             if settings.bitrix24_client_id else None
@@ -122,8 +128,25 @@ class BitrixAccess:
         return Bitrix24Client(self.settings.bitrix24_webhook_url, timeout=self.settings.http_timeout_seconds,
                               session=self.http, limiter=self.limiter)
 
-    def client(self, portal_key: str, user_id: int | None = None) -> Bitrix24Client:
-        """The client for server-side work on `portal_key`, as `user_id` when that user's own pair is known."""
+    def client(self, portal_key: str, user_id: int) -> Bitrix24Client:
+        """The client for work done for `user_id` on `portal_key`: with that user's own pair, never the
+        administrator's in its place; PermanentError(bitrix_reauth) when the app has none of theirs."""
+        client = self._oauth_client(portal_key, user_id)
+        if client is None:
+            raise reauth()
+        return client
+
+    def app_client(self, portal_key: str) -> Bitrix24Client:
+        """The client for what the app itself asks the portal (is an event real, is the app still installed):
+        the installing administrator's pair, or the webhook."""
+        client = self._oauth_client(portal_key, PORTAL_CREDENTIAL)
+        if client is None:
+            raise PermanentError("Bitrix24", "The app has no authorisation for this portal: an administrator "
+                                             "must reinstall it.")
+        return client
+
+    def _oauth_client(self, portal_key: str, user_id: int) -> Bitrix24Client | None:
+        """The webhook for its portal, else the credential of (portal, user_id), or None when there is none."""
         with self.db.read() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == portal_key)).one_or_none()
             if portal is not None and not portal.installed:
@@ -133,14 +156,11 @@ class BitrixAccess:
             if portal is None or self.oauth is None:
                 raise PermanentError("Bitrix24", "The app is not installed on this portal: an administrator must "
                                                  "install it (or set BITRIX24_WEBHOOK_URL).")
-            ids = [user_id, PORTAL_CREDENTIAL] if user_id else [PORTAL_CREDENTIAL]
-            credentials = {c.user_id: c.id for c in session.scalars(select(BitrixCredential).where(
-                BitrixCredential.portal_id == portal.id, BitrixCredential.user_id.in_(ids)))}
+            chosen = session.scalars(select(BitrixCredential.id).where(
+                BitrixCredential.portal_id == portal.id, BitrixCredential.user_id == user_id)).one_or_none()
             endpoint = portal.client_endpoint
-        chosen = next((credentials[i] for i in ids if i in credentials), None)
         if chosen is None:
-            raise PermanentError("Bitrix24", "The app has no authorisation for this portal: an administrator must "
-                                             "open or reinstall it.")
+            return None
         tokens = BitrixTokens(self.db, self.box, self.oauth, self.locks, chosen)
         return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http, self.limiter)
 
@@ -161,6 +181,12 @@ def keep_alive(access: BitrixAccess) -> int:
         except Exception as error:  # one portal's failure must not stop the others
             log.warning("could not renew Bitrix24 credential %s: %s", credential_id, error)
     return renewed
+
+
+def token_lifetime(expires_in) -> int:
+    """An answer's expires_in in seconds, within what Bitrix24 issues (an hour); anything else reads as an hour."""
+    value = int(expires_in) if str(expires_in or "").isdecimal() and len(str(expires_in)) < 7 else 0
+    return value if 0 < value <= 24 * 3600 else 3600
 
 
 def save_credential(session, box: TokenBox, portal_id: int, user_id: int, access: str, refresh: str,

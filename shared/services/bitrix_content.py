@@ -36,12 +36,17 @@ def _links(conference: Conference) -> list[str]:
 
 
 def calendar_event(conference: Conference) -> dict:
+    """The event's name and description are BB code where the portal shows them: the user's text goes in
+    neutralised as in notifications (a typed [URL=javascript:…] stays text), and the app's own links come
+    first, so that no "Join:" line a user types can stand above the real one."""
     start, end = _local_times(conference)
-    description = "\n".join(filter(None, [conference.description, "", *_links(conference), "", marker(conference)]))
+    typed = bb_text(conference.description) if conference.description else None
+    parts = ["\n".join(_links(conference)), typed, marker(conference)]
+    description = "\n\n".join(part for part in parts if part)
     params = {
         "type": "user",
         "ownerId": conference.owner_id,
-        "name": conference.name,
+        "name": bb_text(conference.name),
         "description": description.strip(),
         "from": start,
         "to": end,

@@ -138,7 +138,7 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
         conference = get(session, caller, conference_id)
         for step in conference.steps:
             if step.state == StepState.FAILED.value:
-                step.state, step.next_attempt_at = StepState.PENDING.value, None
+                step.state, step.next_attempt_at, step.error_code = StepState.PENDING.value, None, None
                 step.attempts_at_retry = step.attempts
         conference.enqueued_at = utcnow()
         refresh_status(conference)
@@ -172,7 +172,7 @@ def reopen_steps(conference: Conference) -> None:
         # A step waiting out a Retry-After, or a request the service may still be carrying out, keeps
         # its wait: an edit must not make it look for what that request made before it is there.
         step.next_attempt_at = step.next_attempt_at if waiting and wanted else None
-        step.error = None
+        step.error = step.error_code = None
         step.attempts_at_retry = step.attempts
 
 
@@ -234,6 +234,7 @@ def to_dict(conference: Conference) -> dict:
         "owner": {"id": conference.owner_id, "name": conference.owner_name},
         "status": conference.status,
         "steps": [{"name": s.name, "state": s.state, "attempts": s.attempts, "error": s.error,
+                   "error_code": s.error_code,
                    "updated_at": s.updated_at.isoformat()} for s in conference.steps],
         "join_url": conference.join_url,
         "watch_url": conference.watch_url,

@@ -47,6 +47,7 @@ class PortalAccess:
     rest_url: str
     portal_id: int | None  # the installed portal's row; None for the configured webhook portal
     secure: bool
+    install_generation: int = 0  # of the installed portal's row (0: the webhook portal, which has none)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Identity:
             if row.domain.lower() != domain:
                 raise NotVouched("That portal does not match the one the app is installed on")
             return PortalAccess(launch.member_id, row.domain, row.client_endpoint, row.id,
-                                row.client_endpoint.startswith("https"))
+                                row.client_endpoint.startswith("https"), row.install_generation)
         if self.settings.portal_domain and domain == self.settings.portal_domain:
             # Without app credentials nothing can vouch for the member_id: the domain keys the data then.
             key = launch.member_id if self.oauth is not None else domain
@@ -106,8 +107,12 @@ class Identity:
     def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
         api = Bitrix24Client(portal.rest_url, auth=auth_id, timeout=self.settings.http_timeout_seconds,
                              session=self.http, limiter=self.limiter)
-        outcome = self._ask(lambda: api.batch({"user": ("user.current", {}), "admin": ("user.admin", {})}),
-                            "The portal")
+        commands = {"user": ("user.current", {}), "admin": ("user.admin", {})}
+        if self.oauth is None and self.settings.bitrix24_app_code:
+            commands["app"] = ("app.info", {})  # the same request: which application the token was issued to
+        outcome = self._ask(lambda: api.batch(commands), "The portal")
+        if "app" in commands:
+            self._own_application(outcome.results.get("app"))
         user = outcome.results.get("user")
         if not isinstance(user, dict) or not str(user.get("ID", "")).isdigit():
             raise NotVouched("The portal did not say who the user is")
@@ -115,6 +120,13 @@ class Identity:
         email = user.get("EMAIL") if isinstance(user.get("EMAIL"), str) and user.get("EMAIL") else None
         return VerifiedUser(portal=portal, id=int(user["ID"]), name=name[:MAX_NAME],
                             email=email[:MAX_NAME] if email else None, is_admin=outcome.results.get("admin") is True)
+
+    def _own_application(self, info) -> None:
+        """Webhook mode has no OAuth server to ask; the portal's app.info says whose the token is (its CODE,
+        b24restdocs api-reference/common/system/app-info.md). Without BITRIX24_APP_CODE this cannot be checked."""
+        code = info.get("CODE") if isinstance(info, dict) else None
+        if str(code or "") != self.settings.bitrix24_app_code:
+            raise NotVouched("The authorisation belongs to another application")
 
     @staticmethod
     def _ask(call, who: str):

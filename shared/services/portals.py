@@ -2,20 +2,22 @@
 
 Install arrives two ways (reference §1.3): the install page, opened by an administrator with the
 launch fields, and the ONAPPINSTALL event, which "may arrive with a delay". Either is accepted only
-when the OAuth server vouches for its token (our application, that portal) and the token's user is
-an administrator. ONAPPUNINSTALL carries no token: its application_token must match the stored one.
+when the OAuth server vouches for its token (our application, that portal), the token's user is
+an administrator, and its refresh token is theirs. ONAPPUNINSTALL carries no token, and its
+application_token reaches every employee's browser with each launch: it only routes the event, and the
+uninstall is confirmed with the portal before anything is forgotten (shared/services/uninstall.py).
 An event whose `ts` is not newer than the last one accepted is a replay and changes nothing.
 """
 from __future__ import annotations
 
 import logging
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ..clients.bitrix24 import Bitrix24Client
 from ..clients.errors import OutsideServiceError
 from ..crypto import TokenBox
 from ..models import BitrixCredential, Portal, utcnow
-from .bitrix_access import PORTAL_CREDENTIAL, save_credential
+from .bitrix_access import PORTAL_CREDENTIAL, save_credential, token_lifetime
 from .identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
 
 log = logging.getLogger(__name__)
@@ -48,14 +50,23 @@ class Portals:
         user = self.identity.user(access, launch.auth_id)
         if not user.is_admin:
             raise NotVouched("Only a portal administrator can install the app")
+        marker = "ONAPPINSTALL:" + self.box.digest(launch.auth_id)[:16]
+        with self.db.read() as session:
+            portal = session.scalars(select(Portal).where(Portal.member_id == launch.member_id)).one_or_none()
+        if portal is not None and ts is not None and _replayed(portal, marker, ts):
+            raise NotVouched("That install event is a replay or older than one already accepted")
+        pair = self.verified_pair(access.key, user.id, launch.refresh_id)
+        if pair is None:
+            raise NotVouched("The install's refresh token is not the installing administrator's")
         with self.db.write() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == launch.member_id)).one_or_none()
-            marker = "ONAPPINSTALL:" + self.box.digest(launch.auth_id)[:16]
-            if portal is not None and ts is not None and _replayed(portal, marker, ts):
-                raise NotVouched("That install event is a replay or older than one already accepted")
             if portal is None:
-                portal = Portal(member_id=launch.member_id)
+                portal = Portal(member_id=launch.member_id, install_generation=1)
                 session.add(portal)
+            elif not portal.installed or not self.box.matches(launch.application_token, portal.application_token_digest):
+                # A new installation: app tokens issued under the last one stop working (DESIGN §5). The
+                # install page and its ONAPPINSTALL carry the same application token and count once.
+                portal.install_generation += 1
             portal.domain, portal.client_endpoint, portal.installed = access.domain, endpoint, True
             portal.application_token_digest = self.box.digest(launch.application_token)
             portal.scope = scope or portal.scope
@@ -63,8 +74,8 @@ class Portals:
             if ts is not None:
                 portal.last_event_ts, portal.last_event = ts, marker
             session.flush()
-            save_credential(session, self.box, portal.id, PORTAL_CREDENTIAL, launch.auth_id, launch.refresh_id,
-                            launch.expires_in or 3600)
+            save_credential(session, self.box, portal.id, PORTAL_CREDENTIAL, pair["access_token"],
+                            pair["refresh_token"], token_lifetime(pair.get("expires_in")))
         log.info("installed on portal %s (%s) by user %s", launch.member_id, access.domain, user.id)
         if events_url:
             self._bind_events(endpoint, launch.auth_id, events_url)
@@ -79,18 +90,16 @@ class Portals:
             except OutsideServiceError as error:  # "already binded" on a reinstall is fine
                 log.info("event.bind %s: %s", event, error.code or error.message)
 
-    def uninstall(self, member_id: str, application_token: str, ts: int) -> None:
-        """Marks the portal uninstalled and drops its tokens; its history stays."""
-        with self.db.write() as session:
+    def hear_uninstall(self, member_id: str, application_token: str, ts: int) -> None:
+        """An ONAPPUNINSTALL routed to its portal: a hint to confirm with the portal (worker side,
+        shared/services/uninstall.py), never a proof. Every employee's browser carries the application token."""
+        with self.db.read() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == member_id)).one_or_none()
-            if portal is None or not portal.installed \
-                    or not self.box.matches(application_token, portal.application_token_digest):
-                raise NotVouched("Unknown portal or wrong application token")
-            if _replayed(portal, "ONAPPUNINSTALL", ts):
-                raise NotVouched("That uninstall event is a replay or older than one already accepted")
-            portal.installed, portal.last_event_ts, portal.last_event = False, ts, "ONAPPUNINSTALL"
-            session.execute(delete(BitrixCredential).where(BitrixCredential.portal_id == portal.id))
-        log.info("uninstalled from portal %s", member_id)
+        if portal is None or not portal.installed \
+                or not self.box.matches(application_token, portal.application_token_digest):
+            raise NotVouched("Unknown portal or wrong application token")
+        if _replayed(portal, "ONAPPUNINSTALL", ts):
+            raise NotVouched("That uninstall event is a replay or older than one already accepted")
 
     def verify_event(self, member_id: str, application_token: str) -> None:
         """Any other event is genuine only with the application token stored at install."""
@@ -100,16 +109,53 @@ class Portals:
                 or not self.box.matches(application_token, portal.application_token_digest):
             raise NotVouched("Unknown portal or wrong application token")
 
-    def keep_user_tokens(self, user: VerifiedUser, launch: Launch) -> None:
-        """A launch carries the user's own pair: with it the app acts as that user (their calendar, their name)."""
-        if user.portal.portal_id is None or not launch.refresh_id or self.identity.oauth is None:
+    def keep_user_tokens(self, user: VerifiedUser, refresh_id: str | None, replace: bool) -> None:
+        """A launch (or a renewal) carries the user's own pair: with it the app acts as that user (their
+        calendar, their rights). A launch replaces the pair kept (a person opening the app is rare, and the
+        newest pair is the surest); a renewal of the page's session, every 24 minutes, only fills a gap: a
+        pair the portal refused was dropped, and the page renews when a step asks for one."""
+        if user.portal.portal_id is None or not refresh_id or self.identity.oauth is None \
+                or (not replace and self._has_pair(user)):
             return
-        with self.db.write() as session:
-            save_credential(session, self.box, user.portal.portal_id, user.id, launch.auth_id, launch.refresh_id,
-                            launch.expires_in or 3600)
+        pair = self.verified_pair(user.portal.key, user.id, refresh_id)
+        if pair is not None:
+            with self.db.write() as session:
+                save_credential(session, self.box, user.portal.portal_id, user.id, pair["access_token"],
+                                pair["refresh_token"], token_lifetime(pair.get("expires_in")))
+
+    def verified_pair(self, portal_key: str, user_id: int, refresh_id: str) -> dict | None:
+        """A posted refresh token is kept only as the OAuth server vouches for it: exchanged there, its answer
+        must name this user on this portal; the pair it answers is what is kept, with the server's lifetime,
+        not the posted AUTH_EXPIRES. None when it does not (someone else's token, a made-up one)."""
+        try:
+            answer = self.identity.oauth.refresh(refresh_id)
+        except OutsideServiceError as error:
+            log.warning("the refresh token posted for user %s on %s was refused (%s); not kept",
+                        user_id, portal_key, error.code or error.status)
+            return None
+        if str(answer.get("user_id")) != str(user_id) or str(answer.get("member_id")) != portal_key \
+                or not answer.get("refresh_token"):
+            log.warning("the refresh token posted for user %s on %s is not theirs; not kept", user_id, portal_key)
+            return None
+        return {"access_token": str(answer["access_token"]), "refresh_token": str(answer["refresh_token"]),
+                "expires_in": answer.get("expires_in")}
+
+    def _has_pair(self, user: VerifiedUser) -> bool:
+        with self.db.read() as session:
+            return session.scalars(select(BitrixCredential.id).where(
+                BitrixCredential.portal_id == user.portal.portal_id,
+                BitrixCredential.user_id == user.id)).first() is not None
+
+    def install_generation(self, key: str) -> int | None:
+        """The install app tokens of `key` must name: None once the app was uninstalled there, 0 for the
+        configured webhook portal (it has no row)."""
+        with self.db.read() as session:
+            row = session.execute(select(Portal.installed, Portal.install_generation)
+                                  .where(Portal.member_id == key)).one_or_none()
+        if row is None:
+            return 0
+        return row.install_generation if row.installed else None
 
     def is_installed(self, key: str) -> bool:
         """False only for a portal that uninstalled the app (the configured webhook portal has no row)."""
-        with self.db.read() as session:
-            installed = session.scalars(select(Portal.installed).where(Portal.member_id == key)).one_or_none()
-        return installed is not False
+        return self.install_generation(key) is not None

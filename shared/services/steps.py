@@ -136,7 +136,7 @@ def succeed(db: Database, claimed: Claim, apply=None) -> bool:
             return False
         if apply is not None:
             apply(step.conference)  # what was done is real, even if the desired state moved on meanwhile
-        step.state, step.error, step.next_attempt_at = StepState.DONE.value, None, None
+        step.state, step.error, step.error_code, step.next_attempt_at = StepState.DONE.value, None, None, None
         _again_if_outdated(step, claimed)
         refresh_status(step.conference)
         return True
@@ -162,6 +162,7 @@ def fail(db: Database, claimed: Claim, error: OutsideServiceError, apply=None) -
             return None
         if apply is not None:
             apply(step.conference)
+        step.error_code = error.code
         if error.transient and attempts_left(step) > 0:
             step.state = StepState.PENDING.value
             step.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(step.attempts, error.retry_after))

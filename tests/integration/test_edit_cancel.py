@@ -173,6 +173,8 @@ def test_deleting_the_event_in_bitrix24_cancels_the_conference(stack, anna):
     portal_call(stack, 2, "calendar.event.delete", {"id": before["calendar_event_id"]})
     portal_event(stack, "ONCALENDARENTRYDELETE", before["calendar_event_id"])
 
+    # The event is a hint: the worker reads the event from the portal, finds it gone, then cancels.
+    wait_until(lambda: anna.get(before["id"])["version"] == 2, 30, "the conference follows the calendar")
     after = anna.wait_final(before["id"])
 
     assert after["status"] == "cancelled"

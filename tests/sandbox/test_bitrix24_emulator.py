@@ -663,3 +663,25 @@ def test_a_batch_pays_the_injected_latency_once_not_per_command(client: FlaskCli
                                                          for u in (2, 3, 4)})
     assert response.status_code == 200 and len(state(client)["notifications"]) == 3
     assert slept == [0.3]
+
+
+# --- tokens of other applications on the portal (issue 12, finding 13) ---
+
+def test_app_info_names_the_application_a_token_was_issued_to(client: FlaskClient) -> None:
+    """b24restdocs api-reference/common/system/app-info.md: `CODE` is the application's code; the OAuth
+    server's app.info answers the token's client_id (b24pysdk bitrix_oauth_requester.py, reference §1.2)."""
+    ours, theirs = token_for(client, 2), token_for(client, 2, client_id="local.other.app")
+    assert call(client, "app.info", ours).json["result"]["CODE"] == "local.sandbox.telemost"
+    assert call(client, "app.info", theirs).json["result"]["CODE"] == "local.other.app"
+    assert call(client, "user.current", theirs).json["result"]["ID"] == "2"  # a valid token all the same
+    info = client.post("/oauth-server/rest/app.info", json={"auth": theirs}).json["result"]
+    assert info["client_id"] == "local.other.app"
+
+
+def test_a_refresh_token_works_only_for_the_application_it_was_issued_to(client: FlaskClient) -> None:
+    """RFC 6749 §6: the server validates that the refresh token "was issued to the authenticated client"."""
+    pair = client.post("/_sandbox/tokens", json={"user_id": 2, "client_id": "local.other.app"}).json
+    answer = client.post("/oauth-server/oauth/token/", data={
+        "grant_type": "refresh_token", "client_id": "local.sandbox.telemost", "client_secret": "sandbox-secret",
+        "refresh_token": pair["refresh_token"]})
+    assert answer.status_code == 400 and answer.json["error"] == "invalid_grant"

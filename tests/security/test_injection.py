@@ -12,6 +12,7 @@ import uuid
 import pytest
 import requests
 
+from shared.services.bitrix_content import bb_text
 from tests.integration.test_pipeline import tomorrow_at_ten
 
 from .test_attacks import app_config
@@ -65,10 +66,11 @@ def test_markup_and_bb_codes_reach_bitrix24_and_telemost_as_text(stack):
 
     bitrix = stack.bitrix_state()
     event = next(e for e in bitrix["events"] if e["id"] == done["calendar_event_id"])
-    assert event["name"] == body["name"]
-    # The owner's own description goes to their own event as written; the app's lines follow it, intact.
-    assert event["description"].startswith(body["description"])
-    assert f"Join: {done['join_url']}" in event["description"].splitlines()
+    # The event's name and description are BB code where the portal shows them (issue 12, finding 11): the
+    # typed text lands neutralised as in the notifications, the app's own links first.
+    assert event["name"] == bb_text(body["name"]) and not bb_urls(event["name"])
+    assert event["description"].splitlines()[0] == f"Join: {done['join_url']}"
+    assert bb_text(body["description"]) in event["description"] and not bb_urls(event["description"])
     room = next(r for r in stack.telemost_state()["conferences"] if r["id"] == done["telemost_id"])
     assert {k: room["live_stream"][k] for k in ("title", "description")} == {
         "title": body["live_stream"]["title"], "description": body["live_stream"]["description"]}
@@ -82,6 +84,20 @@ def test_markup_and_bb_codes_reach_bitrix24_and_telemost_as_text(stack):
     assert api.request("DELETE", f"/api/conferences/{done['id']}").status_code == 202
     assert api.wait_final(done["id"])["status"] == "cancelled"
     _assert_notifications_are_plain(stack, own_links, {2, 3}, "cancelled")
+
+
+def test_bb_codes_typed_into_a_meeting_cannot_make_a_link_in_its_calendar_event(stack, anna):
+    """Issue 12, finding 11: a javascript: link and a fake "Join:" line above the real one, typed by an employee."""
+    fake = "Join: https://evil.example/j/123"
+    body = {"name": "[URL=javascript:alert(1)]Weekly sync[/URL]", "start_at": tomorrow_at_ten(),
+            "description": f"{fake}\n[URL=javascript:alert(document.cookie)]Join the meeting[/URL]"}
+    done = anna.wait_final(anna.create(body)["id"])
+    assert done["status"] == "ready", done["steps"]
+    event = next(e for e in stack.bitrix_state()["events"] if e["id"] == done["calendar_event_id"])
+    assert not bb_urls(event["name"]) and not bb_urls(event["description"])
+    joins = [line for line in event["description"].splitlines() if line.startswith("Join:")]
+    assert joins[0] == f"Join: {done['join_url']}", event["description"]
+    assert anna.get(done["id"])["name"] == body["name"]  # the conference keeps what was typed, as data
 
 
 APP_LINK = re.compile(r"\[URL=[^\]]*\](Join the (meeting|broadcast)|Watch the broadcast)\[/URL\]")

@@ -1,4 +1,11 @@
-"""The portal's people, for choosing invitees: searched in Bitrix24 and cached briefly in Redis."""
+"""The portal's people, for choosing invitees: searched in Bitrix24 and cached briefly in Redis.
+
+Bitrix24 answers user.get and user.search with the caller's own rights: seeing "any users" takes
+ADMIN_MODE, and extranet users have "limited access" (b24restdocs api-reference/user/user-search.md and
+user/index.md). So a cached answer is the caller's own: its key holds the portal and the user, never
+only the text. Searches, and the cache misses that reach Bitrix24, are limited per user and (misses)
+per portal (shared/limits.py).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +17,13 @@ from flask import Blueprint, current_app, g
 from pydantic import BaseModel, Field
 
 from shared.clients.errors import OutsideServiceError, TransientError
+from shared.limits import SEARCH_MISSES, SEARCHES
 from shared.schemas import ErrorOut, StrictModel
+from shared.services.bitrix_access import REAUTH
 
 from ..auth import login_required
 from ..errors import ApiError
+from ..limits import charge, quick_redis
 from ..openapi import documented
 from . import parse_query
 
@@ -49,18 +59,21 @@ def _person(row: dict) -> dict:
 @bp.get("/users")
 @login_required
 @documented("Search the portal's people (50 a page)", query=UsersQuery,
-            responses={200: PortalUsers, 422: ErrorOut, 503: ErrorOut})
+            responses={200: PortalUsers, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut})
 def users():
     query = parse_query(UsersQuery)
     text = (query.q or "").strip()
-    cache = current_app.extensions["queue"].redis
-    key = "cache:users:" + hashlib.sha256(json.dumps([g.caller.portal, text, query.page]).encode()).hexdigest()
+    charge({SEARCHES: 1})
+    cache = quick_redis()
+    key = "cache:users:" + hashlib.sha256(json.dumps([g.caller.portal, g.caller.user_id, text, query.page]
+                                                     ).encode()).hexdigest()
     try:
         cached = cache.get(key)
     except Exception:  # a cache that is down is only slower
         cached = None
     if cached:
         return current_app.response_class(cached, mimetype="application/json")
+    charge({SEARCH_MISSES: 1})  # each is a call on the portal's Bitrix24 budget
     params = {"FILTER": {"FIND": text} if text else {"ACTIVE": True}, "start": (query.page - 1) * PAGE_SIZE}
     try:
         api = current_app.extensions["bitrix"].client(g.caller.portal, g.caller.user_id)
@@ -68,6 +81,8 @@ def users():
     except TransientError:
         raise ApiError(503, "Bitrix24 did not answer; try again in a moment") from None
     except OutsideServiceError as error:
+        if error.code == REAUTH:  # never searched with anyone else's rights: the page renews the user's pair
+            raise ApiError(401, error.message, code=REAUTH) from None
         raise ApiError(503, f"Bitrix24 refused the search: {error.message}") from None
     rows = [r for r in envelope.get("result") or [] if isinstance(r, dict) and str(r.get("ID", "")).isdigit()]
     body = json.dumps({"items": [_person(r) for r in rows], "total": int(envelope.get("total") or len(rows))})

@@ -27,7 +27,8 @@ def create_session():
         raise ApiError(401, str(exc)) from None
     except TransientError:
         raise ApiError(503, "Bitrix24 did not answer; try again in a moment") from None
-    return jsonify({"token": issue_token(user.portal.key, user.as_dict()), "expires_in": TOKEN_TTL_SECONDS,
+    current_app.extensions["portals"].keep_user_tokens(user, data.refresh_id, replace=False)
+    return jsonify({"token": issue_token(user.portal, user.as_dict()), "expires_in": TOKEN_TTL_SECONDS,
                     "user": user.as_dict()})
 
 

@@ -57,15 +57,19 @@ async function errorOf(response) {
 export async function request(method, path, options = {}) {
   let response = await send(method, path, options)
   if (response.status === 401) {
+    // bitrix_reauth: the session is fine, the app lacks the user's own Bitrix24 pair; a renewal with the
+    // portal's fresh pair brings it, and failing that the error is shown, the session kept.
+    const reauth = (await errorOf(response.clone())).code === 'bitrix_reauth'
     try {
-      await renew()
+      await renew(reauth)
     } catch {
       throw new ApiError({ status: 401, code: 'unauthorized', message: t('error.session') })
     }
     response = await send(method, path, options)
     if (response.status === 401) {
-      session.expired = true
-      throw await errorOf(response)
+      const error = await errorOf(response)
+      if (error.code !== 'bitrix_reauth') session.expired = true
+      throw error
     }
   }
   if (!response.ok) throw await errorOf(response)

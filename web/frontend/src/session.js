@@ -79,9 +79,10 @@ class RenewalError extends Error {
   }
 }
 
-async function renewNow() {
+async function renewNow(fresh) {
   await bx24.ready()
-  let auth = bx24.getAuth()
+  // fresh: the portal's newest pair, whose refresh token the app has not used yet (see renewBitrixAuth)
+  let auth = fresh ? await bx24.refreshAuth() : bx24.getAuth()
   if (!auth || !auth.access_token) auth = await bx24.refreshAuth()
   if (!auth || !auth.access_token) throw new RenewalError('no portal auth', true)
   let response
@@ -93,6 +94,9 @@ async function renewNow() {
         auth_id: auth.access_token,
         domain: auth.domain || session.portal,
         member_id: auth.member_id || session.memberId,
+        // The server keeps the user's own pair (once the OAuth server says it is theirs): work done for
+        // the user is then done with their authorisation, never an administrator's.
+        ...(auth.refresh_token ? { refresh_id: auth.refresh_token } : {}),
       }),
     })
   } catch {
@@ -110,9 +114,9 @@ async function renewNow() {
 let renewing = null
 
 /** One renewal at a time; resolves the new token. A final failure marks the session expired. */
-export function renew() {
+export function renew(fresh = false) {
   if (!renewing) {
-    renewing = renewNow()
+    renewing = renewNow(fresh)
       .catch((error) => {
         if (error.final) session.expired = true
         else schedule(RETRY_MS / 1000) // Bitrix24 or the network will answer again
@@ -123,4 +127,10 @@ export function renew() {
       })
   }
   return renewing
+}
+
+/** A step said the app holds no Bitrix24 authorisation of the user's (error_code bitrix_reauth): a renewal
+ * with a fresh pair from the portal hands it one. */
+export function renewBitrixAuth() {
+  return renew(true)
 }
