@@ -1,6 +1,7 @@
 """Prints the Procfile for `make run`: the app's processes, plus the emulators when SANDBOX is on."""
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -9,6 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from shared.config import SettingsError, load_settings  # noqa: E402
 
 import redis  # noqa: E402
+
+GUNICORN_CONFIG = "web/gunicorn.conf.py"  # timeouts and request limits, shared with Dockerfile.web
 
 
 def redis_line(url: str) -> list[str]:
@@ -28,7 +31,9 @@ def main() -> None:
     except SettingsError as exc:
         sys.exit(f"telemost-bitrix-app: {exc}")
     lines = redis_line(s.redis_url) + [
-        f"web: .venv/bin/gunicorn --bind 0.0.0.0:{s.web_port} --worker-class gthread --workers 2 --threads 8 web.wsgi:app",
+        # This machine only unless WEB_HOST says otherwise: gunicorn does not face clients itself (README).
+        f"web: .venv/bin/gunicorn --config {GUNICORN_CONFIG} --bind {s.web_bind} --worker-class gthread "
+        "--workers 2 --threads 8 web.wsgi:app",
         "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 32 "
         "--queues conferences,maintenance --loglevel INFO --hostname rooms@%h",
         # Bitrix24 work on its own worker: the portal's rate limit may hold it back, never the rooms.
@@ -44,7 +49,11 @@ def main() -> None:
         lines += [
             f"telemost: .venv/bin/gunicorn --bind 127.0.0.1:{s.sandbox_telemost_port} --worker-class gthread "
             "--workers 1 --threads 16 'sandbox.telemost.app:create_app()'",
-            f"bitrix24: .venv/bin/gunicorn --bind 127.0.0.1:{s.sandbox_bitrix24_port} --worker-class gthread "
+            # The portal opens this app and sends it events, not whatever listens on port 5000. Given on the
+            # line: honcho exports .env over the process environment, the line is what load_settings read.
+            f"bitrix24: SANDBOX_APP_URL={shlex.quote(s.sandbox_app_url)} "
+            f"SANDBOX_BITRIX24_PORT={s.sandbox_bitrix24_port} .venv/bin/gunicorn "
+            f"--bind 127.0.0.1:{s.sandbox_bitrix24_port} --worker-class gthread "
             "--workers 1 --threads 16 'sandbox.bitrix24.app:create_app()'",
         ]
     print("\n".join(lines))

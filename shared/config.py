@@ -6,12 +6,15 @@ A missing or malformed required setting stops the process with one line naming i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+
+from .limits import DEFAULT_SETTINGS as DEFAULT_LIMITS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +57,9 @@ class Settings:
     bitrix24_client_secret: str | None
     bitrix24_oauth_url: str
     flower_basic_auth: str | None
+    # Webhook mode: the code of the portal's local application that opens this app; a launch whose token
+    # belongs to another application is refused (app.info's CODE). Unset: not checked (README).
+    bitrix24_app_code: str | None = None
     http_timeout_seconds: float = 10.0
     sweep_every_seconds: float = 10.0
     resend_after_seconds: float = 30.0
@@ -62,6 +68,18 @@ class Settings:
     bitrix24_burst: int = 50
     retention_days: int = 365
     reminder_minutes: int = 15
+    # Requests a minute and a day per user and per portal, by LIMIT_* setting name (shared/limits.py).
+    limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS), hash=False)
+    # Where `make run` binds gunicorn: this machine only unless told otherwise (nginx goes in front).
+    web_host: str = "127.0.0.1"
+    # The app's URL as the sandbox portal opens it and sends it events (scripts/procfile.py passes it on).
+    sandbox_app_url: str = "http://127.0.0.1:5000/"
+
+    @property
+    def web_bind(self) -> str:
+        """gunicorn's --bind for WEB_HOST and WEB_PORT (an IPv6 address in brackets)."""
+        host = f"[{self.web_host}]" if ":" in self.web_host else self.web_host
+        return f"{host}:{self.web_port}"
 
     @property
     def portal_base_url(self) -> str | None:
@@ -129,6 +147,13 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be a number of {unit} from {low:g} to {high:g}, got {raw!r}")
     return value
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, default)
+    if not re.fullmatch(r"[A-Za-z0-9.:-]+", raw):
+        raise SettingsError(f"{name} must be an address or host name such as 127.0.0.1 or 0.0.0.0, got {raw!r}")
+    return raw
 
 
 def _log_format(env: Mapping[str, str], flask_env: str) -> str:
@@ -251,6 +276,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         bitrix24_client_secret=env.get("BITRIX24_CLIENT_SECRET"),
         bitrix24_oauth_url=_url(env, "BITRIX24_OAUTH_URL", "https://oauth.bitrix.info").rstrip("/"),
         flower_basic_auth=flower_auth,
+        bitrix24_app_code=env.get("BITRIX24_APP_CODE"),
         http_timeout_seconds=timeout,
         sweep_every_seconds=sweep_every,
         resend_after_seconds=resend_after,
@@ -259,6 +285,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         bitrix24_burst=int(_number(env, "BITRIX24_BURST", 50, 1, 1000, "requests")),
         retention_days=int(_number(env, "RETENTION_DAYS", 365, 1, 36500, "days")),
         reminder_minutes=int(_number(env, "REMINDER_MINUTES", 15, 1, 1440, "minutes")),
+        limits={name: int(_number(env, name, default, 1, 100_000_000, "requests"))
+                for name, default in DEFAULT_LIMITS.items()},
+        web_host=_host(env, "WEB_HOST", "127.0.0.1"),
+        sandbox_app_url=_url(env, "SANDBOX_APP_URL",
+                             f"http://127.0.0.1:{_port(env, 'WEB_PORT', 5000)}{_base_path(env)}/").rstrip("/") + "/",
     )
 
 

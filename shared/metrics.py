@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from http import HTTPStatus
 from typing import Callable
 
 import redis
@@ -12,13 +13,30 @@ import requests
 log = logging.getLogger(__name__)
 CALLS_KEY = "telemost:metrics:outside_calls"
 HEARTBEAT_KEY = "telemost:worker-heartbeat"
+# A label value is a new time series: only a fixed set may become one, never what a client or an outside
+# service chose to send (issue 12: 200 made-up HTTP methods grew /metrics from 27 KB to 409 KB).
+STANDARD_STATUSES = frozenset(status.value for status in HTTPStatus)
+STATUS_CLASSES = frozenset({*(f"{n}xx" for n in range(1, 6)), "other"})
+
+
+def status_label(code: object) -> str:
+    """An HTTP status as a label: a registered code as itself, any other as its class (4xx), else "other"."""
+    if code in STATUS_CLASSES:  # bounded already
+        return code
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        return "other"
+    if code in STANDARD_STATUSES:
+        return str(code)
+    return f"{code // 100}xx" if 100 <= code <= 599 else "other"
 
 
 def outside_call_recorder(client: redis.Redis, service_of: Callable[[str], str]):
     """A requests response hook counting each outside call and its time, by service and HTTP status."""
     def record(response: requests.Response, *args, **kwargs) -> None:
         service = service_of(response.url)
-        field = f"{service}|{response.status_code}"
+        field = f"{service}|{status_label(response.status_code)}"
         try:
             pipe = client.pipeline(transaction=False)
             pipe.hincrby(CALLS_KEY, field + "|count", 1)
@@ -30,14 +48,20 @@ def outside_call_recorder(client: redis.Redis, service_of: Callable[[str], str])
 
 
 def outside_calls(client: redis.Redis) -> list[tuple[str, str, int, float]]:
-    """(service, status, count, seconds) for every service and status seen."""
+    """(service, status, count, seconds) for every service and status seen.
+
+    The status is bounded again here: fields recorded before the bound (or by an older process) join
+    their class instead of each becoming a series.
+    """
     raw = {k.decode(): v.decode() for k, v in client.hgetall(CALLS_KEY).items()}
-    rows = []
+    totals: dict[tuple[str, str], list[float]] = {}
     for key, value in raw.items():
         service, status, kind = key.rsplit("|", 2)
         if kind == "count":
-            rows.append((service, status, int(value), float(raw.get(f"{service}|{status}|seconds", 0))))
-    return sorted(rows)
+            total = totals.setdefault((service, status_label(status)), [0, 0.0])
+            total[0] += int(value)
+            total[1] += float(raw.get(f"{service}|{status}|seconds", 0))
+    return sorted((service, status, int(count), seconds) for (service, status), (count, seconds) in totals.items())
 
 
 def beat(client: redis.Redis) -> None:

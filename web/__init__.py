@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["id"] = RowIdConverter
     db, http, box = Database(settings.database_url), requests.Session(), TokenBox(settings.secret_key)
     queue = Queue(settings)
-    bitrix = BitrixAccess(settings, db, box, queue.redis, http)
+    # The web never sleeps for the portal's budget: a full bucket is a 503 at once (DESIGN §5).
+    bitrix = BitrixAccess(settings, db, box, queue.redis, http, max_wait_seconds=0)
     identity = Identity(settings, db, http, limiter=bitrix.limiter)
     app.extensions.update(db=db, queue=queue, http=http, box=box, identity=identity,
                           portals=Portals(identity, box),
@@ -56,11 +57,13 @@ def create_app(settings: Settings | None = None) -> Flask:
                           yandex=YandexAccounts(settings, db, box, queue.redis, http))
 
     from .api import bitrix_users, conferences, session
-    from . import health, launch, openapi, yandex
+    from . import bitrix_events, health, launch, openapi, security_headers, yandex
 
-    for blueprint in (conferences.bp, session.bp, bitrix_users.bp, yandex.bp, health.bp, openapi.bp, launch.bp):
+    for blueprint in (conferences.bp, session.bp, bitrix_users.bp, yandex.bp, health.bp, openapi.bp, launch.bp,
+                      bitrix_events.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     health.time_requests(app)
+    security_headers.register(app)
     app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.base_path)
     return app

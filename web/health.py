@@ -97,6 +97,10 @@ def _redis_metrics(registry: CollectorRegistry) -> None:
 
 
 def time_requests(app: Flask) -> None:
+    """Every label from a fixed set: the methods and route rules the app has, the registered statuses
+    (shared.metrics.status_label). A made-up method or path is "other" or "unmatched", never a new series."""
+    served = frozenset(method for rule in app.url_map.iter_rules() for method in rule.methods)
+
     @app.before_request
     def _start():
         g.started = time.perf_counter()
@@ -104,6 +108,8 @@ def time_requests(app: Flask) -> None:
     @app.after_request
     def _observe(response):
         if "started" in g:
+            method = request.method if request.method in served else "other"
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            REQUEST_SECONDS.labels(request.method, route, response.status_code).observe(time.perf_counter() - g.started)
+            REQUEST_SECONDS.labels(method, route, shared_metrics.status_label(response.status_code)).observe(
+                time.perf_counter() - g.started)
         return response

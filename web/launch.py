@@ -1,17 +1,17 @@
-"""Opening the app from Bitrix24: the launch page, the install page and the portal's events (CONTRACT §3)."""
+"""Opening the app from Bitrix24: the launch page and the install page (CONTRACT §3)."""
 from __future__ import annotations
 
 import logging
-import time
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from shared.clients.errors import TransientError
-from shared.services import calendar_sync
 from shared.services.identity import Launch, NotVouched, VerifiedUser
 
+from . import security_headers
 from .auth import TOKEN_TTL_SECONDS, issue_token
-from .bitrix_form import nested, number
+from .bitrix_form import number
 from .frontend import bundle_assets
 
 bp = Blueprint("launch", __name__)
@@ -44,9 +44,13 @@ def _bx24_url(user: VerifiedUser | None, domain: str) -> str:
 
 
 def _framed_by(response: Response, user: VerifiedUser) -> Response:
-    """Only the user's portal may frame the page (no X-Frame-Options, which would block it)."""
+    """Only the user's portal may frame the page (no X-Frame-Options, which would block it); its scripts
+    come from the app, the BX24 script host and the page's own nonce (web/security_headers.py)."""
     scheme = "https" if user.portal.secure else "http"
-    response.headers["Content-Security-Policy"] = f"frame-ancestors 'self' {scheme}://{user.portal.domain}"
+    portal = f"{scheme}://{user.portal.domain}"
+    bx24 = urlsplit(_bx24_url(user, user.portal.domain))
+    response.headers["Content-Security-Policy"] = security_headers.page_policy(
+        scripts=[f"{bx24.scheme}://{bx24.netloc}"], connect=[portal], frame_ancestors=["'self'", portal])
     return response
 
 
@@ -69,8 +73,8 @@ def launch_page():
     user = _verified(identity.verify)
     if not isinstance(user, VerifiedUser):
         return user
-    portals.keep_user_tokens(user, _launch())
-    config = {"token": issue_token(user.portal.key, user.as_dict()), "expiresIn": TOKEN_TTL_SECONDS,
+    portals.keep_user_tokens(user, _launch().refresh_id, replace=True)
+    config = {"token": issue_token(user.portal, user.as_dict()), "expiresIn": TOKEN_TTL_SECONDS,
               "user": user.as_dict(), "basePath": request.script_root, "portal": user.portal.domain,
               "memberId": _launch().member_id, "lang": (_field("LANG") or "ru").lower()[:8],
               "sandbox": current_app.config["SETTINGS"].sandbox}
@@ -87,58 +91,9 @@ def outside_the_portal():
 @bp.route("/install", methods=["GET", "POST"])
 def install_page():
     portals = current_app.extensions["portals"]
-    events_url = url_for("launch.portal_events", _external=True)
+    events_url = url_for("bitrix_events.portal_events", _external=True)
     user = _verified(lambda launch: portals.install(launch, events_url=events_url))
     if not isinstance(user, VerifiedUser):
         return user
     page = render_template("install.html", domain=user.portal.domain, bx24_url=_bx24_url(user, user.portal.domain))
     return _framed_by(Response(page, mimetype="text/html"), user)
-
-
-CALENDAR_EVENTS = ("ONCALENDARENTRYDELETE", "ONCALENDARENTRYUPDATE")
-
-
-def _follow_calendar(event: str, portal: str, data) -> None:
-    event_id = number(str(data.get("id", ""))) if isinstance(data, dict) else None
-    if event_id is None:
-        return
-    db, queue = current_app.extensions["db"], current_app.extensions["queue"]
-    if event == "ONCALENDARENTRYDELETE":
-        for conference_id in calendar_sync.cancel_for_deleted_event(db, portal, event_id):
-            queue.provision(conference_id)
-    else:  # reading the event is an outside call: the worker does it, not the request
-        for conference_id in calendar_sync.conferences_of_event(db, portal, event_id):
-            queue.pull_calendar_change(conference_id)
-
-
-@bp.post("/bitrix/events")
-def portal_events():
-    """ONAPPINSTALL and ONAPPUNINSTALL; anything not proven genuine changes nothing and gets 401."""
-    body = nested(request.form.items(multi=False))
-    auth = body.get("auth") if isinstance(body.get("auth"), dict) else {}
-    event, ts = str(body.get("event", "")).upper(), number(str(body.get("ts", "")))
-    if ts is None:
-        return jsonify({"error": {"code": "bad_request", "message": "ts is missing or not a Unix time",
-                                  "fields": {}}}), 400
-    portals = current_app.extensions["portals"]
-    try:
-        if event == "ONAPPINSTALL":
-            launch = Launch(auth_id=str(auth.get("access_token", "")), domain=str(auth.get("domain", "")),
-                            member_id=str(auth.get("member_id", "")), refresh_id=auth.get("refresh_token") or None,
-                            expires_in=number(str(auth.get("expires_in", ""))),
-                            application_token=auth.get("application_token") or None)
-            portals.install(launch, ts=ts, scope=auth.get("scope"),
-                            events_url=url_for("launch.portal_events", _external=True))
-        elif event == "ONAPPUNINSTALL":
-            portals.uninstall(str(auth.get("member_id", "")), str(auth.get("application_token", "")), ts)
-        elif event in CALENDAR_EVENTS:
-            portals.verify_event(str(auth.get("member_id", "")), str(auth.get("application_token", "")))
-            _follow_calendar(event, str(auth.get("member_id", "")), body.get("data"))
-        else:
-            return jsonify({"accepted": False, "reason": f"{event or 'no event'} is not handled"}), 200
-    except NotVouched as exc:
-        log.warning("%s refused: %s", event, exc)
-        return jsonify({"error": {"code": "unauthorized", "message": str(exc), "fields": {}}}), 401
-    except TransientError:
-        return jsonify({"error": {"code": "unavailable", "message": "Bitrix24 did not answer", "fields": {}}}), 503
-    return jsonify({"accepted": True, "event": event, "at": int(time.time())})

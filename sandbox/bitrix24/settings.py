@@ -67,11 +67,11 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Settings):
         env_name = APP_URL_ENV if field.name == "app_url" else ENV_PREFIX + field.name.upper()
-        if env_name in environ:
-            values[field.name] = _coerce(field.type, environ[env_name], env_name)
+        if environ.get(env_name, "").strip():  # empty means "not set", as in the app's .env
+            values[field.name] = _coerce(field.type, environ[env_name].strip(), env_name)
     known = {field.name for field in dataclasses.fields(Settings)}
     values.update({key: value for key, value in (config or {}).items() if key in known})
-    if "public_url" not in values and ENV_PREFIX + "PORT" in environ:
+    if "public_url" not in values and environ.get(ENV_PREFIX + "PORT", "").strip():
         # The port the app's settings give the emulator (SANDBOX_BITRIX24_PORT) is where it is reached.
         values["public_url"] = f"http://127.0.0.1:{environ[ENV_PREFIX + 'PORT']}"
     values["public_url"] = str(values.get("public_url", Settings.public_url)).rstrip("/")

@@ -1,30 +1,18 @@
-"""nginx/nginx.conf and nginx/telemost-bitrix.conf in a real nginx, in front of the test session's web server.
-
-The test config is nginx/nginx.conf with only what a test run needs changed: the listen port, the
-upstream address (the stack's gunicorn), no TLS, and pid, logs and temp files in a temp folder, so that
-it runs as any user without touching /var. A second server on another port includes the snippet.
-"""
+"""nginx/nginx.conf and nginx/telemost-bitrix.conf in a real nginx, in front of the test session's web server
+(tests/deploy/nginx_server.py)."""
 from __future__ import annotations
 
+import http.client
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.support.processes import ROOT, free_port, wait_until
 from web.frontend import MANIFEST
 
-NGINX_CONF = ROOT / "nginx" / "nginx.conf"
-SNIPPET = ROOT / "nginx" / "telemost-bitrix.conf"
-PREFIX = "/telemost-bitrix"
+from .nginx_server import NGINX_CONF, PREFIX, SNIPPET, running_nginx
 
 
 @pytest.fixture(autouse=True)
@@ -32,77 +20,10 @@ def _fresh_sandbox(clean_sandbox):
     yield
 
 
-def _nginx_binary() -> str:
-    def find():
-        return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-    if not find():
-        subprocess.run([str(ROOT / "scripts" / "ensure-nginx.sh")], capture_output=True)
-    if not find():
-        pytest.skip("nginx is not installed and scripts/ensure-nginx.sh could not install it (it needs root and apt-get)")
-    return find()
-
-
-def _without_tls(text: str) -> str:
-    """The config without comment lines and without any server { } that listens on 443."""
-    text = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
-    for match in reversed(list(re.finditer(r"\bserver\s*\{", text))):
-        depth, end = 0, match.end() - 1
-        for end in range(match.end() - 1, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[end], 0)
-            if depth == 0:
-                break
-        if re.search(r"listen\s+[^;]*443", text[match.start():end]):
-            text = text[:match.start()] + text[end + 1:]
-    return text
-
-
-def _config_for_test(tmp: Path, web_port: int, port: int, snippet_port: int) -> str:
-    text = _without_tls(NGINX_CONF.read_text())
-    assert "server web:5000;" in text and re.search(r"listen\s+80;", text)
-    text = text.replace("server web:5000;", f"server 127.0.0.1:{web_port};")
-    text = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{port};", text)
-    text = re.sub(r"^\s*user\s+\S+;|^\s*include\s+\S*mime\.types;", "", text, flags=re.M)
-    text = re.sub(r"^(\s*)pid\s+\S+;", rf"\1pid {tmp}/nginx.pid;", text, flags=re.M)
-    text = re.sub(r"^(\s*)error_log\s+\S+", rf"\1error_log {tmp}/error.log", text, flags=re.M)
-    text = re.sub(r"^(\s*)access_log\s+(?!off;)\S+;", rf"\1access_log {tmp}/access.log;", text, flags=re.M)
-    temp = "".join(f"    {kind}_temp_path {tmp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    snippet_server = f"    server {{\n        listen 127.0.0.1:{snippet_port};\n        include {SNIPPET};\n    }}\n"
-    text = text.replace("http {\n", "http {\n" + temp, 1)
-    return text[:text.rindex("}")] + snippet_server + "}\n"
-
-
 @pytest.fixture(scope="module")
 def nginx(stack):
-    """{config file name: base URL of the prefix} for nginx.conf's server and the snippet's."""
-    binary = _nginx_binary()
-    tmp = Path(tempfile.mkdtemp(prefix="nginx-test-"))
-    tmp.chmod(0o755)  # nginx's workers run as nobody when the tests run as root
-    ports = {"nginx.conf": free_port(), "telemost-bitrix.conf": free_port()}
-    web_port = int(stack.web_url.rsplit(":", 1)[1])
-    (tmp / "nginx.conf").write_text(_config_for_test(tmp, web_port, ports["nginx.conf"], ports["telemost-bitrix.conf"]))
-    process = subprocess.Popen([binary, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log"),
-                                "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-
-    def listening() -> bool:
-        assert process.poll() is None, (tmp / "error.log").read_text(errors="replace")
-        for port in ports.values():
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    try:
-        try:
-            wait_until(listening, 10, "nginx listening")
-        except TimeoutError:
-            pytest.fail("nginx did not start: " + (tmp / "error.log").read_text(errors="replace"))
-        yield {name: f"http://127.0.0.1:{port}{PREFIX}" for name, port in ports.items()}
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with running_nginx(int(stack.web_url.rsplit(":", 1)[1])) as urls:
+        yield urls
 
 
 @pytest.fixture(params=["nginx.conf", "telemost-bitrix.conf"])
@@ -152,6 +73,48 @@ def test_body_over_10_mb_is_refused_by_nginx(stack, base):
 def test_json_is_gzipped(base):
     response = requests.get(base + "/api/openapi.json", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert response.headers.get("Content-Encoding") == "gzip"
+
+
+# --- /metrics: the monitoring network only (issue 12, finding 6) -----------------------------------------------
+
+ALLOWED, OTHER = "127.0.0.1", "127.0.0.2"  # the config allows 127.0.0.1; 127.0.0.2 is loopback too, not allowed
+# The same path as nginx normalises it before choosing a location: each must meet the same rule.
+METRICS_PATHS = ("/metrics", "//metrics", "/%6Detrics", "/./metrics", "/health/../metrics")
+
+
+def _get_from(source: str, url: str) -> tuple[int, str]:
+    """GET with the connection's source address chosen (both are on loopback: nothing leaves this machine)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10, source_address=(source, 0))
+    try:
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def test_metrics_are_refused_to_an_address_outside_the_monitoring_network(base):
+    for path in METRICS_PATHS:
+        status, body = _get_from(OTHER, base + path)
+        assert status in (403, 404) and "telemost_" not in body, (path, status)
+    assert _get_from(OTHER, base + "/health")[0] == 200  # the address does reach the app otherwise
+
+
+def test_metrics_are_served_to_the_monitoring_network(base):
+    status, body = _get_from(ALLOWED, base + "/metrics")
+    assert status == 200 and "telemost_http_request_seconds" in body
+
+
+def _metrics_location(text: str) -> list[str]:
+    body = re.search(r"location = /telemost-bitrix/metrics \{(.*?)\}", text, re.S)[1]
+    return [line.strip() for line in body.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_snippet_guards_metrics_as_the_full_config_does():
+    full, snippet = _metrics_location(NGINX_CONF.read_text()), _metrics_location(SNIPPET.read_text())
+    assert full == snippet and full[-3:-1] == ["deny all;", "proxy_pass http://telemost_web;"]
+    assert all(line.startswith("allow ") for line in full[:-3])
 
 
 def _location_directives(text: str) -> list[str]:

@@ -28,16 +28,35 @@ def browser():
         browser.close()
 
 
+# Every frame of every page reports what its Content-Security-Policy refused (the app's frame included).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.__cspViolation(
+    {page: location.href, directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample}));
+"""
+
+
 @pytest.fixture
-def page(browser, stack):
+def csp_violations() -> list:
+    """What the pages' CSP refused in a test: empty at its end, or the test fails (issue 12, finding 14)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, stack, csp_violations):
     context = browser.new_context(viewport={"width": 900, "height": 900}, locale="ru-RU",
                                   timezone_id="Europe/Moscow")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.web_url)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.bitrix_url)
+    context.expose_binding("__cspViolation", lambda source, violation: csp_violations.append(violation))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    # Chromium also says so in the console ("... violates the following Content Security Policy directive ...").
+    context.on("console", lambda message: csp_violations.append({"console": message.text})
+               if "Content Security Policy" in message.text else None)
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
     context.close()
+    assert csp_violations == []
 
 
 class Portal:

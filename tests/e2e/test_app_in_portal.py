@@ -150,3 +150,26 @@ def test_works_in_a_600_pixel_frame(portal, page):
     width = app.locator("body").evaluate("b => [b.scrollWidth, b.clientWidth]")
     assert width[0] <= width[1] + 1, width
     portal.shot("12-narrow-form")
+
+
+INJECT = """() => new Promise((resolve) => {
+    document.addEventListener("securitypolicyviolation",
+        (e) => resolve({ran: window.__injected === true, directive: e.violatedDirective}), {once: true});
+    const script = document.createElement("script");
+    script.textContent = "window.__injected = true";
+    document.body.appendChild(script);
+    if (window.__injected === true) resolve({ran: true, directive: null});
+})"""
+
+
+def test_a_script_injected_into_the_app_page_does_not_run(portal, csp_violations):
+    """What an HTML injection would do: add an inline script. The page's CSP admits only its nonce's."""
+    portal.open(2)
+    result = portal.page.frame(name="app-frame").evaluate(INJECT)
+    assert result == {"ran": False, "directive": "script-src-elem"}
+    for _ in range(50):  # the browser reports it to the test asynchronously, twice: event and console
+        if len(csp_violations) >= 2:
+            break
+        portal.page.wait_for_timeout(100)
+    assert any(v.get("directive") == "script-src-elem" for v in csp_violations), csp_violations
+    csp_violations.clear()  # expected here; the fixture fails any other test that has one

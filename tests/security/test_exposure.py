@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +12,7 @@ from sqlalchemy import select, text
 
 from shared.crypto import TokenBox
 from shared.models import BitrixCredential, YandexAccount
+from tests.deploy.test_procfile import procfile
 from tests.integration.stack import ApiClient
 from tests.integration.test_pipeline import meeting
 from tests.integration.test_yandex_accounts import connect
@@ -145,10 +145,7 @@ def test_no_secret_reaches_any_process_log_after_a_full_run(stack, database):
 # --- Flower ----------------------------------------------------------------------------------------------------
 
 def _procfile(stack, **env) -> dict[str, str]:
-    result = subprocess.run([sys.executable, "scripts/procfile.py"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=30, env={**stack.env, **env})
-    assert result.returncode == 0, result.stderr
-    return dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    return procfile({**stack.env, **env})
 
 
 def test_flower_without_a_password_listens_on_this_machine_only(stack):
