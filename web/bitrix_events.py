@@ -30,7 +30,6 @@ def _error(status: int, code: str, message: str):
 def _install(auth: dict, ts: int) -> None:
     launch = Launch(auth_id=str(auth.get("access_token", "")), domain=str(auth.get("domain", "")),
                     member_id=str(auth.get("member_id", "")), refresh_id=auth.get("refresh_token") or None,
-                    expires_in=number(str(auth.get("expires_in", ""))),
                     application_token=auth.get("application_token") or None)
     current_app.extensions["portals"].install(launch, ts=ts, scope=auth.get("scope"),
                                               events_url=url_for("bitrix_events.portal_events", _external=True))

@@ -11,7 +11,6 @@ from shared.services.identity import Launch, NotVouched, VerifiedUser
 
 from . import security_headers
 from .auth import TOKEN_TTL_SECONDS, issue_token
-from .bitrix_form import number
 from .frontend import bundle_assets
 
 bp = Blueprint("launch", __name__)
@@ -27,7 +26,7 @@ def _field(name: str) -> str:
 
 def _launch() -> Launch:
     return Launch(auth_id=_field("AUTH_ID"), domain=_field("DOMAIN"), member_id=_field("member_id"),
-                  refresh_id=_field("REFRESH_ID") or None, expires_in=number(_field("AUTH_EXPIRES")),
+                  refresh_id=_field("REFRESH_ID") or None,
                   application_token=_field("APPLICATION_TOKEN") or None)
 
 

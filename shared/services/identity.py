@@ -33,8 +33,7 @@ class Launch:
     auth_id: str
     domain: str
     member_id: str
-    refresh_id: str | None = None
-    expires_in: int | None = None
+    refresh_id: str | None = None  # kept only once the OAuth server vouches for it (Portals.verified_pair)
     application_token: str | None = None
 
 
