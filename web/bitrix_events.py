@@ -17,14 +17,11 @@ from shared.services import calendar_sync
 from shared.services.identity import Launch, NotVouched
 
 from .bitrix_form import nested, number
+from .errors import error_response
 
 bp = Blueprint("bitrix_events", __name__)
 log = logging.getLogger(__name__)
 CALENDAR_EVENTS = ("ONCALENDARENTRYDELETE", "ONCALENDARENTRYUPDATE")
-
-
-def _error(status: int, code: str, message: str):
-    return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
 
 
 def _install(auth: dict, ts: int) -> None:
@@ -51,7 +48,7 @@ def portal_events():
     auth = body.get("auth") if isinstance(body.get("auth"), dict) else {}
     event, ts = str(body.get("event", "")).upper(), number(str(body.get("ts", "")))
     if ts is None:
-        return _error(400, "bad_request", "ts is missing or not a Unix time")
+        return error_response(400, "ts is missing or not a Unix time")
     portals, queue = current_app.extensions["portals"], current_app.extensions["queue"]
     member_id, application_token = str(auth.get("member_id", "")), str(auth.get("application_token", ""))
     checking = False
@@ -70,8 +67,8 @@ def portal_events():
             return jsonify({"accepted": False, "reason": f"{event or 'no event'} is not handled"}), 200
     except NotVouched as exc:
         log.warning("%s refused: %s", event, exc)
-        return _error(401, "unauthorized", str(exc))
+        return error_response(401, str(exc))
     except TransientError:
-        return _error(503, "unavailable", "Bitrix24 did not answer")
+        return error_response(503, "Bitrix24 did not answer")
     # "checking": what the event says is being confirmed with the portal; nothing is taken on its word.
     return jsonify({"accepted": True, "event": event, "at": int(time.time()), "checking": checking})
