@@ -11,7 +11,7 @@ POSTGRES_TESTS := tests/unit/test_step_transitions.py tests/integration/test_pip
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test worker setup migrate redis frontend chromium backup bench chaos hashes audit clean
+.PHONY: run test worker setup migrate redis frontend chromium backup bench chaos hashes audit clean live-check
 
 setup: $(STAMP) .env redis migrate frontend
 
@@ -54,7 +54,8 @@ run: setup
 	@mkdir -p var
 	@$(BIN)/python scripts/procfile.py > var/Procfile
 	@$(BIN)/python scripts/urls.py
-	@$(BIN)/honcho start -f var/Procfile -d .
+	@# Not honcho itself: it would put .env over exported settings, which `make migrate` reads the other way.
+	@$(BIN)/python scripts/procfile.py start var/Procfile
 
 worker: setup
 	$(BIN)/celery -A worker.celery_app worker --pool threads --concurrency 32 --queues conferences,maintenance,bitrix --loglevel INFO
@@ -65,6 +66,12 @@ test: $(STAMP) frontend chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@# The database and pipeline tests once more on PostgreSQL: the path to several hosts.
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q $(POSTGRES_TESTS)
+
+# The app's calls, once, against a real test portal and Yandex organisation (README, Connecting to a real
+# portal): needs LIVE_CHECK_* in .env or the environment and refuses without. Never part of `make test`,
+# which runs the same script against the emulators (tests/integration/test_live_check.py).
+live-check: $(STAMP)
+	@$(BIN)/python scripts/live_check.py
 
 # An online copy of the database (see README, Operations).
 backup: $(STAMP) .env

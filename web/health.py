@@ -1,13 +1,15 @@
-"""Health (database, Redis, the newest worker heartbeat) and Prometheus metrics."""
+"""Health (database, its schema, Redis, the newest worker heartbeat) and Prometheus metrics."""
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from shared import metrics as shared_metrics
 from shared.jobs import QUEUES
@@ -19,6 +21,9 @@ from .openapi import documented
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 SERVICE_NAME = "telemost-bitrix-app"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # alembic.ini's script_location
+# Loading the migrations imports alembic, which logs each of its autogenerate plugins at INFO in every web.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 # Per web process: each gunicorn worker counts its own requests (a scrape sees the one that answers).
 REQUEST_SECONDS = Histogram("telemost_http_request_seconds", "Web requests by route and status",
                             ["method", "route", "status"])
@@ -41,8 +46,42 @@ def _heartbeat_age() -> float | None:
     return None if age is None else round(age, 1)
 
 
+def migration_heads(migrations: Path = MIGRATIONS) -> frozenset[str]:
+    """The revisions the code expects the database at: the heads of the migrations folder."""
+    return frozenset(ScriptDirectory(str(migrations)).get_heads())
+
+
+@bp.record_once
+def _read_migration_heads(state) -> None:
+    # Once at start-up: /health stays one small query, however many migrations there are.
+    state.app.extensions["migration_heads"] = migration_heads()
+
+
+def _schema(db, expected: frozenset[str]) -> str:
+    """"ok" when the database is at the newest migration; else where it is, for the operator to act on."""
+    try:
+        with db.read() as session:
+            current = frozenset(session.scalars(text("SELECT version_num FROM alembic_version")))
+    except Exception as exc:  # no table: never migrated; any other failure is the database check's too
+        try:
+            missing = not inspect(db.engine).has_table("alembic_version")
+        except Exception:
+            missing = False
+        if not missing:
+            log.warning("health check schema failed: %s", exc)
+            return f"failed: {type(exc).__name__}"
+        current = frozenset()
+    if current == expected:
+        return "ok"
+    at = f"at {', '.join(sorted(current))}" if current else "not migrated"
+    message = f"{at}, code expects {', '.join(sorted(expected))}: run `alembic upgrade head` (make migrate)"
+    log.warning("health check schema: %s", message)
+    return message
+
+
 @bp.get("/health")
-@documented("Liveness and readiness, with the database and Redis checked", responses={200: HealthOut, 503: HealthOut})
+@documented("Liveness and readiness: the database, its schema (at the newest migration) and Redis checked",
+            responses={200: HealthOut, 503: HealthOut})
 def health():
     db = current_app.extensions["db"]
 
@@ -51,6 +90,7 @@ def health():
             session.execute(text("SELECT 1"))
 
     checks = {"database": _check("database", database),
+              "schema": _schema(db, current_app.extensions["migration_heads"]),
               "redis": _check("redis", current_app.extensions["queue"].ping)}
     healthy = all(v == "ok" for v in checks.values())
     body = {"status": "healthy" if healthy else "unhealthy", "service": SERVICE_NAME,

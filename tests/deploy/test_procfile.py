@@ -15,8 +15,8 @@ import requests
 
 from tests.support.processes import ROOT, free_port, wait_until
 
-# What honcho exports to every process: .env as `make` writes it from .env.example, over the process
-# environment (honcho's own precedence), so an exported WEB_PORT does not reach the emulator that way.
+# .env as `make` writes it from .env.example, under the exported settings (scripts/procfile.py start):
+# SANDBOX_APP_URL is empty there, so the emulator learns the app's URL from its Procfile line.
 ENV_FILE_DEFAULTS = {"WEB_PORT": "5000", "SANDBOX_BITRIX24_PORT": "8082", "SANDBOX_APP_URL": ""}
 
 
@@ -52,7 +52,7 @@ def test_the_sandbox_portal_launches_and_sends_events_to_this_stacks_web_port(st
     line = procfile(exported)["bitrix24"]
     app = ThreadingHTTPServer(("127.0.0.1", web_port), _Recorder)
     threading.Thread(target=app.serve_forever, daemon=True).start()
-    portal = subprocess.Popen(line, shell=True, cwd=ROOT, env={**exported, **ENV_FILE_DEFAULTS},
+    portal = subprocess.Popen(line, shell=True, cwd=ROOT, env={**ENV_FILE_DEFAULTS, **exported},
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{portal_port}"
     try:
@@ -60,10 +60,12 @@ def test_the_sandbox_portal_launches_and_sends_events_to_this_stacks_web_port(st
         launch = requests.post(f"{base}/_sandbox/launch", json={"user_id": 2}, timeout=10).json()
         assert urlsplit(launch["url"]).netloc == f"127.0.0.1:{web_port}", launch["url"]
 
-        installed = requests.post(f"{base}/_sandbox/install", json={"user_id": 1}, timeout=10).json()
-        assert installed["delivered"]["status"] == 200, installed
+        # ONAPPINSTALL goes only to a handler the app bound or named (app_install.py); ONAPPUNINSTALL goes to
+        # the app's own events URL, the one the Procfile line gave the portal.
+        uninstalled = requests.post(f"{base}/_sandbox/uninstall", json={}, timeout=10).json()
+        assert uninstalled["delivered"]["status"] == 200, uninstalled
         received = [(path, fields["event"]) for path, fields in _Recorder.received]
-        assert received == [("/bitrix/events", ["ONAPPINSTALL"])]
+        assert received == [("/bitrix/events", ["ONAPPUNINSTALL"])]
     finally:
         os.killpg(portal.pid, signal.SIGTERM)
         portal.wait(10)

@@ -183,7 +183,7 @@ def test_health_checks_the_database_and_redis(stack):
     body = requests.get(f"{stack.web_url}/health").json()
     age = body.pop("worker_heartbeat_age_seconds")
     assert body == {"status": "healthy", "service": "telemost-bitrix-app", "base_path": "",
-                    "checks": {"database": "ok", "redis": "ok"}}
+                    "checks": {"database": "ok", "schema": "ok", "redis": "ok"}}
     assert age is not None and 0 <= age < 10  # the sweeper, every second in tests, is the heartbeat
 
 
