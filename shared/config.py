@@ -25,6 +25,10 @@ SANDBOX_BITRIX24_CLIENT_SECRET = "sandbox-secret"
 SANDBOX_YANDEX_CLIENT_ID = "sandbox-yandex-client"
 SANDBOX_YANDEX_CLIENT_SECRET = "sandbox-yandex-secret"
 
+# The regional Bitrix24 OAuth servers (b24phpsdk src/Core/Credentials/DefaultOAuthServerUrl.php; b24pysdk
+# api/requesters/bitrix_oauth_requester.py): oauth.bitrix24.tech for portals in Russia, oauth.bitrix.info
+# elsewhere. The sandbox serves a stand-in of each (sandbox/bitrix24/settings.py OAUTH_SERVERS).
+BITRIX24_REGIONAL_OAUTH = ("https://oauth.bitrix24.tech", "https://oauth.bitrix.info")
 REAL_CREDENTIALS = ("BITRIX24_WEBHOOK_URL", "BITRIX24_CLIENT_ID", "YANDEX_OAUTH_TOKEN", "YANDEX_CLIENT_ID")
 
 
@@ -63,6 +67,8 @@ class Settings:
     http_timeout_seconds: float = 10.0
     sweep_every_seconds: float = 10.0
     resend_after_seconds: float = 30.0
+    # How often beat reads linked calendar events back, in case the portal's event of a change was lost.
+    calendar_reconcile_every_seconds: float = 300.0
     json_logs: bool = True
     bitrix24_rate_per_second: float = 2.0
     bitrix24_burst: int = 50
@@ -74,6 +80,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     # The app's URL as the sandbox portal opens it and sends it events (scripts/procfile.py passes it on).
     sandbox_app_url: str = "http://127.0.0.1:5000/"
+    # The OAuth servers a portal's server_endpoint may name, besides bitrix24_oauth_url (shared/clients/bitrix24.py).
+    bitrix24_oauth_servers: tuple[str, ...] = BITRIX24_REGIONAL_OAUTH
 
     @property
     def web_bind(self) -> str:
@@ -110,7 +118,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
-def _read_environment(environ: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
+def read_environment(environ: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
     """The process environment wins over .env, as with docker compose and most twelve-factor tools."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
@@ -196,7 +204,7 @@ def _base_path(env: Mapping[str, str]) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
-    env = _read_environment(environ, env_file)
+    env = read_environment(environ, env_file)
     sandbox = _sandbox_mode(env)
     flask_env = env.get("FLASK_ENV", "production")
     if flask_env not in ("production", "development", "testing"):
@@ -275,11 +283,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         bitrix24_client_id=env.get("BITRIX24_CLIENT_ID"),
         bitrix24_client_secret=env.get("BITRIX24_CLIENT_SECRET"),
         bitrix24_oauth_url=_url(env, "BITRIX24_OAUTH_URL", "https://oauth.bitrix.info").rstrip("/"),
+        bitrix24_oauth_servers=tuple(f"http://127.0.0.1:{bitrix_port}{path}" for path in ("/oauth-server-ru", "/oauth-server"))
+        if sandbox else BITRIX24_REGIONAL_OAUTH,
         flower_basic_auth=flower_auth,
         bitrix24_app_code=env.get("BITRIX24_APP_CODE"),
         http_timeout_seconds=timeout,
         sweep_every_seconds=sweep_every,
         resend_after_seconds=resend_after,
+        calendar_reconcile_every_seconds=_number(env, "CALENDAR_RECONCILE_EVERY_SECONDS", 300, 60, 86400, "seconds"),
         json_logs=_log_format(env, flask_env) == "json",
         bitrix24_rate_per_second=_number(env, "BITRIX24_RATE_PER_SECOND", 2, 0.1, 100, "requests a second"),
         bitrix24_burst=int(_number(env, "BITRIX24_BURST", 50, 1, 1000, "requests")),

@@ -97,6 +97,9 @@ class Conference(Base):
     watch_url: Mapped[str | None] = mapped_column(String(512))
     telemost_id: Mapped[str | None] = mapped_column(String(64))
     calendar_event_id: Mapped[int | None] = mapped_column(Integer)
+    # Whose Yandex token made the room, the only one that may change it (Telemost: changes are made on
+    # behalf of the organiser): services.room_organiser says how it is written. NULL: not known.
+    room_organiser: Mapped[str | None] = mapped_column(String(255))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     # Every edit or cancel raises the version of the desired state above; a step that finishes work
     # for an older version runs again, so two quick edits end in the last one, never in a mix.
@@ -106,6 +109,9 @@ class Conference(Base):
     # that an edit sends only the difference.
     applied: Mapped[dict] = mapped_column(JSON, default=dict)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the beat job last read the calendar event back (services.calendar_sync.reconcile): it reads the
+    # longest unread first, so every linked event is read in turn however many there are.
+    calendar_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a provisioning task was last sent; the sweeper re-sends only what has waited a while.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -162,6 +168,11 @@ class Portal(Base):
     # The last install or uninstall event accepted: an older one, or the same one again, is a replay.
     last_event_ts: Mapped[int] = mapped_column(Integer, default=0)
     last_event: Mapped[str | None] = mapped_column(String(32))
+    # The regional OAuth server that issued its tokens (a known one only: shared/clients/bitrix24.py OAuthServers);
+    # None until one was heard (portals installed before it was kept).
+    oauth_server: Mapped[str | None] = mapped_column(String(255))
+    # When the portal answered PORTAL_DELETED: gone for good, never called again.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -196,5 +207,33 @@ class YandexAccount(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # False once Yandex refused the account (revoked or expired): the user must connect it again.
     usable: Mapped[bool] = mapped_column(default=True)
+    # When the stored pair was issued: it is refreshed well before it dies (services.yandex_accounts).
+    token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboundEvent(Base):
+    """A Bitrix24 event, stored before it is answered: the portal never sends one again ("No retries",
+    b24restdocs api-reference/events/index.md), so it waits here until a worker has processed it
+    (services.inbound_events). One waiting row per subject: a flood of the same hint is one check."""
+
+    __tablename__ = "inbound_bitrix_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal: Mapped[str] = mapped_column(String(64))  # member_id
+    # What is to be checked: "calendar:<event id>" or "uninstall"; the event's own name is kept for the logs.
+    subject: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[int] = mapped_column(Integer)  # the newest `ts` of the events it stands for
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a task was last sent for it
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a worker is on it since then
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Waiting (not yet taken) rows are unique per subject: what arrives before a worker takes the row joins it;
+# what arrives after makes a new one, so a change after the read is read again.
+Index("ix_inbound_events_waiting", InboundEvent.portal, InboundEvent.subject, unique=True,
+      sqlite_where=InboundEvent.taken_at.is_(None), postgresql_where=InboundEvent.taken_at.is_(None))
+Index("ix_inbound_events_due", InboundEvent.taken_at, InboundEvent.sent_at)

@@ -27,7 +27,8 @@ def _field(name: str) -> str:
 def _launch() -> Launch:
     return Launch(auth_id=_field("AUTH_ID"), domain=_field("DOMAIN"), member_id=_field("member_id"),
                   refresh_id=_field("REFRESH_ID") or None,
-                  application_token=_field("APPLICATION_TOKEN") or None)
+                  application_token=_field("APPLICATION_TOKEN") or None,
+                  server_endpoint=_field("SERVER_ENDPOINT") or None)  # only a known server is asked
 
 
 def _refused(reason: str, status: int = 401) -> tuple[str, int]:
@@ -90,9 +91,12 @@ def outside_the_portal():
 @bp.route("/install", methods=["GET", "POST"])
 def install_page():
     portals = current_app.extensions["portals"]
-    events_url = url_for("bitrix_events.portal_events", _external=True)
-    user = _verified(lambda launch: portals.install(launch, events_url=events_url))
+    user = _verified(portals.install)
     if not isinstance(user, VerifiedUser):
         return user
-    page = render_template("install.html", domain=user.portal.domain, bx24_url=_bx24_url(user, user.portal.domain))
+    # A handler that could not be bound means lost calendar changes: the administrator is told here.
+    problems = portals.bind_events(user.portal.rest_url, _launch().auth_id,
+                                   url_for("bitrix_events.portal_events", _external=True))
+    page = render_template("install.html", domain=user.portal.domain, bx24_url=_bx24_url(user, user.portal.domain),
+                           problems=problems)
     return _framed_by(Response(page, mimetype="text/html"), user)

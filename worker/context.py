@@ -53,6 +53,7 @@ def service_of(settings):
     """Which outside service a URL belongs to, for the call metrics."""
     prefixes = [(settings.telemost_api_url, "telemost"), (settings.yandex_oauth_url, "yandex-oauth"),
                 (settings.yandex_login_url, "yandex-login"), (settings.bitrix24_oauth_url, "bitrix24-oauth")]
+    prefixes += [(server, "bitrix24-oauth") for server in settings.bitrix24_oauth_servers]  # the regional ones
 
     def name(url: str) -> str:
         return next((service for prefix, service in prefixes if url.startswith(prefix)), "bitrix24")

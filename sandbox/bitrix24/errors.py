@@ -68,6 +68,11 @@ def query_limit_exceeded() -> RestError:
     return RestError(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
 
 
+def portal_deleted() -> RestError:
+    """b24restdocs _includes/system-errors.md: 500 PORTAL_DELETED "Portal was deleted"."""
+    return RestError(500, "PORTAL_DELETED", "Portal was deleted")
+
+
 def argument_error(argument: str, description: str) -> RestError:
     return RestError(400, "ERROR_ARGUMENT", description, argument=argument)
 

@@ -1,7 +1,9 @@
 """What an app installer touches: app.info (portal shape), scope, event.* and placement.*.
 
 event.* and placement.* need app context (an OAuth token: a webhook gets 403 WRONG_AUTH_TYPE) and an
-admin. Re-binding what is bound is refused with "Handler already binded", as the portal does.
+admin. Re-binding what is bound is refused with "Handler already binded": INVENTED, no source documents
+what a repeated bind answers (api-reference/events/event-bind.md lists ERROR_EVENT_NOT_FOUND and ACCESS_DENIED
+only), so the app must not rely on it (it reads event.get first, as b24phpsdk's EventManager does).
 """
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ def event_bind(portal: "Portal", caller: Caller, params: dict[str, Any]) -> bool
     offline = 1 if str(get_ci(params, "event_type") or "online").lower() == "offline" else 0
     binding = EventHandler(event, handler, int(get_ci(params, "auth_type") or 0), offline)
     if binding in portal.event_handlers:
-        raise RestError(400, "ERROR_CORE", "Handler already binded")
+        raise RestError(400, "ERROR_CORE", "Handler already binded")  # INVENTED (module docstring)
     portal.event_handlers.append(binding)
     return True
 

@@ -1,8 +1,11 @@
-"""The OAuth server (oauth.bitrix.info), mounted under /oauth-server of the emulator's host.
+"""The two regional OAuth servers: oauth.bitrix.info under /oauth-server, oauth.bitrix24.tech under
+/oauth-server-ru of the emulator's host (settings.OAUTH_SERVERS). A token works only at the one that issued
+it, the portal's (settings.oauth_region); the other one does not know it.
 
-GET|POST /oauth-server/oauth/token/: grant_type=refresh_token or authorization_code (reference §2).
-GET|POST /oauth-server/rest/app.info: the app as the OAuth server knows it, in the shape b24pysdk
-parses (reference §1.2 option B). Neither touches the portal's leaky bucket.
+GET|POST <server>/oauth/token/: grant_type=refresh_token or authorization_code (reference §2).
+GET|POST <server>/rest/app.info/ (or without the slash): the app as the OAuth server knows it, in the shape
+b24pysdk parses (reference §1.2 option B), called as b24pysdk does (GET .../rest/app.info/?auth=) and
+b24phpsdk (POST .../rest/app.info). Neither touches the portal's leaky bucket.
 """
 from __future__ import annotations
 
@@ -13,38 +16,50 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .envelope import error_response, json_response, request_params, time_block
-from .errors import OAuthError, RestError, no_auth_found
+from .errors import OAuthError, RestError, invalid_token, method_not_found, no_auth_found
 from .portal import Portal
+from .settings import OAUTH_SERVERS
 from .tokens import TokenPair
 
 
-def oauth_blueprint(portal: Portal) -> Blueprint:
-    bp = Blueprint("bitrix24_oauth", __name__, url_prefix="/oauth-server")
+REGION_OF_PREFIX = {prefix.strip("/"): region for region, (prefix, _) in OAUTH_SERVERS.items()}
+SERVER = "/<any(" + ", ".join(f'"{prefix}"' for prefix in REGION_OF_PREFIX) + "):server>"
 
-    @bp.route("/oauth/token/", methods=["GET", "POST"], strict_slashes=False)
-    def token() -> Response:
+
+def oauth_blueprint(portal: Portal) -> Blueprint:
+    bp = Blueprint("bitrix24_oauth", __name__)
+
+    @bp.route(SERVER + "/oauth/token/", methods=["GET", "POST"], strict_slashes=False)
+    def token(server: str) -> Response:
+        region = REGION_OF_PREFIX[server]
         portal.request_log.count("oauth/token")
         try:
-            return json_response(exchange(portal, request_params()))
+            return json_response(exchange(portal, request_params(), region))
         except RestError as error:
             return error_response(error)
 
-    @bp.route("/rest/app.info", methods=["GET", "POST"])
-    @bp.route("/rest/app.info/", methods=["GET", "POST"])
-    @bp.route("/rest/app.info.json", methods=["GET", "POST"])
-    def app_info() -> Response:
+    @bp.route(SERVER + "/rest/app.info", methods=["GET", "POST"])
+    @bp.route(SERVER + "/rest/app.info/", methods=["GET", "POST"])
+    def app_info(server: str) -> Response:
+        region = REGION_OF_PREFIX[server]
         portal.request_log.count("oauth/app.info")
         started_at, clock_start = portal.now(), time.perf_counter()
         try:
-            result = oauth_app_info(portal, request_params())
+            result = oauth_app_info(portal, request_params(), region)
         except RestError as error:
             return error_response(error)
         return json_response({"result": result, "time": time_block(started_at, time.perf_counter() - clock_start)})
 
+    @bp.route(SERVER + "/rest/app.info.json", methods=["GET", "POST"])
+    def app_info_json(server: str) -> Response:
+        # UNVERIFIED: neither SDK calls the OAuth server's app.info with .json and no doc shows it, so the
+        # emulator does not serve it; an app that sends it would not be proven against the real server.
+        return error_response(method_not_found())
+
     return bp
 
 
-def exchange(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
+def exchange(portal: Portal, params: dict[str, Any], region: str) -> dict[str, Any]:
     settings = portal.settings
     grant_type = params.get("grant_type")
     if grant_type not in ("refresh_token", "authorization_code"):
@@ -55,10 +70,13 @@ def exchange(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
         ttl = portal.config["token_ttl"]
         if grant_type == "refresh_token":
             pair = portal.tokens.rotate(str(params.get("refresh_token") or ""), ttl, settings.refresh_ttl,
-                                        settings.client_id)
+                                        settings.client_id, region)
         else:
+            if region != settings.oauth_region:  # the code was issued for the portal's own server
+                raise OAuthError(400, "invalid_grant", "The authorization code is invalid or has expired")
             code = portal.tokens.redeem_code(str(params.get("code") or ""))
-            pair = portal.tokens.issue(code.user_id, code.scope, ttl, settings.refresh_ttl, settings.client_id)
+            pair = portal.tokens.issue(code.user_id, code.scope, ttl, settings.refresh_ttl, settings.client_id,
+                                       region)
         return token_response(portal, pair)
 
 
@@ -80,13 +98,15 @@ def token_response(portal: Portal, pair: TokenPair) -> dict[str, Any]:
     }
 
 
-def oauth_app_info(portal: Portal, params: dict[str, Any]) -> dict[str, Any]:
+def oauth_app_info(portal: Portal, params: dict[str, Any], region: str) -> dict[str, Any]:
     token_value = params.get("auth")
     if not isinstance(token_value, str) or not token_value:
         raise no_auth_found()
     settings = portal.settings
     with portal.lock:
         token = portal.tokens.check_access(token_value)
+    if token.server != region:  # another region's token is unknown here (the real answer is unverified)
+        raise invalid_token()
     return {
         "client_id": token.client_id,  # whose token it is: an app checks that it is its own
         "scope": token.scope,

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any, Callable
 
 from ..control import Faults, RequestLog
-from . import batch, calendar_methods, integrations, notify, users
+from . import batch, calendar_echoes, calendar_methods, integrations, notify, users
 from .calendar_events import COMPANY_OWNER, CalendarStore
 from .errors import insufficient_scope, invalid_credentials, invalid_token, method_not_found, no_auth_found, wrong_auth_type
 from .event_delivery import DeliveryLog
@@ -36,6 +36,7 @@ def scopes_of(scope: str) -> frozenset[str]:
 class Portal:
     def __init__(self, settings: Settings, clock: Callable[[], float], faults: Faults, request_log: RequestLog) -> None:
         self.settings = settings
+        self.installed_settings = settings  # what reset() restores after a rename (sandbox_routes /_sandbox/rename)
         self.clock = clock
         self.faults = faults
         self.request_log = request_log
@@ -48,6 +49,9 @@ class Portal:
 
     def reset(self) -> None:
         with self.lock:
+            self.settings = self.installed_settings
+            self.former_domains: list[str] = []  # hosts that answer 302 to the new one after a rename
+            self.deleted = False  # REST answers PORTAL_DELETED (rest_routes.py)
             self.config: dict[str, float] = {name: getattr(self.settings, name) for name in TUNABLES}
             self.users = UserDirectory(seed_users())
             self.tokens = TokenStore(self.clock)
@@ -60,6 +64,9 @@ class Portal:
             self.placements: list[integrations.PlacementHandler] = []
             self.installed = False  # until an admin's installer calls BX24.installFinish() (reference §1.3)
             self.deliveries = DeliveryLog()
+            if hasattr(self, "echoes"):  # the echoes of writes before the reset are never sent
+                self.echoes.cancel()
+            self.echoes = calendar_echoes.Echoes()
             self.bucket = LeakyBucket(int(self.config["bucket_size"]), self.config["drain_per_second"], self.clock)
             self.rejected: Counter[str] = Counter({"QUERY_LIMIT_EXCEEDED": 0})
             self.request_log.clear()
@@ -96,7 +103,8 @@ class Portal:
         with self.lock:
             return self.tokens.issue(user_id, scope or self.settings.token_scope,
                                      ttl or self.config["token_ttl"], self.settings.refresh_ttl,
-                                     client_id or self.settings.client_id)
+                                     client_id or self.settings.client_id,
+                                     self.settings.oauth_region)  # issued by the portal's regional server
 
     def authenticate(self, params: dict[str, Any], webhook: tuple[str, str] | None) -> Caller:
         with self.lock:
@@ -150,7 +158,9 @@ class Portal:
                            "member_id": settings.member_id, "client_id": settings.client_id,
                            "app_url": settings.app_url, "app_events_url": settings.app_events_url,
                            "webhook_url": settings.webhook_url,
-                           "oauth_url": f"{settings.public_url}/oauth-server"},
+                           "oauth_url": settings.oauth_url("world"),  # the app's configured one (shared/config.py)
+                           "server_endpoint": settings.server_endpoint, "oauth_region": settings.oauth_region,
+                           "former_domains": list(self.former_domains), "deleted": self.deleted},
                 "bucket": {"level": round(self.bucket.level, 3), "capacity": self.bucket.capacity},
                 "event_handlers": [binding.as_rest() for binding in self.event_handlers],
                 "placements": [placement.as_rest() for placement in self.placements],

@@ -2,15 +2,19 @@
 
 Every request here, whatever its fate, is counted, enters the leaky bucket (a rejected one does not
 fill it) and meets the injected faults, in that order; then auth, the method, its scope.
+
+Before all that: a renamed portal's former host answers 302 to the same path on the new one (what b24pysdk
+follows, credentials/bitrix_token.py BitrixResponse302JSONDecodeError), and a deleted portal answers
+500 PORTAL_DELETED (b24restdocs _includes/system-errors.md).
 """
 from __future__ import annotations
 
 import time
 
-from flask import request, Blueprint, Response
+from flask import request, redirect, Blueprint, Response
 
 from .envelope import error_response, fault_error, json_response, request_params, success_body
-from .errors import RestError, method_not_found, query_limit_exceeded
+from .errors import RestError, method_not_found, portal_deleted, query_limit_exceeded
 from .methods import normalize_method
 from .portal import Portal
 
@@ -26,6 +30,13 @@ def rest_blueprint(portal: Portal) -> Blueprint:
 
 
 def handle_rest_call(portal: Portal, path: str) -> Response:
+    with portal.lock:
+        moved, deleted, new_root = request.host in portal.former_domains, portal.deleted, portal.settings.public_url
+    if moved:
+        query = request.query_string.decode("latin-1")
+        return redirect(f"{new_root}/rest/{path}" + (f"?{query}" if query else ""), 302)
+    if deleted:
+        return error_response(portal_deleted())
     started_at, clock_start = portal.now(), time.perf_counter()
     segments = path.strip("/").split("/")
     method_name = normalize_method(segments[-1])

@@ -6,12 +6,16 @@ POST /_sandbox/tokens {"user_id", "ttl"?, "scope"?, "client_id"?}   a fresh toke
 POST /_sandbox/oauth_code {"user_id", "scope"?}       a code for grant_type=authorization_code (lives 30 s)
 GET|POST /_sandbox/config {"token_ttl", "bucket_size", "drain_per_second"}
 POST /_sandbox/users {"name", "last_name", "email", "position", ...}   one more portal user
+POST /_sandbox/rename {"domain"}      the portal moves to a new host[:port]; the old one answers REST with 302
+POST /_sandbox/delete_portal          the portal is deleted: REST answers 500 PORTAL_DELETED
 GET /healthz
 The app's install/uninstall and events are in install_routes.py; the portal page and BX24 shim in portal_page.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -98,7 +102,32 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
             user = portal.users.add(**fields)
         return jsonify(user.as_state()), 201
 
+    @bp.post("/_sandbox/rename")
+    def rename() -> Any:
+        domain = json_body().get("domain")
+        domain = domain.strip().lower() if isinstance(domain, str) else ""
+        if not HOST.fullmatch(domain):
+            return json_error(400, "domain must be a host[:port], e.g. localhost:8082")
+        with portal.lock:
+            old = portal.settings
+            if domain == old.domain:
+                return json_error(400, "that is the portal's domain already")
+            scheme = "https" if old.public_url.startswith("https") else "http"
+            portal.former_domains.append(old.domain)
+            portal.settings = dataclasses.replace(old, domain=domain, public_url=f"{scheme}://{domain}",
+                                                  oauth_root=old.oauth_root or old.public_url)
+        return jsonify({"domain": domain, "former_domains": list(portal.former_domains)})
+
+    @bp.post("/_sandbox/delete_portal")
+    def delete_portal() -> Any:
+        with portal.lock:
+            portal.deleted = True
+        return jsonify({"deleted": True})
+
     return bp
+
+
+HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,250}[a-z0-9])?(:[0-9]{1,5})?")
 
 
 def launch_request(portal: Portal, user: User, body: dict[str, Any], handler_url: str | None = None) -> dict[str, Any]:

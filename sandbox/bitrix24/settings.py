@@ -13,6 +13,10 @@ from urllib.parse import urlsplit
 
 ENV_PREFIX = "SANDBOX_BITRIX24_"
 APP_URL_ENV = "SANDBOX_APP_URL"
+# The two regional OAuth servers, side by side on the emulator's host: region -> (path prefix, the real host
+# it stands for). oauth.bitrix24.tech serves portals in Russia, oauth.bitrix.info the rest (b24phpsdk
+# src/Core/Credentials/DefaultOAuthServerUrl.php "west"; b24pysdk bitrix_oauth_requester.py).
+OAUTH_SERVERS = {"ru": ("/oauth-server-ru", "oauth.bitrix24.tech"), "world": ("/oauth-server", "oauth.bitrix.info")}
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,27 @@ class Settings:
     webhook_user_id: int = 1
     webhook_key: str = "sandboxwebhook"
     webhook_scope: str = "calendar,im,user,user_basic"
-    token_scope: str = "calendar,im,user,user_basic,placement,event"
+    # What the app is registered with: no placement (nothing is bound), user_basic rather than user (names
+    # and e-mails are all it reads; api-reference/user/index.md), as Market moderation asks.
+    token_scope: str = "calendar,im,user_basic"
     token_ttl: int = 3600
     refresh_ttl: int = 180 * 24 * 3600
     auth_code_ttl: int = 30
     bucket_size: int = 50
     drain_per_second: float = 2.0
-    oauth_domain: str = "oauth.bitrix.info"
+    # The portal's region, so the OAuth server that issues its tokens: Russian by default, as most portals
+    # using Telemost are, while the app's configured default is the other one (oauth.bitrix.info).
+    oauth_region: str = "ru"
+    # Where the OAuth servers are reached: the emulator's own host unless set. A renamed portal keeps them
+    # (/_sandbox/rename): the OAuth servers are Bitrix24's, not the portal's.
+    oauth_root: str = ""
+
+    @property
+    def oauth_domain(self) -> str:
+        return OAUTH_SERVERS[self.oauth_region][1]
+
+    def oauth_url(self, region: str) -> str:
+        return (self.oauth_root or self.public_url) + OAUTH_SERVERS[region][0]
 
     @property
     def client_endpoint(self) -> str:
@@ -45,7 +63,7 @@ class Settings:
 
     @property
     def server_endpoint(self) -> str:
-        return f"{self.public_url}/oauth-server/rest/"
+        return f"{self.oauth_url(self.oauth_region)}/rest/"
 
     @property
     def install_url(self) -> str:
@@ -80,6 +98,8 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
         parts = urlsplit(values["public_url"])
         values["domain"] = parts.netloc
         values.setdefault("protocol", 1 if parts.scheme == "https" else 0)
+    if values.get("oauth_region", Settings.oauth_region) not in OAUTH_SERVERS:
+        raise SystemExit(f"{ENV_PREFIX}OAUTH_REGION must be one of {', '.join(OAUTH_SERVERS)}")
     return Settings(**values)
 
 

@@ -3,6 +3,7 @@
 Access tokens live token_ttl seconds (3600), refresh tokens 180 days, codes 30 s. A refresh rotates
 both tokens; the refresh token used becomes invalid at once. The access token it replaced is left to
 expire on its own (the reference says nothing of revoking it, and concurrent callers still hold it).
+Each token names the regional OAuth server that issued it: only that one refreshes it or vouches for it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class AccessToken:
     scope: str
     expires_at: float
     client_id: str = ""  # the application it was issued to
+    server: str = ""  # the region of the OAuth server that issued it (settings.OAUTH_SERVERS)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class RefreshToken:
     scope: str
     expires_at: float
     client_id: str = ""  # the application it was issued to
+    server: str = ""  # the region of the OAuth server that issued it (settings.OAUTH_SERVERS)
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,11 @@ class TokenStore:
         self._refresh: dict[str, RefreshToken] = {}
         self._codes: dict[str, AuthCode] = {}
 
-    def issue(self, user_id: int, scope: str, ttl: float, refresh_ttl: float, client_id: str) -> TokenPair:
+    def issue(self, user_id: int, scope: str, ttl: float, refresh_ttl: float, client_id: str,
+              server: str = "") -> TokenPair:
         now = self._clock()
-        access = AccessToken(_opaque(), user_id, scope, now + ttl, client_id)
-        refresh = RefreshToken(_opaque(), user_id, scope, now + refresh_ttl, client_id)
+        access = AccessToken(_opaque(), user_id, scope, now + ttl, client_id, server)
+        refresh = RefreshToken(_opaque(), user_id, scope, now + refresh_ttl, client_id, server)
         self._access[access.value] = access
         self._refresh[refresh.value] = refresh
         return TokenPair(access, refresh)
@@ -76,14 +80,15 @@ class TokenStore:
             raise expired_token()
         return token
 
-    def rotate(self, refresh_value: str, ttl: float, refresh_ttl: float, client_id: str) -> TokenPair:
+    def rotate(self, refresh_value: str, ttl: float, refresh_ttl: float, client_id: str, server: str = "") -> TokenPair:
         """Only the application a refresh token was issued to may use it (RFC 6749 §6: the server "MUST ...
-        validate the refresh token" and that it "was issued to the authenticated client")."""
+        validate the refresh token" and that it "was issued to the authenticated client"), and only at the
+        server that issued it: another region's server does not know it, so it reads as invalid there."""
         old = self._refresh.get(refresh_value)
-        if old is None or self._clock() >= old.expires_at or old.client_id != client_id:
+        if old is None or self._clock() >= old.expires_at or old.client_id != client_id or old.server != server:
             raise invalid_grant("refresh token")
         del self._refresh[refresh_value]
-        return self.issue(old.user_id, old.scope, ttl, refresh_ttl, old.client_id)
+        return self.issue(old.user_id, old.scope, ttl, refresh_ttl, old.client_id, old.server)
 
     def revoke_all(self) -> None:
         """Uninstalling the app revokes its API access: every token then reads as unknown (invalid_token)."""

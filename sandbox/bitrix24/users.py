@@ -167,13 +167,15 @@ def user_get(portal: "Portal", caller: Caller, params: dict[str, Any]) -> ListPa
 
 
 def user_search(portal: "Portal", caller: Caller, params: dict[str, Any]) -> ListPage:
+    """Dismissed users are found too, each with ACTIVE false: b24restdocs api-reference/user/user-search.md
+    returns ACTIVE in every row and does not say search skips them (UNVERIFIED either way; the app drops them)."""
     filters = _filter_of(params)
     find = get_ci(filters, "FIND")
     if find is not None:  # FIND cannot be combined with other fields, so they are ignored
         words = str(find).lower().split()
-        keep = lambda user: user.active and all(word in _search_text(user) for word in words)  # noqa: E731
+        keep = lambda user: all(word in _search_text(user) for word in words)  # noqa: E731
     else:
-        keep = lambda user: user.active and _matches(user, filters)  # noqa: E731
+        keep = lambda user: _matches(user, filters)  # noqa: E731
     return _list(portal.users.all(), params, keep)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -19,10 +19,15 @@ MAX_BATCH_COMMANDS = 50
 TRANSIENT_CODES = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT", "INTERNAL_SERVER_ERROR",
                    "ERROR_UNEXPECTED_ANSWER", "EXPIRED_TOKEN"}
 CREDENTIAL_CODES = {"INVALID_TOKEN", "NO_AUTH_FOUND", "INVALID_CREDENTIALS", "AUTHORIZATION_ERROR"}
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class TokenExpired(TransientError):
     """expired_token: a fresh access token (refresh) makes the same call succeed."""
+
+
+class PortalDeleted(PermanentError):
+    """PORTAL_DELETED (HTTP 500, b24restdocs _includes/system-errors.md): the portal is gone for good."""
 
 
 @dataclass
@@ -43,7 +48,9 @@ def php_query(params: Mapping[str, Any]) -> str:
             for index, item in enumerate(value):
                 walk(f"{prefix}[{index}]", item)
         elif value is not None:
-            text = ("Y" if value else "N") if isinstance(value, bool) else str(value)
+            # http_build_query writes true as "1" and false as "0", which PHP's (bool) reads back as meant;
+            # a Y/N field takes the strings "Y"/"N" from the caller (a "N" would be TRUE to (bool)).
+            text = ("1" if value else "0") if isinstance(value, bool) else str(value)
             pairs.append(f"{quote(prefix, safe='[]')}={quote(text, safe='')}")
 
     for key, value in params.items():
@@ -55,25 +62,27 @@ class Bitrix24Client:
     """Calls one portal, either through an inbound webhook URL or a REST root plus an OAuth access token."""
 
     def __init__(self, rest_url: str, auth: str | None = None, timeout: float = 10.0,
-                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None) -> None:
+                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None,
+                 on_moved: Callable[[str], None] | None = None) -> None:
         self.rest_url = rest_url.rstrip("/") + "/"
         self.auth = auth
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
         self.limiter = limiter  # takes a slot of the portal's request budget before each request
+        self.on_moved = on_moved  # told the new REST root when the portal answered from a new domain
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> dict:
         """The whole envelope ({result, time, total?, next?}); raises on any error."""
         body = dict(params or {})
         if self.auth:
             body["auth"] = self.auth
-        if self.limiter is not None:
-            self.limiter(urlsplit(self.rest_url).netloc)
-        try:
-            response = self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
-                                      headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})
-        except requests.RequestException as exc:
-            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
+        response = self._post(method, body)
+        if response.status_code in REDIRECTS:
+            # A renamed portal answers 302 from its old domain; b24pysdk follows it to the new one once
+            # (credentials/bitrix_token.py, BitrixResponse302JSONDecodeError). requests would turn the POST
+            # into a bodiless GET, so the call is repeated here, on the new REST root.
+            self._moved(method, response.headers.get("Location", ""))
+            response = self._post(method, body)
         data = json_or_none(response)
         if isinstance(data, dict) and "error" in data:  # an error key means failure even with HTTP 200
             raise error_from(data.get("error"), data.get("error_description"), response.status_code,
@@ -81,6 +90,29 @@ class Bitrix24Client:
         if response.status_code >= 300 or not isinstance(data, dict):
             raise error_from(None, response.reason, response.status_code, retry_after_seconds(response))
         return data
+
+    def _post(self, method: str, body: dict) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter(urlsplit(self.rest_url).netloc)
+        try:
+            return self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
+                                  allow_redirects=False,
+                                  headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})
+        except requests.RequestException as exc:
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
+
+    def _moved(self, method: str, location: str) -> None:
+        """Takes the REST root a redirect names: only one that serves the same method path, over http(s)."""
+        target = urljoin(f"{self.rest_url}{method}.json", location).split("?", 1)[0]
+        suffix = f"{method}.json"
+        downgrade = self.rest_url.startswith("https:") and not target.startswith("https:")  # the token stays on TLS
+        if not location or not target.endswith("/" + suffix) or urlsplit(target).scheme not in ("http", "https") \
+                or downgrade:
+            raise PermanentError(SERVICE, f"Bitrix24 redirected the request to {location[:200]!r}, which is not "
+                                          "a REST endpoint", code="UNEXPECTED_REDIRECT", status=302)
+        self.rest_url = target[:-len(suffix)]
+        if self.on_moved is not None:
+            self.on_moved(self.rest_url)
 
     def result(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.call(method, params)["result"]
@@ -111,6 +143,9 @@ def error_from(code: Any, description: Any, status: int | None, retry_after: flo
     upper = code.upper()
     text = str(description or "").strip() or "no details"
     details = {"code": code or None, "status": status, "retry_after": retry_after}
+    if upper == "PORTAL_DELETED":
+        return PortalDeleted(SERVICE, "The Bitrix24 portal was deleted (PORTAL_DELETED): the app no longer works "
+                                      "with it.", **details)
     if upper == "EXPIRED_TOKEN":
         return TokenExpired(SERVICE, "The Bitrix24 access token has expired; the app will try again",
                             **details)
@@ -127,7 +162,7 @@ def error_from(code: Any, description: Any, status: int | None, retry_after: flo
 
 
 class Bitrix24OAuthServer:
-    """The Bitrix24 OAuth server (BITRIX24_OAUTH_URL): token refresh and the trusted app.info."""
+    """One Bitrix24 OAuth server: token refresh and the trusted app.info."""
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, timeout: float = 10.0,
                  session: requests.Session | None = None) -> None:
@@ -156,7 +191,70 @@ class Bitrix24OAuthServer:
                                       "again, or reinstall it.", code=data.get("error"), status=response.status_code)
 
     def app_info(self, auth: str) -> dict:
-        """Which application, portal and user a token belongs to, from the OAuth server itself."""
-        info = Bitrix24Client(self.base_url + "/rest/", auth=auth, timeout=self.timeout[1], session=self.http
-                              ).result("app.info")
+        """Which application, portal and user a token belongs to, from the OAuth server itself, asked as
+        b24pysdk asks it: GET {oauth}/rest/app.info/?auth=... (bitrix_oauth_requester.py _APP_INFO_URL)."""
+        try:
+            response = self.http.get(f"{self.base_url}/rest/app.info/", params={"auth": auth}, timeout=self.timeout,
+                                     headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            raise network_failure(SERVICE, exc, self.timeout[1]) from exc
+        data = json_or_none(response)
+        if not isinstance(data, dict) or "error" in data or response.status_code >= 300:
+            data = data if isinstance(data, dict) else {}
+            raise error_from(data.get("error"), data.get("error_description") or response.reason,
+                             response.status_code, retry_after_seconds(response))
+        info = data.get("result")
         return info if isinstance(info, dict) else {}
+
+
+class OAuthServers:
+    """The OAuth servers the app trusts: the regional ones (Settings.bitrix24_oauth_servers) and the configured
+    one (BITRIX24_OAUTH_URL). Which one issued a portal's tokens arrives as server_endpoint.
+
+    A server_endpoint from a launch, an event or an answer names one of them, or is ignored: the launch's is
+    posted by the browser, so it can only choose among servers that are Bitrix24's own.
+    """
+
+    def __init__(self, configured: str, regional: tuple[str, ...], client_id: str, client_secret: str,
+                 timeout: float, session: requests.Session) -> None:
+        urls = dict.fromkeys(url.rstrip("/") for url in (configured, *regional))
+        self.configured = configured.rstrip("/")
+        self._servers = {url: Bitrix24OAuthServer(url, client_id, client_secret, timeout, session) for url in urls}
+
+    def known(self, endpoint: Any) -> str | None:
+        """The base URL of the known server that `endpoint` names (a server_endpoint such as
+        https://oauth.bitrix.info/rest/, or a base URL); None for anything else."""
+        if not isinstance(endpoint, str) or not endpoint.strip():
+            return None
+        wanted = _server_key(endpoint)
+        return next((url for url in self._servers if _server_key(url) == wanted), None)
+
+    def in_turn(self, *first: str | None) -> list[Bitrix24OAuthServer]:
+        """Every known server, the ones named first (when known), then the configured one, then the others."""
+        order = [self.known(url) for url in first] + [self.configured, *self._servers]
+        return [self._servers[url] for url in dict.fromkeys(url for url in order if url)]
+
+
+def _server_key(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    path = path[:-len("/rest")] if path.endswith("/rest") else path
+    return parts.scheme.lower(), parts.netloc.lower(), path
+
+
+def ask_in_turn(servers: list[Bitrix24OAuthServer], question: Callable[[Bitrix24OAuthServer], Any]):
+    """(server, answer) of the first server that answers; a refusal moves on to the next, as tokens work only
+    where they were issued. Raises when none answers: a transient failure first (the credential may still be
+    good there), else the first refusal. expired_token comes from the server that knows the token: raised."""
+    refused: PermanentError | None = None
+    failed: TransientError | None = None
+    for server in servers:
+        try:
+            return server, question(server)
+        except TokenExpired:
+            raise
+        except TransientError as error:
+            failed = failed or error
+        except PermanentError as error:
+            refused = refused or error
+    raise failed or refused or PermanentError(SERVICE, "No Bitrix24 OAuth server is configured")

@@ -3,10 +3,15 @@
 Access tokens live an hour and every refresh rotates both tokens, so a refresh is done by one
 process at a time per credential (a lock in Redis) and the new pair is saved at once; a process that
 waited for the lock uses the pair the other one saved (reference/bitrix24-rest.md §2, b24jssdk#182).
+
+The OAuth server is regional: a pair is refreshed at the portal's own (its recorded server_endpoint), and
+a refusal there or elsewhere drops the pair only when every known server refused it. What the portal's
+answers say of the portal itself (its server, a new domain, that it was deleted) is kept (PortalNotes).
 """
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import logging
 
@@ -14,7 +19,7 @@ import redis
 import requests
 from sqlalchemy import delete, select
 
-from ..clients.bitrix24 import Bitrix24Client, Bitrix24OAuthServer, TokenExpired
+from ..clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn
 from ..clients.errors import PermanentError
 from ..config import Settings
 from ..crypto import TokenBox
@@ -38,12 +43,67 @@ def reauth() -> PermanentError:
                                       "again (it renews it), then retry.", code=REAUTH)
 
 
+def oauth_servers(settings: Settings, http: requests.Session) -> OAuthServers | None:
+    """The OAuth servers the app may ask, None without application credentials (webhook mode)."""
+    if not settings.bitrix24_client_id:
+        return None
+    return OAuthServers(settings.bitrix24_oauth_url, settings.bitrix24_oauth_servers, settings.bitrix24_client_id,
+                        settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http)
+
+
+class PortalNotes:
+    """What the app learns of an installed portal from trusted answers: the OAuth server that issued its tokens,
+    its new REST endpoint after a rename (settings/oauth/auto-renewal.md client_endpoint; a 302 from the old
+    domain), that it was deleted (PORTAL_DELETED)."""
+
+    def __init__(self, db: Database, portal_id: int) -> None:
+        self.db, self.portal_id = db, portal_id
+
+    def server(self, url: str | None) -> None:
+        if url:
+            self._change(oauth_server=url)
+
+    def moved(self, rest_url: str) -> None:
+        if urlsplit(rest_url).scheme in ("http", "https") and urlsplit(rest_url).netloc:
+            self._change(client_endpoint=rest_url, domain=urlsplit(rest_url).netloc.lower())
+
+    def deleted(self) -> None:
+        self._change(deleted_at=utcnow())
+
+    def welcome_back(self) -> None:
+        """The portal just answered as itself: a PORTAL_DELETED of before was lifted (an on-premise portal
+        answers it while its public part is closed, _includes/system-errors.md)."""
+        self._change(deleted_at=None)
+
+    def _change(self, **values) -> None:
+        with self.db.read() as session:  # most answers change nothing: no write then
+            portal = session.get(Portal, self.portal_id)
+            if portal is None or all(getattr(portal, name) == value for name, value in values.items()):
+                return
+        with self.db.write() as session:
+            portal = session.get(Portal, self.portal_id)
+            if portal is None:
+                return
+            for name, value in values.items():
+                if getattr(portal, name) != value:
+                    if name in ("client_endpoint", "oauth_server"):
+                        log.info("portal %s: %s is now %s (was %s)", portal.member_id, name, value, getattr(portal, name))
+                    setattr(portal, name, value)
+
+    def heard_refresh(self, servers: OAuthServers, asked: str, answer: dict, member_id: str) -> None:
+        """A refresh answer names the portal's server and REST endpoint (settings/oauth/auto-renewal.md)."""
+        self.server(servers.known(answer.get("server_endpoint")) or asked)
+        endpoint = answer.get("client_endpoint")
+        if str(answer.get("member_id", "")) == member_id and isinstance(endpoint, str):
+            self.moved(endpoint)
+
+
 class BitrixTokens:
     """One credential's access token: refreshed when it is about to expire or was refused as expired."""
 
-    def __init__(self, db: Database, box: TokenBox, oauth: Bitrix24OAuthServer, locks: redis.Redis,
+    def __init__(self, db: Database, box: TokenBox, servers: OAuthServers, locks: redis.Redis,
                  credential_id: int) -> None:
-        self.db, self.box, self.oauth, self.locks, self.credential_id = db, box, oauth, locks, credential_id
+        self.db, self.box, self.servers, self.locks, self.credential_id = db, box, servers, locks, credential_id
 
     def _load(self) -> BitrixCredential:
         with self.db.read() as session:
@@ -68,9 +128,15 @@ class BitrixTokens:
             token = self.box.open(credential.access_token) or ""
             if token != seen and credential.expires_at - REFRESH_AHEAD > utcnow():
                 return token
+            with self.db.read() as session:
+                portal = session.get(Portal, credential.portal_id)
+            refresh_token = self.box.open(credential.refresh_token) or ""
             try:
-                answer = self.oauth.refresh(self.box.open(credential.refresh_token) or "")
-            except PermanentError:
+                # The portal's own server first; a refusal there (or a server never recorded) is asked of the
+                # others, as a pair works only where it was issued: one server's "no" is not every server's.
+                server, answer = ask_in_turn(self.servers.in_turn(portal.oauth_server if portal else None),
+                                             lambda oauth: oauth.refresh(refresh_token))
+            except PermanentError:  # every known server refused it: no server would take it
                 self._forget(credential)
                 if credential.user_id == PORTAL_CREDENTIAL:
                     raise
@@ -83,6 +149,8 @@ class BitrixTokens:
                 row.refresh_token = self.box.seal(answer["refresh_token"])
                 row.expires_at = utcnow() + timedelta(seconds=token_lifetime(answer.get("expires_in")))
                 row.refreshed_at = utcnow()
+            if portal is not None:
+                PortalNotes(self.db, portal.id).heard_refresh(self.servers, server.base_url, answer, portal.member_id)
             return answer["access_token"]
 
 
@@ -94,20 +162,27 @@ class BitrixTokens:
 
 
 class TokenBitrix24Client(Bitrix24Client):
-    """A Bitrix24 client on an OAuth credential: on expired_token it refreshes once and repeats the call."""
+    """A Bitrix24 client on an OAuth credential: on expired_token it refreshes once and repeats the call; a new
+    domain or PORTAL_DELETED is noted on the portal."""
 
     def __init__(self, rest_url: str, tokens: BitrixTokens, timeout: float, session: requests.Session,
-                 limiter=None) -> None:
-        super().__init__(rest_url, None, timeout, session, limiter)
-        self.tokens = tokens
+                 limiter=None, notes: PortalNotes | None = None) -> None:
+        super().__init__(rest_url, None, timeout, session, limiter, on_moved=notes.moved if notes else None)
+        self.tokens, self.notes = tokens, notes
 
     def call(self, method, params=None):
         self.auth = self.tokens.current()
         try:
-            return super().call(method, params)
-        except TokenExpired:
-            self.auth = self.tokens.refresh(seen=self.auth)
-            return super().call(method, params)
+            try:
+                return super().call(method, params)
+            except TokenExpired:
+                self.auth = self.tokens.refresh(seen=self.auth)
+                return super().call(method, params)
+        except PortalDeleted:
+            if self.notes is not None:
+                log.warning("portal %s answered PORTAL_DELETED: it is marked gone", self.notes.portal_id)
+                self.notes.deleted()
+            raise
 
 
 class BitrixAccess:
@@ -118,9 +193,7 @@ class BitrixAccess:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
         self.limiter = PortalRateLimiter(locks, settings.bitrix24_rate_per_second, settings.bitrix24_burst,
                                          max_wait_seconds).acquire
-        self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
-                                         settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
-            if settings.bitrix24_client_id else None
+        self.servers = oauth_servers(settings, http)
 
     def webhook(self) -> Bitrix24Client | None:
         if not self.settings.bitrix24_webhook_url:
@@ -151,30 +224,34 @@ class BitrixAccess:
             portal = session.scalars(select(Portal).where(Portal.member_id == portal_key)).one_or_none()
             if portal is not None and not portal.installed:
                 raise PermanentError("Bitrix24", "The app was uninstalled from this portal.")
+            if portal is not None and portal.deleted_at is not None:
+                raise PortalDeleted("Bitrix24", "The Bitrix24 portal was deleted (PORTAL_DELETED): the app no longer "
+                                                "calls it. Opening the app there again lifts this.", code="PORTAL_DELETED")
             if self.settings.bitrix24_webhook_url and (portal is None or portal.domain == self.settings.portal_domain):
                 return self.webhook()
-            if portal is None or self.oauth is None:
+            if portal is None or self.servers is None:
                 raise PermanentError("Bitrix24", "The app is not installed on this portal: an administrator must "
                                                  "install it (or set BITRIX24_WEBHOOK_URL).")
             chosen = session.scalars(select(BitrixCredential.id).where(
                 BitrixCredential.portal_id == portal.id, BitrixCredential.user_id == user_id)).one_or_none()
-            endpoint = portal.client_endpoint
+            endpoint, portal_id = portal.client_endpoint, portal.id
         if chosen is None:
             return None
-        tokens = BitrixTokens(self.db, self.box, self.oauth, self.locks, chosen)
-        return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http, self.limiter)
+        tokens = BitrixTokens(self.db, self.box, self.servers, self.locks, chosen)
+        return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http, self.limiter,
+                                   PortalNotes(self.db, portal_id))
 
 
 def keep_alive(access: BitrixAccess) -> int:
     """Renews every pair whose refresh token is getting old; answers how many were renewed."""
-    if access.oauth is None:
+    if access.servers is None:
         return 0
     with access.db.read() as session:
         ids = list(session.scalars(select(BitrixCredential.id).where(
             BitrixCredential.refreshed_at < utcnow() - KEEP_ALIVE_AFTER)))
     renewed = 0
     for credential_id in ids:
-        tokens = BitrixTokens(access.db, access.box, access.oauth, access.locks, credential_id)
+        tokens = BitrixTokens(access.db, access.box, access.servers, access.locks, credential_id)
         try:
             tokens.refresh(seen=tokens.current())
             renewed += 1

@@ -4,20 +4,29 @@ Nothing posted is trusted as is. The member_id must be a portal the app is insta
 configured by BITRIX24_WEBHOOK_URL), the DOMAIN must be that portal's, the OAuth server's app.info
 must name our application, that member_id and that domain, and user.current on the portal's own
 endpoint (stored at install or configured, never taken from the request) says who the user is.
+
+The OAuth server is regional, and the launch names it (SERVER_ENDPOINT): only a known server is asked
+(OAuthServers), so the posted value can pick among Bitrix24's own servers and nothing else. A portal
+renamed since it was stored (a new DOMAIN for the same member_id) is accepted when its OAuth server's
+app.info names that domain; the stored domain and endpoint then follow it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import select
 
-from ..clients.bitrix24 import Bitrix24Client, Bitrix24OAuthServer, TokenExpired
+from ..clients.bitrix24 import Bitrix24Client, TokenExpired, ask_in_turn
 from ..clients.errors import OutsideServiceError, TransientError
 from ..config import Settings
 from ..db import Database
 from ..models import Portal
+from .bitrix_access import PortalNotes, oauth_servers
 
+log = logging.getLogger(__name__)
 MAX_NAME = 255  # what the database keeps of a user's name; the portal allows longer ones
 EXPIRED = "The authorisation has expired: renew it (BX24.refreshAuth) and sign in again"
 
@@ -35,6 +44,7 @@ class Launch:
     member_id: str
     refresh_id: str | None = None  # kept only once the OAuth server vouches for it (Portals.verified_pair)
     application_token: str | None = None
+    server_endpoint: str | None = None  # the OAuth server named by the launch: asked first when it is a known one
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ class PortalAccess:
     portal_id: int | None  # the installed portal's row; None for the configured webhook portal
     secure: bool
     install_generation: int = 0  # of the installed portal's row (0: the webhook portal, which has none)
+    oauth_server: str | None = None  # the portal's OAuth server: recorded, then the one that vouched for the launch
 
 
 @dataclass(frozen=True)
@@ -64,16 +75,18 @@ class VerifiedUser:
 class Identity:
     def __init__(self, settings: Settings, db: Database, http: requests.Session, limiter=None) -> None:
         self.settings, self.db, self.http, self.limiter = settings, db, http, limiter
-        self.oauth = Bitrix24OAuthServer(settings.bitrix24_oauth_url, settings.bitrix24_client_id or "",
-                                         settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http) \
-            if settings.bitrix24_client_id else None
+        self.servers = oauth_servers(settings, http)
 
     def verify(self, launch: Launch) -> VerifiedUser:
         """Raises NotVouched, or TransientError when the portal cannot be asked right now."""
         portal = self._known_portal(launch)
-        if self.oauth is not None:
-            self.app_info(launch)
-        return self.user(portal, launch.auth_id)
+        if self.servers is not None:
+            info, server = self.app_info(launch, portal.oauth_server)
+            portal = self._follow(portal, launch, info, server)
+        user = self.user(portal, launch.auth_id)
+        if portal.portal_id is not None:
+            PortalNotes(self.db, portal.portal_id).welcome_back()
+        return user
 
     def _known_portal(self, launch: Launch) -> PortalAccess:
         domain = launch.domain.strip().lower()
@@ -81,33 +94,55 @@ class Identity:
             row = session.scalars(select(Portal).where(Portal.member_id == launch.member_id,
                                                        Portal.installed.is_(True))).one_or_none()
         if row is not None:
-            if row.domain.lower() != domain:
+            if row.domain.lower() != domain and self.servers is None:
                 raise NotVouched("That portal does not match the one the app is installed on")
+            # A new DOMAIN may be a renamed portal: app.info on its OAuth server must name it (verify, _follow).
             return PortalAccess(launch.member_id, row.domain, row.client_endpoint, row.id,
-                                row.client_endpoint.startswith("https"), row.install_generation)
+                                row.client_endpoint.startswith("https"), row.install_generation, row.oauth_server)
         if self.settings.portal_domain and domain == self.settings.portal_domain:
             # Without app credentials nothing can vouch for the member_id: the domain keys the data then.
-            key = launch.member_id if self.oauth is not None else domain
+            key = launch.member_id if self.servers is not None else domain
             base = self.settings.portal_base_url
             return PortalAccess(key, domain, base + "/rest/", None, base.startswith("https"))
         raise NotVouched("This app is not installed on that portal")
 
-    def app_info(self, launch: Launch) -> dict:
-        """The OAuth server's word on the token: our application, that portal, that domain."""
-        info = self._ask(lambda: self.oauth.app_info(launch.auth_id), "The Bitrix24 OAuth server")
+    def app_info(self, launch: Launch, recorded: str | None = None) -> tuple[dict, str]:
+        """The OAuth server's word on the token (our application, that portal, that domain), and which server
+        gave it: the launch's own server first (when known), then the portal's recorded one, then the others."""
+        servers = self.servers.in_turn(launch.server_endpoint, recorded)
+        server, info = self._ask(lambda: ask_in_turn(servers, lambda oauth: oauth.app_info(launch.auth_id)),
+                                 "The Bitrix24 OAuth server")
         install = info.get("install") if isinstance(info.get("install"), dict) else {}
         if info.get("client_id") != self.settings.bitrix24_client_id:
             raise NotVouched("The authorisation belongs to another application")
         if str(install.get("member_id", "")) != launch.member_id \
                 or str(install.get("domain", "")).lower() != launch.domain.strip().lower():
             raise NotVouched("The authorisation belongs to another portal")
-        return info
+        return info, server.base_url
+
+    def _follow(self, portal: PortalAccess, launch: Launch, info: dict, server: str) -> PortalAccess:
+        """Keeps what the OAuth server just vouched for: its own address, and a renamed portal's domain and
+        REST endpoint (app.info install.domain has just been matched with the launch's DOMAIN)."""
+        if portal.portal_id is None:
+            return portal
+        notes = PortalNotes(self.db, portal.portal_id)
+        notes.server(server)
+        domain = launch.domain.strip().lower()
+        if domain == portal.domain.lower():
+            return replace(portal, oauth_server=server)
+        endpoint = str(info["install"].get("client_endpoint") or "")
+        if urlsplit(endpoint).scheme not in ("http", "https") or urlsplit(endpoint).netloc.lower() != domain:
+            raise NotVouched("That portal does not match the one the app is installed on")
+        log.info("portal %s was renamed to %s", portal.key, domain)
+        notes.moved(endpoint)
+        return replace(portal, domain=domain, rest_url=endpoint, secure=endpoint.startswith("https"),
+                       oauth_server=server)
 
     def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
         api = Bitrix24Client(portal.rest_url, auth=auth_id, timeout=self.settings.http_timeout_seconds,
                              session=self.http, limiter=self.limiter)
         commands = {"user": ("user.current", {}), "admin": ("user.admin", {})}
-        if self.oauth is None and self.settings.bitrix24_app_code:
+        if self.servers is None and self.settings.bitrix24_app_code:
             commands["app"] = ("app.info", {})  # the same request: which application the token was issued to
         outcome = self._ask(lambda: api.batch(commands), "The portal")
         if "app" in commands:

@@ -7,17 +7,18 @@ an administrator, and its refresh token is theirs. ONAPPUNINSTALL carries no tok
 application_token reaches every employee's browser with each launch: it only routes the event, and the
 uninstall is confirmed with the portal before anything is forgotten (shared/services/uninstall.py).
 An event whose `ts` is not newer than the last one accepted is a replay and changes nothing.
+The OAuth server that vouched is kept as the portal's (it is regional); a pair is exchanged there.
 """
 from __future__ import annotations
 
 import logging
 from sqlalchemy import select
 
-from ..clients.bitrix24 import Bitrix24Client
+from ..clients.bitrix24 import Bitrix24Client, ask_in_turn
 from ..clients.errors import OutsideServiceError
 from ..crypto import TokenBox
 from ..models import BitrixCredential, Portal, utcnow
-from .bitrix_access import PORTAL_CREDENTIAL, save_credential, token_lifetime
+from .bitrix_access import PORTAL_CREDENTIAL, PortalNotes, save_credential, token_lifetime
 from .identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ class Portals:
     def install(self, launch: Launch, ts: int | None = None, scope: str | None = None,
                 events_url: str | None = None) -> VerifiedUser:
         """Stores the portal and the administrator's pair; raises NotVouched for anything less than proof."""
-        if self.identity.oauth is None:
+        if self.identity.servers is None:
             raise NotVouched("The app has no Bitrix24 application credentials (BITRIX24_CLIENT_ID) to install with")
         if not (launch.application_token and launch.refresh_id):
             raise NotVouched("An install must carry the application token and a refresh token")
-        info = self.identity.app_info(launch)
+        info, server = self.identity.app_info(launch)
         endpoint = str((info.get("install") or {}).get("client_endpoint") or "")
         if not endpoint.startswith(("http://", "https://")):
             raise NotVouched("The OAuth server named no REST endpoint for that portal")
@@ -55,7 +56,7 @@ class Portals:
             portal = session.scalars(select(Portal).where(Portal.member_id == launch.member_id)).one_or_none()
         if portal is not None and ts is not None and _replayed(portal, marker, ts):
             raise NotVouched("That install event is a replay or older than one already accepted")
-        pair = self.verified_pair(access.key, user.id, launch.refresh_id)
+        pair = self.verified_pair(access.key, user.id, launch.refresh_id, server)
         if pair is None:
             raise NotVouched("The install's refresh token is not the installing administrator's")
         with self.db.write() as session:
@@ -68,6 +69,7 @@ class Portals:
                 # install page and its ONAPPINSTALL carry the same application token and count once.
                 portal.install_generation += 1
             portal.domain, portal.client_endpoint, portal.installed = access.domain, endpoint, True
+            portal.oauth_server, portal.deleted_at = pair["server"], None
             portal.application_token_digest = self.box.digest(launch.application_token)
             portal.scope = scope or portal.scope
             portal.installed_at = utcnow()
@@ -78,17 +80,37 @@ class Portals:
                             pair["refresh_token"], token_lifetime(pair.get("expires_in")))
         log.info("installed on portal %s (%s) by user %s", launch.member_id, access.domain, user.id)
         if events_url:
-            self._bind_events(endpoint, launch.auth_id, events_url)
+            self.bind_events(endpoint, launch.auth_id, events_url)
         return user
 
-    def _bind_events(self, endpoint: str, auth: str, events_url: str) -> None:
+    def bind_events(self, endpoint: str, auth: str, events_url: str) -> list[str]:
+        """Binds the handlers the app needs that are not bound yet; answers what failed, for the install page.
+
+        What a repeated event.bind answers is not documented (api-reference/events/event-bind.md lists only
+        ERROR_EVENT_NOT_FOUND and ACCESS_DENIED), so, as b24phpsdk's EventManager does, event.get says what
+        is bound and only the rest is bound; an answer that still says "already" (a race) is no failure."""
         api = Bitrix24Client(endpoint, auth=auth, timeout=self.identity.settings.http_timeout_seconds,
                              session=self.identity.http, limiter=self.identity.limiter)
+        try:
+            bound = api.result("event.get")
+        except OutsideServiceError as error:
+            log.warning("event.get failed (%s); binding every handler", error.code or error.message)
+            bound = []
+        have = {(str(b.get("event", "")).upper(), b.get("handler")) for b in bound if isinstance(b, dict)} \
+            if isinstance(bound, list) else set()
+        problems = []
         for event in EVENTS_BOUND:
+            if (event, events_url) in have:
+                continue
             try:
                 api.call("event.bind", {"event": event, "handler": events_url})
-            except OutsideServiceError as error:  # "already binded" on a reinstall is fine
-                log.info("event.bind %s: %s", event, error.code or error.message)
+            except OutsideServiceError as error:
+                if "already" in error.message.lower():
+                    log.info("event.bind %s: already bound (%s)", event, error.code)
+                    continue
+                log.warning("event.bind %s failed: %s", event, error.message)
+                problems.append(f"{event}: {error.message}")
+        return problems
 
     def hear_uninstall(self, member_id: str, application_token: str, ts: int) -> None:
         """An ONAPPUNINSTALL routed to its portal: a hint to confirm with the portal (worker side,
@@ -114,21 +136,24 @@ class Portals:
         calendar, their rights). A launch replaces the pair kept (a person opening the app is rare, and the
         newest pair is the surest); a renewal of the page's session, every 24 minutes, only fills a gap: a
         pair the portal refused was dropped, and the page renews when a step asks for one."""
-        if user.portal.portal_id is None or not refresh_id or self.identity.oauth is None \
+        if user.portal.portal_id is None or not refresh_id or self.identity.servers is None \
                 or (not replace and self._has_pair(user)):
             return
-        pair = self.verified_pair(user.portal.key, user.id, refresh_id)
+        pair = self.verified_pair(user.portal.key, user.id, refresh_id, user.portal.oauth_server)
         if pair is not None:
             with self.db.write() as session:
                 save_credential(session, self.box, user.portal.portal_id, user.id, pair["access_token"],
                                 pair["refresh_token"], token_lifetime(pair.get("expires_in")))
+            PortalNotes(self.db, user.portal.portal_id).server(pair["server"])
 
-    def verified_pair(self, portal_key: str, user_id: int, refresh_id: str) -> dict | None:
-        """A posted refresh token is kept only as the OAuth server vouches for it: exchanged there, its answer
-        must name this user on this portal; the pair it answers is what is kept, with the server's lifetime,
-        not the posted AUTH_EXPIRES. None when it does not (someone else's token, a made-up one)."""
+    def verified_pair(self, portal_key: str, user_id: int, refresh_id: str, server: str | None) -> dict | None:
+        """A posted refresh token is kept only as the OAuth server vouches for it: exchanged there (`server`, the
+        one that vouched for the launch, first), its answer must name this user on this portal; the pair it answers
+        is what is kept, with the server's lifetime, not the posted AUTH_EXPIRES, and the server it names as
+        the portal's. None when it does not (someone else's token, a made-up one)."""
+        servers = self.identity.servers
         try:
-            answer = self.identity.oauth.refresh(refresh_id)
+            asked, answer = ask_in_turn(servers.in_turn(server), lambda oauth: oauth.refresh(refresh_id))
         except OutsideServiceError as error:
             log.warning("the refresh token posted for user %s on %s was refused (%s); not kept",
                         user_id, portal_key, error.code or error.status)
@@ -138,7 +163,22 @@ class Portals:
             log.warning("the refresh token posted for user %s on %s is not theirs; not kept", user_id, portal_key)
             return None
         return {"access_token": str(answer["access_token"]), "refresh_token": str(answer["refresh_token"]),
-                "expires_in": answer.get("expires_in")}
+                "expires_in": answer.get("expires_in"),
+                "server": servers.known(answer.get("server_endpoint")) or asked.base_url}
+
+    def hear_server_endpoint(self, member_id: str, server_endpoint) -> bool:
+        """An event's auth[server_endpoint], for an event already verified (verify_event): kept as the portal's
+        OAuth server when it names a known one; anything else is ignored. Answers whether it was kept."""
+        url = self.identity.servers.known(server_endpoint) if self.identity.servers is not None else None
+        if url is None:
+            return False
+        with self.db.read() as session:
+            portal_id = session.scalars(select(Portal.id).where(Portal.member_id == member_id,
+                                                                Portal.installed.is_(True))).one_or_none()
+        if portal_id is None:
+            return False
+        PortalNotes(self.db, portal_id).server(url)
+        return True
 
     def _has_pair(self, user: VerifiedUser) -> bool:
         with self.db.read() as session:

@@ -87,6 +87,25 @@ class Stack:
     def reset_sandbox(self) -> None:
         for url in (self.telemost_url, self.bitrix_url):
             requests.post(f"{url}/_sandbox/reset", timeout=5).raise_for_status()
+        self._wait_stored_events()
+
+    def _wait_stored_events(self, timeout: float = 30) -> None:
+        """The reset drops the calendar echoes still in the portal's queue; one delivered just before it is
+        stored already, and its read of the portal must not land in the next test's counts."""
+        from sqlalchemy import func, select
+
+        from shared.db import Database
+        from shared.models import InboundEvent
+
+        database = Database(self.env["DATABASE_URL"])
+
+        def processed() -> bool:
+            with database.read() as session:
+                return session.scalar(select(func.count()).select_from(InboundEvent)) == 0
+        try:
+            wait_until(processed, timeout, "the stored Bitrix24 events processed", interval=0.1)
+        finally:
+            database.dispose()
 
     def launch(self, user_id: int) -> dict:
         response = requests.post(f"{self.bitrix_url}/_sandbox/launch", json={"user_id": user_id}, timeout=5)
@@ -102,11 +121,12 @@ class Stack:
 
     def install(self) -> None:
         """As a portal does it: the administrator opens the install page, whose installFinish makes the
-        portal mark the app installed and send ONAPPINSTALL."""
+        portal mark the app installed. ONAPPINSTALL reaches only a bound handler (b24restdocs
+        api-reference/common/events/on-app-install.md) and the app binds none: nothing is delivered."""
         response = self.open_app(1, "/install")
         assert response.status_code == 200, response.text
         finished = requests.post(f"{self.bitrix_url}/_sandbox/install", json={"user_id": 1}, timeout=15).json()
-        assert finished["delivered"]["status"] == 200, finished
+        assert finished == {"installed": True, "delivered": []}, finished
 
     def login(self, user_id: int) -> "ApiClient":
         page = self.open_app(user_id)
@@ -182,6 +202,9 @@ def build_stack(tmp: Path) -> Stack:
         "SANDBOX_TELEMOST_PORT": str(ports["telemost"]), "SANDBOX_BITRIX24_PORT": str(ports["bitrix"]),
         "SANDBOX_APP_URL": f"http://127.0.0.1:{ports['web']}/",
         "SWEEP_EVERY_SECONDS": "1", "SWEEP_RESEND_AFTER_SECONDS": "3", "HTTP_TIMEOUT_SECONDS": "5",
+        # Every test's reset empties the emulator's calendar while the database keeps the conferences linked to
+        # it: beat's reconciliation would cancel them in the middle of a later test. Its tests run it themselves.
+        "CALENDAR_RECONCILE_EVERY_SECONDS": "86400",
         # The emulator's bucket starts empty at every test while the limiter's record in Redis lives on:
         # the limiter is tested on its own (test_rate_limit.py) and kept out of the other tests' way.
         "BITRIX24_RATE_PER_SECOND": "100", "BITRIX24_BURST": "1000",

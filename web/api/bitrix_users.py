@@ -84,7 +84,10 @@ def users():
         if error.code == REAUTH:  # never searched with anyone else's rights: the page renews the user's pair
             raise ApiError(401, error.message, code=REAUTH) from None
         raise ApiError(503, f"Bitrix24 refused the search: {error.message}") from None
-    rows = [r for r in envelope.get("result") or [] if isinstance(r, dict) and str(r.get("ID", "")).isdigit()]
+    # user.search may find dismissed users (api-reference/user/user-search.md does not say it skips them): each
+    # row's ACTIVE says, and nobody dismissed is offered (ACTIVE is true or "Y" on a live user).
+    rows = [r for r in envelope.get("result") or [] if isinstance(r, dict) and str(r.get("ID", "")).isdigit()
+            and r.get("ACTIVE") in (True, "Y", None)]
     body = json.dumps({"items": [_person(r) for r in rows], "total": int(envelope.get("total") or len(rows))})
     try:
         cache.setex(key, CACHE_SECONDS, body)
