@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .calendar_dates import DateValueError, Moment, parse_moment, parse_timestamp, start_of_day, zone
 from .calendar_events import Attendee, CalendarEvent
 from .errors import RestError
-from .params import as_int, as_list, is_yes
+from .params import as_int, as_list, is_y, php_bool
 
 if TYPE_CHECKING:
     from .portal import Portal
@@ -77,7 +77,7 @@ def apply_times(event: CalendarEvent, params: dict[str, Any]) -> None:
     event.tz_from = _zone_name(params, "timezone_from", event.tz_from)
     event.tz_to = _zone_name(params, "timezone_to", event.tz_from if "timezone_from" in params else event.tz_to)
     if "skip_time" in params:
-        event.skip_time = is_yes(params["skip_time"])
+        event.skip_time = is_y(params["skip_time"])
     start, end = read_moment(params, "from", event.tz_from), read_moment(params, "to", event.tz_to)
     if start:
         event.start = start.instant
@@ -104,7 +104,7 @@ def apply_details(event: CalendarEvent, params: dict[str, Any]) -> None:
                 raise invalid(param)
             setattr(event, param, params[param])
     if "private_event" in params:
-        event.private_event = is_yes(params["private_event"])
+        event.private_event = is_y(params["private_event"])
     for param in ("color", "text_color"):
         if param in params:
             setattr(event, param, str(params[param] or ""))
@@ -125,8 +125,11 @@ def _reminders(raw: Any) -> list[dict[str, Any]]:
 
 
 def apply_meeting(portal: "Portal", event: CalendarEvent, params: dict[str, Any]) -> None:
-    """is_meeting=Y: `attendees` is the whole list (absent = the host alone); N: no attendees."""
-    event.is_meeting = is_yes(params["is_meeting"])
+    """is_meeting=Y: `attendees` is the whole list (absent = the host alone); N: no attendees.
+
+    The core compares is_meeting with === "Y" and rebuilds the meeting flags from `meeting` on every such
+    write with PHP's (bool): a flag left out is false, and the string "N" is true (see php_bool)."""
+    event.is_meeting = is_y(params["is_meeting"])
     if not event.is_meeting:
         event.attendees = []
         return
@@ -139,7 +142,7 @@ def apply_meeting(portal: "Portal", event: CalendarEvent, params: dict[str, Any]
             invited.append(user.id)
     event.attendees = [_attendee(portal, event, user_id) for user_id in [event.host_id, *invited]]
     options = params.get("meeting") if isinstance(params.get("meeting"), dict) else {}
-    event.meeting = {flag: is_yes(options[flag]) if flag in options else event.meeting.get(flag, False) for flag in MEETING_FLAGS}
+    event.meeting = {flag: php_bool(options.get(flag)) for flag in MEETING_FLAGS}
 
 
 def _attendee(portal: "Portal", event: CalendarEvent, user_id: int) -> Attendee:

@@ -3,12 +3,19 @@
 TAG is unique within the app: a notification with a tag the same user already has from the same app
 replaces the older one. A webhook has no app, so there TAG and SUB_TAG count only with CLIENT_ID
 (reference §2 "Inbound webhooks"), which then plays the app's part.
+
+Each notification is also kept as the recipient sees it (`shown`, `links`): the BB codes that
+b24restdocs api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/message-formatting.md lists for
+im.notify.* (any case) are rendered, anything else stays text. No page of the docs says HTML entities are
+decoded, so they are not: "&amp;" shows as "&amp;".
 """
 from __future__ import annotations
 
 import itertools
+import re
+import unicodedata
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +39,36 @@ class Notification:
     created_at: str
     message_out: str | None
     app: str  # the app client_id, or the webhook's CLIENT_ID; "" when none
+    shown: str = ""  # the text on the recipient's screen
+    links: list[dict[str, str]] = field(default_factory=list)  # {"url", "text"} of each [URL] it shows
 
     def as_state(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# message-formatting.md "Supported BB Codes" and "Service Elements".
+BB_TAGS = ("b", "i", "u", "s", "size", "color", "url", "user", "chat", "context", "code", "img", "icon", "put",
+           "send", "call", "timestamp", "disk", "br")
+_URL = re.compile(r"\[url(?:=([^\]]*))?\](.*?)\[/url\]", re.I | re.S)
+_TAG = re.compile(r"\[/?(?:%s)(?:[= ][^\]]*)?\]" % "|".join(BB_TAGS), re.I)
+
+
+def render(message: str) -> tuple[str, list[dict[str, str]]]:
+    """What a BB-code message shows, and its links. Invisible format characters (Unicode category Cf, such
+    as U+2060 WORD JOINER) take no room on the screen, so they are left out of the shown text."""
+    links: list[dict[str, str]] = []
+
+    def link(match: re.Match[str]) -> str:
+        url, text = match.group(1), match.group(2)
+        links.append({"url": (text if url is None else url).strip(), "text": _visible(text)})
+        return text
+
+    shown = _TAG.sub(lambda tag: "\n" if tag.group(0).lower() == "[br]" else "", _URL.sub(link, message))
+    return _visible(shown), links
+
+
+def _visible(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 class NotificationStore:
@@ -80,6 +114,7 @@ def _notify(portal: "Portal", caller: Caller, params: dict[str, Any], kind: str)
         "created_at": datetime.fromtimestamp(portal.now(), timezone.utc).isoformat(timespec="seconds"),
         "message_out": get_ci(params, "MESSAGE_OUT"),
         "app": app,
+        **dict(zip(("shown", "links"), render(message))),
     })
     return notification.id
 

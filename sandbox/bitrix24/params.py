@@ -103,6 +103,27 @@ def is_yes(value: Any) -> bool:
     return bool(value)
 
 
+def is_y(value: Any) -> bool:
+    """The core's `$params[...] === "Y"` (calendar is_meeting, skip_time, private_event): only the string Y,
+    not "y", not JSON true."""
+    return isinstance(value, str) and value == "Y"
+
+
+def php_bool(value: Any) -> bool:
+    """PHP's (bool) cast, as the calendar core reads the meeting flags: absent (null), "", "0", 0, 0.0,
+    false and an empty array are false, anything else is true, so the string "N" is TRUE (php.net
+    "Converting to boolean"; CCalendarRestService `'REINVITE' => (bool)$meeting['reinvite']`)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return value not in ("", "0")
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, (list, dict)):
+        return bool(value)
+    return True
+
+
 def as_int(value: Any) -> int | None:
     """An integer, or None when the value is not one (Bitrix would cast it to 0)."""
     if isinstance(value, bool):

@@ -9,6 +9,11 @@ from ..models import Conference
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 REMIND_MINUTES_BEFORE = 15
+# The core reads these with PHP's (bool), where the string "N" is TRUE (b24restdocs calendar-event-add.md and
+# calendar-event-update.md type them boolean; findings B2). 1 and 0 mean the same in both ways the app
+# sends them: as JSON numbers, and as "1"/"0" in a batch command's query string. Guests see each other,
+# nobody invites others, nobody is asked to confirm again after each edit, the organiser hears who accepts.
+MEETING_FLAGS = {"notify": 1, "reinvite": 0, "allow_invite": 0, "hide_guests": 0}
 
 
 def marker(conference: Conference) -> str:
@@ -16,9 +21,17 @@ def marker(conference: Conference) -> str:
     return f"Telemost ref: {conference.public_id}"
 
 
+# Nothing in the docs says the messenger or the calendar decodes HTML entities (b24restdocs
+# api-reference/chats/messages/formatting.md and chat-bots/.../message-formatting.md list BB codes only, and
+# no way to escape one), so "&#91;" would show as typed and "Q&A" as "Q&amp;A". An invisible WORD JOINER
+# (U+2060, no line break either) after every "[" means no tag can start, whatever the tag; after every "&"
+# it means no entity can start, in case some view does decode them. Safe both ways, and it reads as typed.
+WORD_JOINER = "\u2060"
+
+
 def bb_text(text: str) -> str:
-    """User text inside a BB-code message: brackets become entities so a name cannot open a [URL] tag."""
-    return text.replace("&", "&amp;").replace("[", "&#91;").replace("]", "&#93;")
+    """User text inside BB code (notifications, the calendar event): shown as typed, never a tag or an entity."""
+    return text.replace("[", "[" + WORD_JOINER).replace("&", "&" + WORD_JOINER)
 
 
 def _local_times(conference: Conference) -> tuple[str, str]:
@@ -36,6 +49,13 @@ def _links(conference: Conference) -> list[str]:
 
 
 def calendar_event(conference: Conference) -> dict:
+    """calendar.event.add. Without `section` the docs say the method detects one, but the core copy does so
+    only with auto_detect_section=Y (b24restdocs calendar-event-add.md; reference/real-platform-findings.md
+    B5): sent always, it is right either way. update.md has no such parameter, so calendar_update leaves it out."""
+    return {**_event_fields(conference), "auto_detect_section": "Y"}
+
+
+def _event_fields(conference: Conference) -> dict:
     """The event's name and description are BB code where the portal shows them: the user's text goes in
     neutralised as in notifications (a typed [URL=javascript:…] stays text), and the app's own links come
     first, so that no "Join:" line a user types can stand above the real one."""
@@ -59,12 +79,12 @@ def calendar_event(conference: Conference) -> dict:
     }
     if conference.invitees:
         params.update(is_meeting="Y", attendees=[conference.owner_id, *conference.invitees],
-                      meeting={"notify": "Y", "reinvite": "N", "allow_invite": "N", "hide_guests": "N"})
+                      meeting=dict(MEETING_FLAGS))
     return params
 
 
 def calendar_update(conference: Conference, event_id: int, host_id: int | None) -> dict:
-    params = {**calendar_event(conference), "id": event_id}
+    params = {**_event_fields(conference), "id": event_id}
     if not conference.invitees:
         # is_meeting=Y with attendees replaces the list; N turns a meeting back into a plain event.
         params.update(is_meeting="N", attendees=[conference.owner_id])
@@ -94,7 +114,8 @@ def _message(conference: Conference, user_id: int, client_id: str | None, text: 
         lines.append(f"[URL={conference.join_url}]Join the {kind}[/URL]")
         if conference.watch_url:
             lines.append(f"[URL={conference.watch_url}]Watch the broadcast[/URL]")
-    plain = text.replace("[B]", "").replace("[/B]", "").replace("&#91;", "[").replace("&#93;", "]").replace("&amp;", "&")
+    # MESSAGE_OUT is plain text (e-mail, push): the app's own bold goes, the user's text reads as typed.
+    plain = text.replace("[B]", "").replace("[/B]", "").replace(WORD_JOINER, "")
     params = {
         "USER_ID": user_id,
         "MESSAGE": "\n".join(lines),

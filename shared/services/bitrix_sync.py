@@ -113,7 +113,7 @@ class BitrixSync:
             if method == "calendar.event.delete" and _event_is_gone(bitrix, params["id"]):
                 succeed(self.db, calendar, apply=_store_event(None, None))  # already gone counts as done
             else:
-                fail(self.db, calendar, errors["calendar"])
+                fail(self.db, calendar, calendar_refusal(errors["calendar"], conference.owner_id))
             return
         host = results["calendar_host"].get("MEETING_HOST") if isinstance(results.get("calendar_host"), dict) else None
         if method == "calendar.event.add":
@@ -179,6 +179,28 @@ class BitrixSync:
 def _told(conference: Conference) -> dict:
     """What the invitees know once this version's notifications are sent."""
     return {"invitees": wanted_invitees(conference), "notice": bitrix_content.notice(conference)}
+
+
+def calendar_refusal(error: OutsideServiceError, owner_id: int) -> OutsideServiceError:
+    """The step's message when the portal will not let the app write into the owner's calendar.
+
+    The core lets only a portal administrator and the calendar's owner write into a user calendar, and
+    answers "Access denied" with an empty code (b24restdocs calendar-event-add.md, error table; the
+    organiser is always the caller, "Event Organizer"). With the owner's own authorisation that does not
+    happen; through a webhook made by an employee who is not an administrator it always does. The
+    event is then not made at all rather than made in the webhook user's own calendar with the owner
+    invited: there the webhook user would organise it, the owner could neither move nor rename it
+    (calendar-event-update.md: only the organiser, or someone naming them as `host`), the app's recovery
+    and the portal's change events look for it in the owner's calendar, and one account's calendar would
+    fill with everyone's meetings. The message says who can fix it and how."""
+    if error.transient or error.code or not error.message.rstrip(".").endswith("Access denied"):  # update.md ends "."
+        return error
+    return PermanentError(error.service, "Bitrix24 did not let the app write into the calendar of user "
+                                         f"{owner_id} (Access denied): only its owner, a portal administrator or "
+                                         "someone the owner gave edit access to that calendar may. If the app "
+                                         "works through a webhook (BITRIX24_WEBHOOK_URL), an administrator must "
+                                         "create it under their own account; then retry this step.",
+                          status=error.status)
 
 
 def run_batches(bitrix: Bitrix24Client, commands: Commands) -> tuple[dict, dict]:

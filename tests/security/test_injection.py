@@ -3,6 +3,7 @@ and deeply nested bodies. Each lands somewhere (the page, Bitrix24, Telemost, th
 text, and no input may make the server answer 500."""
 from __future__ import annotations
 
+import html
 import json
 import re
 import socket
@@ -71,6 +72,7 @@ def test_markup_and_bb_codes_reach_bitrix24_and_telemost_as_text(stack):
     assert event["name"] == bb_text(body["name"]) and not bb_urls(event["name"])
     assert event["description"].splitlines()[0] == f"Join: {done['join_url']}"
     assert bb_text(body["description"]) in event["description"] and not bb_urls(event["description"])
+    assert not bb_urls(html.unescape(event["description"]))  # the typed &#91;URL=…&#93; stays text either way
     room = next(r for r in stack.telemost_state()["conferences"] if r["id"] == done["telemost_id"])
     assert {k: room["live_stream"][k] for k in ("title", "description")} == {
         "title": body["live_stream"]["title"], "description": body["live_stream"]["description"]}
@@ -114,8 +116,13 @@ def _assert_notifications_are_plain(stack, own_links: set[str], users: set[int],
         users_text = APP_LINK.sub("", message).upper()
         assert "[URL" not in users_text and "[/URL]" not in users_text and "[COLOR" not in users_text, message
         assert users_text.count("[B]") == 1 and users_text.count("[/B]") == 1, message
-        # The brackets of the owner's name and of the conference's are there, as text.
-        assert "&#91;URL=https://evil.example/owner&#93;" in message and "&#91;URL=" in message.split("[/B]", 1)[1]
+        # The brackets of the owner's name and of the conference's are there, as text, shown as typed (no
+        # entities: nothing in b24restdocs api-reference/chats/messages/formatting.md says they are decoded),
+        # and no entity a user typed becomes a tag should some view decode them (issue 13, B12).
+        owner = "[URL=https://evil.example/owner]Ivan[/URL]"
+        assert note["shown"].startswith(owner) and "[URL=" in note["shown"].split(owner, 1)[1], note["shown"]
+        assert {link["url"] for link in note["links"]} <= own_links
+        assert set(bb_urls(html.unescape(message))) <= own_links and "&#" not in message
 
 
 @pytest.mark.parametrize("field", ["name", "description", "live_stream.title", "live_stream.description"])
