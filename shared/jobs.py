@@ -8,12 +8,14 @@ from .config import Settings
 
 PROVISION_TASK = "conferences.provision"
 SYNC_BITRIX_TASK = "conferences.sync_bitrix"
-CHECK_CALENDAR_TASK = "conferences.check_calendar_event"
-CONFIRM_UNINSTALL_TASK = "portals.confirm_uninstall"
 SWEEP_TASK = "maintenance.sweep"
 KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
 RETENTION_TASK = "maintenance.retention"
 REMINDERS_TASK = "maintenance.send_reminders"
+# Bitrix24 events stored by the web (shared/services/inbound_events.py), and the beat job that reads linked
+# calendar events back in case one was lost (shared/services/calendar_sync.py reconcile).
+PROCESS_EVENT_TASK = "portals.process_event"
+RECONCILE_CALENDAR_TASK = "conferences.reconcile_calendar"
 # Room work and Bitrix24 work wait in separate queues, served by separate workers: a portal's rate limit
 # can hold Bitrix24 work back for minutes, and that must never delay anyone's room.
 CONFERENCES_QUEUE = "conferences"
@@ -26,13 +28,9 @@ QUEUES = (CONFERENCES_QUEUE, BITRIX_QUEUE, MAINTENANCE_QUEUE)
 VISIBILITY_TIMEOUT_SECONDS = 3600
 MAX_COUNTDOWN_SECONDS = 30  # longer waits are stored as next_attempt_at for the sweeper
 
-# A Bitrix24 event is a hint to check something with the portal (DESIGN §5). However many arrive, one check
-# of a subject waits in the queue: the web sets its flag (SET NX) before sending it, the worker deletes it
-# before reading the portal, so a later event brings a later read. A check that was lost frees its flag.
-CALENDAR_CHECK_FLAG = "telemost:hint:calendar:{}"  # conference id
-UNINSTALL_CHECK_FLAG = "telemost:hint:uninstall:{}"  # portal member_id
-HINT_FLAG_SECONDS = 300
-HINT_DELAY_SECONDS = 2  # the events of one change come together: one read after them
+# A stored Bitrix24 event is processed this long after it arrives: the events of one change come together,
+# and those that arrive before a worker takes the row join it (inbound_events.py), so one read serves them.
+HINT_DELAY_SECONDS = 2
 
 
 def celery_settings(settings: Settings) -> dict:
@@ -50,8 +48,8 @@ def celery_settings(settings: Settings) -> dict:
         "task_default_queue": CONFERENCES_QUEUE,
         "task_routes": {PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
                         SYNC_BITRIX_TASK: {"queue": BITRIX_QUEUE},
-                        CHECK_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
-                        CONFIRM_UNINSTALL_TASK: {"queue": BITRIX_QUEUE},
+                        PROCESS_EVENT_TASK: {"queue": BITRIX_QUEUE},
+                        RECONCILE_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
                         "maintenance.*": {"queue": MAINTENANCE_QUEUE}},
         # If Redis is down the web answers anyway (the sweeper sends later): fail fast, do not hang a request.
         "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},

@@ -4,6 +4,11 @@ Only ONAPPINSTALL proves itself (its token is checked with the OAuth server). Ev
 the application token, which each launch hands to every employee's browser (DESIGN §5): it routes the
 event to its portal and proves nothing. So an uninstall or a calendar change is a hint that sends the
 worker to ask the portal, with the app's own pair, what is true; many hints of one subject make one check.
+
+Bitrix24 never sends an event twice ("No retries", b24restdocs api-reference/events/index.md): a hint is
+stored in the database before the answer (shared/services/inbound_events.py), and the queue carries only
+its id. If it cannot be stored the answer is 503: the portal drops the event, and the reconciliation of
+calendar events (beat) is what catches up. ONAPPINSTALL is done here and now: what it stores is its result.
 """
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ import logging
 import time
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.clients.errors import TransientError
-from shared.services import calendar_sync
+from shared.services import inbound_events
 from shared.services.identity import Launch, NotVouched
 
 from .bitrix_form import nested, number
@@ -32,13 +38,15 @@ def _install(auth: dict, ts: int) -> None:
                                               events_url=url_for("bitrix_events.portal_events", _external=True))
 
 
-def _calendar_changed(member_id: str, data) -> None:
-    event_id = number(str(data.get("id", ""))) if isinstance(data, dict) else None
-    if event_id is None:
-        return
-    queue = current_app.extensions["queue"]
-    for conference_id in calendar_sync.conferences_of_event(current_app.extensions["db"], member_id, event_id):
-        queue.check_calendar_event(conference_id)
+def _store(member_id: str, subject: str, event: str, ts: int, auth: dict) -> None:
+    """Keeps the OAuth server the event names (a known one only: Portals.hear_server_endpoint), stores the
+    hint (SQLAlchemyError when it cannot be), then sends its id to the workers. A hint that joined one
+    waiting already has its task on the way; one whose task could not be sent (Redis down) is sent by the
+    sweeper."""
+    current_app.extensions["portals"].hear_server_endpoint(member_id, auth.get("server_endpoint"))
+    row_id = inbound_events.store(current_app.extensions["db"], member_id, subject, event, ts)
+    if row_id is not None:
+        current_app.extensions["queue"].process_event(row_id)
 
 
 @bp.post("/bitrix/events")
@@ -49,7 +57,7 @@ def portal_events():
     event, ts = str(body.get("event", "")).upper(), number(str(body.get("ts", "")))
     if ts is None:
         return error_response(400, "ts is missing or not a Unix time")
-    portals, queue = current_app.extensions["portals"], current_app.extensions["queue"]
+    portals = current_app.extensions["portals"]
     member_id, application_token = str(auth.get("member_id", "")), str(auth.get("application_token", ""))
     checking = False
     try:
@@ -57,12 +65,15 @@ def portal_events():
             _install(auth, ts)
         elif event == "ONAPPUNINSTALL":
             portals.hear_uninstall(member_id, application_token, ts)
-            queue.confirm_uninstall(member_id, ts)
+            _store(member_id, inbound_events.UNINSTALL, event, ts, auth)
             checking = True
         elif event in CALENDAR_EVENTS:
             portals.verify_event(member_id, application_token)
-            _calendar_changed(member_id, body.get("data"))
-            checking = True
+            data = body.get("data")
+            event_id = number(str(data.get("id", ""))) if isinstance(data, dict) else None
+            if event_id is not None:
+                _store(member_id, inbound_events.calendar_subject(event_id), event, ts, auth)
+                checking = True
         else:
             return jsonify({"accepted": False, "reason": f"{event or 'no event'} is not handled"}), 200
     except NotVouched as exc:
@@ -70,5 +81,8 @@ def portal_events():
         return error_response(401, str(exc))
     except TransientError:
         return error_response(503, "Bitrix24 did not answer")
+    except SQLAlchemyError as exc:  # the only answer left: the portal will not send it again
+        log.error("%s not stored, the database did not answer: %s", event, exc)
+        return error_response(503, "The event could not be stored; the database did not answer")
     # "checking": what the event says is being confirmed with the portal; nothing is taken on its word.
     return jsonify({"accepted": True, "event": event, "at": int(time.time()), "checking": checking})

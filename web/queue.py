@@ -10,8 +10,7 @@ import redis
 from celery import Celery
 
 from shared.config import Settings
-from shared.jobs import (CALENDAR_CHECK_FLAG, CHECK_CALENDAR_TASK, CONFIRM_UNINSTALL_TASK, HINT_DELAY_SECONDS,
-                         HINT_FLAG_SECONDS, PROVISION_TASK, UNINSTALL_CHECK_FLAG, celery_settings)
+from shared.jobs import HINT_DELAY_SECONDS, PROCESS_EVENT_TASK, PROVISION_TASK, celery_settings
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +24,9 @@ class Queue:
     def provision(self, conference_id: int) -> bool:
         return self._send(PROVISION_TASK, conference_id)
 
-    def check_calendar_event(self, conference_id: int) -> bool:
-        """The portal said the conference's event changed: the worker reads it (at most one read waits)."""
-        return self._send_once(CALENDAR_CHECK_FLAG.format(conference_id), CHECK_CALENDAR_TASK, conference_id)
-
-    def confirm_uninstall(self, member_id: str, ts: int) -> bool:
-        return self._send_once(UNINSTALL_CHECK_FLAG.format(member_id), CONFIRM_UNINSTALL_TASK, member_id, ts)
-
-    def _send_once(self, flag: str, task: str, *args) -> bool:
-        """Sends the check unless one is waiting already: a flood of events costs one call to the portal."""
-        try:
-            if not self.redis.set(flag, 1, nx=True, ex=HINT_FLAG_SECONDS):
-                return False
-        except redis.RedisError as exc:
-            log.warning("could not note %s (%s)", flag, exc)
-            return False  # the broker is the same Redis: nothing could be sent either
-        sent = self._send(task, *args, countdown=HINT_DELAY_SECONDS)
-        if not sent:
-            self.redis.delete(flag)  # Redis answered a moment ago; the next event may try again
-        return sent
+    def process_event(self, row_id: int) -> bool:
+        """A stored Bitrix24 event, processed a moment later: the events of one change come together."""
+        return self._send(PROCESS_EVENT_TASK, row_id, countdown=HINT_DELAY_SECONDS)
 
     def _send(self, task: str, *args, countdown: float | None = None) -> bool:
         try:

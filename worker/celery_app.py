@@ -12,6 +12,7 @@ from celery import Celery, current_task, signals
 from shared.config import SettingsError, load_settings
 from shared.logs import configure_logging
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK, celery_settings
+from shared.jobs import RECONCILE_CALENDAR_TASK
 
 
 def create_celery():
@@ -33,6 +34,7 @@ def create_celery():
         "send-reminders": {"task": REMINDERS_TASK, "schedule": 60.0},
         "retention": {"task": RETENTION_TASK, "schedule": 3600.0},
         "keep-tokens-alive": {"task": KEEP_TOKENS_ALIVE_TASK, "schedule": 6 * 3600.0},
+        "reconcile-calendar": {"task": RECONCILE_CALENDAR_TASK, "schedule": settings.calendar_reconcile_every_seconds},
     }
     celery.conf.imports = ("worker.tasks.conferences", "worker.tasks.maintenance", "worker.tasks.portals")
     celery.settings = settings

@@ -26,15 +26,22 @@ def user_auth(portal: "Portal", user: "User") -> dict[str, Any]:
     return {**token_response(portal, pair), **portal_auth(portal)}
 
 
-def install(portal: "Portal", admin: "User") -> dict[str, Any]:
+def install(portal: "Portal", admin: "User", install_event_url: str | None = None) -> dict[str, Any]:
+    """ONAPPINSTALL reaches only a handler: one the installer bound with event.bind, or the installation
+    event URL of the app's card (`install_event_url`). "The handler for this event can be set in the
+    installation script" (b24restdocs api-reference/common/events/on-app-install.md); a Market app's card has
+    an "Installation event handler URL" (settings/app-installation/installation-finish.md). With neither,
+    nothing is sent: the install page does the work."""
     with portal.lock:
         portal.installed = True
-        auth = user_auth(portal, admin)
+        urls = [b.handler for b in portal.event_handlers if b.event == "ONAPPINSTALL" and not b.offline]
+        urls += [install_event_url] if install_event_url and install_event_url not in urls else []
+        auth = user_auth(portal, admin) if urls else {}
     settings = portal.settings
     payload = {"event": "ONAPPINSTALL",
                "data": {"VERSION": settings.app_version, "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": settings.lang},
                "ts": int(portal.now()), "auth": auth}
-    return {"installed": True, "delivered": deliver(portal, settings.app_events_url, payload)}
+    return {"installed": True, "delivered": [{"url": url, **deliver(portal, url, payload)} for url in urls]}
 
 
 def uninstall(portal: "Portal", clean: int) -> dict[str, Any]:

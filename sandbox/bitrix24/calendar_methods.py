@@ -1,8 +1,11 @@
 """calendar.section.get and calendar.event.add / update / delete / get / getbyid (reference §4 Calendar).
 
-Checks and their order follow the core's CCalendarRestService. A user calendar may be written by its
-owner or by a portal admin, others get 400 "Access denied" (an empty code, as all calendar errors).
-A meeting's organizer is the calling user; `host` on add is ignored (reference §4: add has none).
+Checks and their order follow the core's CCalendarRestService: the section first (given, or the owner's
+with auto_detect_section=Y), then PERM['edit'] on it. A user calendar may be written by its owner or by
+a portal admin (the core's SectionEditRule: isAdmin() or isOwner(); CCalendarSect::CanDo:
+CBitrix24::isPortalAdmin), others get 400 "Access denied" (an empty code, as all calendar errors). Access
+granted to other users on a section is not modelled. A meeting's organizer is the calling user; `host`
+on add is ignored (b24restdocs calendar-event-add.md "Event Organizer").
 """
 from __future__ import annotations
 
@@ -10,18 +13,20 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import calendar_echoes
 from .calendar_dates import next_day
 from .calendar_events import COMPANY_OWNER, Attendee, CalendarEvent, Section, event_state, render_event, render_section
 from .calendar_fields import (ACCESS_DENIED, SECTION_ERROR, apply_details, apply_meeting, apply_times, calendar_error,
                               invalid, missing, php_empty, read_moment, require)
 from .methods import Caller, method
-from .params import as_int, as_list, is_yes
+from .params import as_int, as_list, is_y
 
 if TYPE_CHECKING:
     from .portal import Portal
 
 
 def can_write(caller: Caller, cal_type: str, owner_id: int) -> bool:
+    """PERM['edit'] of a section: the core's SectionEditRule lets an admin and a user calendar's owner."""
     return caller.user.is_admin or (cal_type == "user" and owner_id == caller.user.id)
 
 
@@ -38,9 +43,12 @@ def default_section(portal: "Portal", cal_type: str, owner_id: int) -> Section |
     return None
 
 
-def chosen_section(portal: "Portal", params: dict[str, Any], cal_type: str, owner_id: int) -> Section:
+def chosen_section(portal: "Portal", params: dict[str, Any], cal_type: str, owner_id: int,
+                   auto_detect: bool = True) -> Section:
+    """The given section, else (auto_detect) the owner's first one, made if there is none (the core's
+    autoDetectSection / autoCreateSection). Without either the core's section lookup finds nothing."""
     if php_empty(params.get("section")):
-        section = default_section(portal, cal_type, owner_id)
+        section = default_section(portal, cal_type, owner_id) if auto_detect else None
     else:
         found = portal.calendar.sections.get(as_int(params["section"]) or -1)
         section = found if found and (found.cal_type, found.owner_id) == (cal_type, owner_id) else None
@@ -69,14 +77,17 @@ def section_get(portal: "Portal", caller: Caller, params: dict[str, Any]) -> lis
 def event_add(portal: "Portal", caller: Caller, params: dict[str, Any]) -> int:
     required = ("from", "to", "name", "ownerId", "type")
     auto_detect = params.get("auto_detect_section")
-    if auto_detect is not None and auto_detect != "Y":  # absent means: detect it
+    if auto_detect is not None and auto_detect != "Y":
         required += ("section",)
     with_ts = {**params, "from": params.get("from") or params.get("from_ts"), "to": params.get("to") or params.get("to_ts")}
     require(with_ts, required, "calendar.event.add")
     if not isinstance(params["name"], str):
         raise invalid("name")
     cal_type, owner_id = str(params["type"]), as_int(params["ownerId"]) or 0
-    section = chosen_section(portal, params, cal_type, owner_id)
+    # The docs say an absent auto_detect_section means "detect it"; the core copy detects only with Y
+    # (otherwise it looks up the section by a null ID and answers the section error). Unverified which
+    # is current: the stricter one is modelled, and the app sends auto_detect_section=Y.
+    section = chosen_section(portal, params, cal_type, owner_id, auto_detect=auto_detect == "Y")
     if not can_write(caller, cal_type, owner_id):
         raise calendar_error(ACCESS_DENIED)
     now = portal.now()
@@ -90,6 +101,7 @@ def event_add(portal: "Portal", caller: Caller, params: dict[str, Any]) -> int:
     if "is_meeting" in params:
         apply_meeting(portal, event, params)
     portal.calendar.save(event)
+    calendar_echoes.echo(portal, caller, calendar_echoes.ADDED, event.id)
     return event.id
 
 
@@ -103,7 +115,7 @@ def event_update(portal: "Portal", caller: Caller, params: dict[str, Any]) -> in
     event = found[0]
     if not (can_write(caller, event.cal_type, event.owner_id) or caller.user.id == event.host_id):
         raise calendar_error(ACCESS_DENIED)
-    if is_yes(params.get("is_meeting")) and caller.user.id != event.host_id and as_int(params.get("host")) != event.host_id:
+    if is_y(params.get("is_meeting")) and caller.user.id != event.host_id and as_int(params.get("host")) != event.host_id:
         raise calendar_error(ACCESS_DENIED)  # a non-organizer must name the organizer as host
     draft = dataclasses.replace(event, attendees=list(event.attendees), meeting=dict(event.meeting))
     if not php_empty(params.get("section")):
@@ -114,6 +126,7 @@ def event_update(portal: "Portal", caller: Caller, params: dict[str, Any]) -> in
         apply_meeting(portal, draft, params)
     draft.version, draft.updated_at = event.version + 1, portal.now()
     portal.calendar.save(draft)
+    calendar_echoes.echo(portal, caller, calendar_echoes.UPDATED, event.id)
     return event.id
 
 
@@ -130,10 +143,12 @@ def event_delete(portal: "Portal", caller: Caller, params: dict[str, Any]) -> bo
         if caller.user.id != attendee.user_id and not caller.user.is_admin:
             raise failed
         attendee.status = "N"
+        calendar_echoes.echo(portal, caller, calendar_echoes.DELETED, entry_id)
         return True
     if not (can_write(caller, event.cal_type, event.owner_id) or caller.user.id == event.host_id):
         raise failed
     portal.calendar.delete(event)
+    calendar_echoes.echo(portal, caller, calendar_echoes.DELETED, event.id)
     return True
 
 

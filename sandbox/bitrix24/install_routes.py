@@ -1,14 +1,20 @@
 """Control routes for the app's life on the portal (DESIGN §6):
 
-POST /_sandbox/install {"user_id"}     an admin finished the installer: installed, ONAPPINSTALL delivered
+POST /_sandbox/install {"user_id", "install_event_url"?}   an admin finished the installer: installed,
+                                       ONAPPINSTALL delivered to the handlers bound for it and to the
+                                       card's installation event URL, if any (none: nothing is sent)
 POST /_sandbox/uninstall {"clean"?}    tokens revoked, bindings dropped, ONAPPUNINSTALL delivered
 POST /_sandbox/events {"event", "data"?, "user_id"?}   any other event, to the handlers bound with event.bind
+
+POST /_sandbox/echoes {"delay_seconds"}   how long the calendar events of REST writes wait in the
+                                       portal's queue before they are sent (sandbox/bitrix24/calendar_echoes.py)
 
 Each answers what the app answered ("delivered"); a delivery that failed is reported, never raised.
 """
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify
 
@@ -26,7 +32,10 @@ def install_blueprint(portal: Portal) -> Blueprint:
         user = active_user(portal, json_body().get("user_id"))
         if not user.is_admin:  # the portal shows the installer to administrators only
             return json_error(403, f"user {user.id} is not an administrator; only an administrator installs the app")
-        return jsonify(app_install.install(portal, user))
+        url = json_body().get("install_event_url")
+        if url is not None and (not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https")):
+            return json_error(400, "install_event_url must be an http(s) URL")
+        return jsonify(app_install.install(portal, user, url))
 
     @bp.post("/uninstall")
     def uninstall() -> Any:
@@ -48,5 +57,13 @@ def install_blueprint(portal: Portal) -> Blueprint:
             return json_error(409, "the app is not installed")
         user = active_user(portal, body.get("user_id", portal.settings.webhook_user_id))
         return jsonify({"event": event, "delivered": app_install.send_event(portal, event, data, user)})
+
+    @bp.post("/echoes")
+    def echoes() -> Any:
+        delay = json_body().get("delay_seconds")
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 60:
+            return json_error(400, "delay_seconds must be a number from 0 to 60")
+        portal.echoes.delay_seconds = float(delay)
+        return jsonify({"delay_seconds": portal.echoes.delay_seconds})
 
     return bp

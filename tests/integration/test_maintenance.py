@@ -103,4 +103,4 @@ def test_every_job_is_on_the_beat_schedule(stack):
                              env=stack.env, capture_output=True, text=True, check=True)
     tasks = set(listing.stdout.split())
     assert tasks == {"maintenance.sweep", "maintenance.send_reminders", "maintenance.retention",
-                     "maintenance.keep_tokens_alive"}
+                     "maintenance.keep_tokens_alive", "conferences.reconcile_calendar"}

@@ -110,11 +110,21 @@ def admin_token(client: FlaskClient) -> str:
 
 # --- install / uninstall events (reference §1.3) ---
 
+def bind(client: FlaskClient, event: str, handler: str) -> None:
+    """What the app's installer may do before installFinish: event.bind with the admin's token."""
+    bound = client.post("/rest/event.bind.json", json={"auth": admin_token(client), "event": event, "handler": handler})
+    assert bound.status_code == 200, bound.json
+
+
 def test_install_delivers_onappinstall_with_bracket_fields_and_usable_tokens(app_client: FlaskClient,
                                                                             receiver: Receiver) -> None:
+    """ONAPPINSTALL goes to a handler the installer bound (b24restdocs api-reference/common/events/
+    on-app-install.md: "The handler for this event can be set in the installation script")."""
+    handler = f"{receiver.root}bitrix/events"
+    bind(app_client, "ONAPPINSTALL", handler)
     answer = app_client.post("/_sandbox/install", json={"user_id": 1})
     assert answer.status_code == 200
-    assert answer.json == {"installed": True, "delivered": {"status": 200, "body": "ok"}}
+    assert answer.json == {"installed": True, "delivered": [{"url": handler, "status": 200, "body": "ok"}]}
     [hit] = receiver.hits
     assert hit["path"] == "/bitrix/events" and hit["content_type"] == "application/x-www-form-urlencoded"
     form = dict(hit["form"])
@@ -123,18 +133,32 @@ def test_install_delivers_onappinstall_with_bracket_fields_and_usable_tokens(app
     assert form == {
         "event": "ONAPPINSTALL", "data[VERSION]": "1", "data[ACTIVE]": "Y", "data[INSTALLED]": "Y",
         "data[LANGUAGE_ID]": "ru", "ts": str(NOW), "auth[expires]": str(NOW + 3600), "auth[expires_in]": "3600",
-        "auth[scope]": "calendar,im,user,user_basic,placement,event", "auth[domain]": "127.0.0.1:8082",
-        "auth[server_endpoint]": "http://127.0.0.1:8082/oauth-server/rest/",
+        "auth[scope]": "calendar,im,user_basic", "auth[domain]": "127.0.0.1:8082",
+        "auth[server_endpoint]": "http://127.0.0.1:8082/oauth-server-ru/rest/",
         "auth[client_endpoint]": "http://127.0.0.1:8082/rest/", "auth[member_id]": "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b",
         "auth[user_id]": "1", "auth[status]": "L", "auth[application_token]": "sandbox-application-token",
     }
     tokens = dict(hit["form"])
     assert current_user_id(app_client, tokens["auth[access_token]"]) == "1"
-    refreshed = app_client.post("/oauth-server/oauth/token/", data={
+    refreshed = app_client.post("/oauth-server-ru/oauth/token/", data={
         "grant_type": "refresh_token", "client_id": "local.sandbox.telemost", "client_secret": "sandbox-secret",
         "refresh_token": tokens["auth[refresh_token]"]})
     assert refreshed.status_code == 200 and refreshed.json["user_id"] == 1
     assert state(app_client)["installed"] is True
+
+
+def test_onappinstall_reaches_only_a_bound_handler_or_the_installation_event_url(app_client: FlaskClient,
+                                                                                receiver: Receiver) -> None:
+    """Finding B7: unbound, nothing is sent (the install page does the work); a Market app's card may name an
+    "Installation event handler URL" instead (b24restdocs settings/app-installation/installation-finish.md)."""
+    assert app_client.post("/_sandbox/install", json={"user_id": 1}).json == {"installed": True, "delivered": []}
+    assert receiver.hits == [] and state(app_client)["deliveries"] == []
+
+    card_url = f"{receiver.root}market/install"
+    answer = app_client.post("/_sandbox/install", json={"user_id": 1, "install_event_url": card_url})
+    assert answer.json["delivered"] == [{"url": card_url, "status": 200, "body": "ok"}]
+    assert [dict(hit["form"])["event"] for hit in receiver.hits] == ["ONAPPINSTALL"]
+    assert app_client.post("/_sandbox/install", json={"user_id": 1, "install_event_url": "ftp://x"}).status_code == 400
 
 
 @pytest.mark.parametrize(("user_id", "status"), [(2, 403), (7, 404), (99, 404), (None, 404)])
@@ -161,14 +185,14 @@ def test_uninstall_delivers_onappuninstall_without_tokens_and_revokes_the_api(ap
     form = dict(receiver.hits[-1]["form"])
     assert form == {
         "event": "ONAPPUNINSTALL", "data[LANGUAGE_ID]": "ru", "data[CLEAN]": "1", "ts": str(NOW),
-        "auth[domain]": "127.0.0.1:8082", "auth[server_endpoint]": "http://127.0.0.1:8082/oauth-server/rest/",
+        "auth[domain]": "127.0.0.1:8082", "auth[server_endpoint]": "http://127.0.0.1:8082/oauth-server-ru/rest/",
         "auth[client_endpoint]": "http://127.0.0.1:8082/rest/", "auth[member_id]": "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b",
         "auth[application_token]": "sandbox-application-token",
     }
     for token in (admin, launch["AUTH_ID"]):
         gone = app_client.post("/rest/user.current.json", json={"auth": token})
         assert (gone.status_code, gone.json["error"]) == (401, "invalid_token")
-    refresh = app_client.post("/oauth-server/oauth/token/", data={
+    refresh = app_client.post("/oauth-server-ru/oauth/token/", data={
         "grant_type": "refresh_token", "client_id": "local.sandbox.telemost", "client_secret": "sandbox-secret",
         "refresh_token": launch["REFRESH_ID"]})
     assert (refresh.status_code, refresh.json["error"]) == (400, "invalid_grant")
@@ -186,9 +210,9 @@ def test_uninstall_checks_clean(app_client: FlaskClient, receiver: Receiver) -> 
 
 
 def test_a_failed_delivery_is_reported_not_raised(client: FlaskClient) -> None:
-    answer = client.post("/_sandbox/install", json={"user_id": 1})
+    answer = client.post("/_sandbox/install", json={"user_id": 1, "install_event_url": closed_port_url()})
     assert answer.status_code == 200 and answer.json["installed"] is True
-    delivered = answer.json["delivered"]
+    [delivered] = answer.json["delivered"]
     assert delivered["status"] is None and "ConnectionRefused" in delivered["error"]
     [logged] = state(client)["deliveries"]
     assert logged["event"] == "ONAPPINSTALL" and logged["status"] is None and logged["error"]
@@ -197,8 +221,9 @@ def test_a_failed_delivery_is_reported_not_raised(client: FlaskClient) -> None:
 def test_an_error_answer_is_reported_with_its_status_and_500_characters(app_client: FlaskClient,
                                                                         receiver: Receiver) -> None:
     receiver.status, receiver.body = 500, "x" * 2000
-    delivered = app_client.post("/_sandbox/install", json={"user_id": 1}).json["delivered"]
-    assert delivered == {"status": 500, "body": "x" * 500}
+    url = f"{receiver.root}bitrix/events"
+    delivered = app_client.post("/_sandbox/install", json={"user_id": 1, "install_event_url": url}).json["delivered"]
+    assert delivered == [{"url": url, "status": 500, "body": "x" * 500}]
 
 
 def test_a_slow_app_times_out_and_is_reported(app_client: FlaskClient, receiver: Receiver,
@@ -216,7 +241,7 @@ def test_state_keeps_the_last_50_deliveries_and_reset_forgets_the_install(client
     deliveries = state(client)["deliveries"]
     assert len(deliveries) == 50 and {d["event"] for d in deliveries} == {"ONAPPUNINSTALL"}
     assert set(deliveries[0]) == {"event", "url", "status", "error"}
-    client.post("/_sandbox/install", json={"user_id": 1})
+    client.post("/_sandbox/install", json={"user_id": 1, "install_event_url": closed_port_url()})
     assert state(client)["installed"] is True and state(client)["deliveries"][-1]["event"] == "ONAPPINSTALL"
     client.post("/_sandbox/reset")
     assert (state(client)["installed"], state(client)["deliveries"]) == (False, [])
@@ -336,7 +361,7 @@ def test_anyone_else_is_told_the_app_is_not_fully_installed(client: FlaskClient)
 
 
 def test_once_installed_the_chosen_user_gets_the_app_itself(client: FlaskClient) -> None:
-    client.post("/_sandbox/install", json={"user_id": 1})
+    client.post("/_sandbox/install", json={"user_id": 1, "install_event_url": closed_port_url()})
     shown = page(client, "?user_id=3")
     form = shown.forms["launch-form"]
     assert form["action"].startswith(f"{APP_ORIGIN}/?DOMAIN=127.0.0.1%3A8082&PROTOCOL=0&LANG=ru&APP_SID=")

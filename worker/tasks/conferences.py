@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.clients.errors import PermanentError, TransientError
 from shared.logs import about_conference
-from shared.jobs import CALENDAR_CHECK_FLAG, CHECK_CALENDAR_TASK, MAX_COUNTDOWN_SECONDS, PROVISION_TASK, SYNC_BITRIX_TASK
-from shared.services.calendar_sync import follow_event
+from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, RECONCILE_CALENDAR_TASK, SYNC_BITRIX_TASK
+from shared.services.calendar_sync import reconcile
 from shared.models import utcnow
 from shared.services.conferences import mark_enqueued
 from shared.services.provisioning import BITRIX_STEPS, TELEMOST_STEPS
@@ -47,17 +46,14 @@ def _again(task, conference_id: int, due: datetime | None) -> None:
     mark_enqueued(database(), [conference_id])
 
 
-@app.task(name=CHECK_CALENDAR_TASK, autoretry_for=(TransientError,), retry_backoff=True, max_retries=5)
-def check_calendar_event(conference_id: int) -> None:
-    """The portal said the conference's event changed or went: read it with the owner's own pair and follow
-    what the portal answers; then the pipeline tells the invitees."""
+@app.task(name=RECONCILE_CALENDAR_TASK)
+def reconcile_calendar() -> int:
+    """Beat: linked calendar events of upcoming conferences, read back with their owners' own pairs, in case
+    the portal's event of a move or a deletion was lost (it sends none twice); then invitees hear of it."""
     access = bitrix_access()
-    with about_conference(conference_id):
-        access.locks.delete(CALENDAR_CHECK_FLAG.format(conference_id))  # an event from now on reads again
-        try:
-            changed = follow_event(database(), lambda c: access.client(c.portal, c.owner_id), conference_id)
-        except PermanentError as error:  # no pair of the owner's, access denied: nothing is changed
-            log.warning("calendar event of conference %s not checked: %s", conference_id, error)
-            return
-        if changed:
-            provision.delay(conference_id)
+    changed = reconcile(database(), access.client)
+    for conference_id in changed:
+        provision.delay(conference_id)
+    if changed:
+        log.info("calendar reconciliation: %d conference(s) follow their calendar events", len(changed))
+    return len(changed)

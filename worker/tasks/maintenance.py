@@ -6,13 +6,16 @@ import logging
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
 from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
 from shared.services.bitrix_access import keep_alive
+from shared.services.yandex_accounts import YandexAccounts
 from shared import metrics
 from shared.services.conferences import mark_enqueued
 from shared.services.sweeper import due_conference_ids, queued_messages, resend_after_seconds
+from shared.services import inbound_events
 
 from ..celery_app import app
 from ..context import bitrix_access, database
 from .conferences import provision
+from .portals import process_event
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 def sweep() -> int:
     metrics.beat(bitrix_access().locks)  # /health shows how long ago a worker last did this
     resend_after = resend_after_seconds(app.settings.resend_after_seconds, queued_messages(bitrix_access().locks))
+    resend_stored_events(resend_after)
     ids = due_conference_ids(database(), resend_after, app.settings.stale_running_after_seconds)
     for conference_id in ids:
         provision.delay(conference_id)
@@ -30,12 +34,28 @@ def sweep() -> int:
     return len(ids)
 
 
+def resend_stored_events(resend_after: float) -> int:
+    """Bitrix24 events the web stored whose task never came, or whose worker died (never lost: B6)."""
+    events = inbound_events.due_ids(database(), resend_after)
+    for row_id in events:
+        process_event.delay(row_id)
+    inbound_events.mark_sent(database(), events)
+    if events:
+        log.info("sweeper sent %d stored Bitrix24 event(s) back to the queue", len(events))
+    return len(events)
+
+
 @app.task(name=KEEP_TOKENS_ALIVE_TASK)
 def keep_tokens_alive() -> int:
     renewed = keep_alive(bitrix_access())
     if renewed:
         log.info("renewed %d Bitrix24 token pair(s) before their refresh tokens ran out", renewed)
-    return renewed
+    # Yandex refresh tokens die with their access tokens: connected accounts are renewed well ahead.
+    access = bitrix_access()
+    yandex = YandexAccounts(app.settings, database(), access.box, access.locks, access.http).refresh_ahead()
+    if yandex:
+        log.info("renewed %d Yandex account token pair(s) well before they run out", yandex)
+    return renewed + yandex
 
 
 @app.task(name=RETENTION_TASK)

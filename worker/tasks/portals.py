@@ -1,16 +1,40 @@
-"""Portal tasks: what the app checks with a portal before it believes an event (DESIGN §5)."""
+"""Portal tasks: the Bitrix24 events the web stored, checked with the portal before they are believed (DESIGN §5)."""
 from __future__ import annotations
 
+import logging
+import random
+
 from shared.clients.errors import TransientError
-from shared.jobs import CONFIRM_UNINSTALL_TASK, UNINSTALL_CHECK_FLAG
-from shared.services.uninstall import confirm_uninstall as confirm
+from shared.jobs import PROCESS_EVENT_TASK
+from shared.services import inbound_events
 
 from ..celery_app import app
-from ..context import bitrix_access
+from ..context import bitrix_access, database
+from .conferences import provision
+
+log = logging.getLogger(__name__)
+RETRIES = 5  # then the sweeper sends the stored event again, a while later
+RETRY_WAIT_CAP_SECONDS = 10.0  # a countdown waits unacknowledged in Redis: keep it short (shared/jobs.py)
 
 
-@app.task(name=CONFIRM_UNINSTALL_TASK, autoretry_for=(TransientError,), retry_backoff=True, max_retries=5)
-def confirm_uninstall(member_id: str, ts: int) -> bool:
-    access = bitrix_access()
-    access.locks.delete(UNINSTALL_CHECK_FLAG.format(member_id))  # an event from now on asks again
-    return confirm(access, member_id, ts)
+@app.task(name=PROCESS_EVENT_TASK, bind=True, max_retries=RETRIES)
+def process_event(self, row_id: int) -> None:
+    """One stored event: taken (so an event from now on makes a new row and a later read), checked, then
+    deleted. A transient failure puts it back to wait and tries again; the row outlives any message."""
+    taken = inbound_events.take(database(), row_id)
+    if taken is None:
+        return  # done already, or another worker has it
+    try:
+        changed = inbound_events.process(bitrix_access(), taken)
+    except TransientError as error:
+        if inbound_events.release(database(), taken) and self.request.retries < RETRIES:
+            wait = min(RETRY_WAIT_CAP_SECONDS, random.uniform(1, 2) * 2 ** self.request.retries)
+            raise self.retry(countdown=wait, exc=error)
+        log.info("Bitrix24 event %s for %s waits for the sweeper: %s", taken.event, taken.subject, error)
+        return
+    except Exception:
+        inbound_events.release(database(), taken)  # a bug must not lose the event either; attempts are counted
+        raise
+    inbound_events.done(database(), row_id)
+    for conference_id in changed:
+        provision.delay(conference_id)
