@@ -183,7 +183,9 @@ class StepOut(BaseModel):
     attempts: int
     error: str | None
     error_code: str | None = Field(description="A stable code to act on: bitrix_reauth means the user must "
-                                               "renew their Bitrix24 authorisation (open the app again)")
+                                               "renew their Bitrix24 authorisation (open the app again); "
+                                               "yandex_reconnect that the Yandex account which made the room "
+                                               "must be connected again")
     updated_at: datetime
 
 

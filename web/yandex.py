@@ -92,7 +92,9 @@ def callback():
         # Yandex refused the code (used, expired, or not this sign-in's: PKCE) or the token it gave.
         return _result(False, f"Yandex did not accept this sign-in ({error.code or error.status}), so nothing "
                               "was connected. Start again from the app.", 400)
-    return _result(True, f"Connected {email or 'your Yandex account'}.")
+    # Only a room's organiser changes it (services/room_organiser.py): say so before an edit fails.
+    return _result(True, f"Connected {email or 'your Yandex account'}. Your new rooms are made with it; a room made "
+                         "before is changed only with the account that made it.")
 
 
 @bp.get("/api/yandex/account")

@@ -4,7 +4,9 @@ Settings, each also read from an environment variable prefixed SANDBOX_TELEMOST_
 as JSON when they can be):
 - ACCOUNT_DOMAINS: domains whose every address has a Yandex account (a list, or "a.com,b.ru");
 - PUBLIC_URL: where join and watch links point, https://telemost.yandex.ru by default;
-- OAUTH_ACCESS_TTL: seconds an access token from the sandbox Yandex OAuth server lives (3600).
+- OAUTH_ACCESS_TTL: seconds an access token from the sandbox Yandex OAuth server lives (3600);
+- FOREIGN_ROOM_STATUS: what another account than a room's organiser gets for it, 404 (the default)
+  or 403 (which one Telemost answers is unverified; POST /_sandbox/foreign-rooms changes it at run time).
 Tests may also pass CLOCK, a () -> unix seconds callable, to move the OAuth server's time.
 
 The same app is the sandbox's Yandex OAuth server (/oauth) and Yandex ID (/login): see oauth_routes.py.
@@ -17,6 +19,7 @@ from typing import Any
 from flask import Flask
 
 from sandbox.control import Faults, RequestLog, control_blueprint, json_errors_everywhere
+from sandbox.request_capture import capture_requests
 
 from .control_routes import oauth_control_blueprint, telemost_control_blueprint
 from .errors import ApiError, generic_error
@@ -29,6 +32,7 @@ _DEFAULTS: dict[str, Any] = {
     "ACCOUNT_DOMAINS": list(DEFAULT_ACCOUNT_DOMAINS),
     "PUBLIC_URL": DEFAULT_PUBLIC_URL,
     "OAUTH_ACCESS_TTL": DEFAULT_ACCESS_TTL_S,
+    "FOREIGN_ROOM_STATUS": 404,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # a real create body is a few hundred bytes
 }
 
@@ -40,10 +44,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("SANDBOX_TELEMOST")
     app.config.update(config or {})
 
-    store = TelemostState(_domains(app.config["ACCOUNT_DOMAINS"]), app.config["PUBLIC_URL"])
+    store = TelemostState(_domains(app.config["ACCOUNT_DOMAINS"]), app.config["PUBLIC_URL"],
+                          int(app.config["FOREIGN_ROOM_STATUS"]))
     oauth = YandexOAuthServer(app.config["OAUTH_ACCESS_TTL"], app.config.get("CLOCK", time.time))
     faults = Faults()
     request_log = RequestLog()
+    capture_requests(app, ("/v1/telemost-api", "/oauth", "/login"))  # before the fault hooks: tests/conformance/
 
     def find_token(value: str) -> Token | None:
         return store.token(value) or oauth.telemost_token(value)

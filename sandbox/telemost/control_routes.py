@@ -34,6 +34,15 @@ def telemost_control_blueprint(store: TelemostState) -> Blueprint:
             raise bad_request("emails must be a list of email addresses.", "emails")
         return jsonify({"accounts": store.add_accounts(emails)}), 201
 
+    @bp.post("/foreign-rooms")
+    def set_foreign_room_status():
+        """{"status": 404 | 403}: what another account than a room's organiser gets for it, until a reset."""
+        try:
+            store.set_foreign_room_status(read_json_object().get("status"))
+        except ValueError as exc:
+            raise bad_request(str(exc), "status") from None
+        return jsonify({"status": store.foreign_room_status})
+
     return bp
 
 
@@ -61,7 +70,8 @@ def oauth_control_blueprint(server: YandexOAuthServer) -> Blueprint:
 
     @bp.post("/expire")
     def expire():
-        """{"email"}: that account's access tokens expire now; their refresh tokens still work."""
+        """{"email"}: that account's token pairs reach the end of their lifetime now: the access token
+        and its refresh token both die (Yandex: "Время жизни токенов совпадает")."""
         account = _read_account(read_json_object())
         return jsonify({"email": account.email, "expired": server.expire(account)})
 

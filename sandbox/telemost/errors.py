@@ -1,7 +1,12 @@
 """Telemost's error body: always the four keys error, description, message and details.
 
-Codes seen in the official docs (reference/telemost-api.md §3) have their own constructors; the
-rest are marked UNVERIFIED where they are defined.
+Only four codes are documented (the OpenAPI file api-specification.yaml and the cohosts pages,
+reference/telemost-api.md §3): ApiRestrictedToOrganizations (403), PaymentRequiredToUseLiveStreams
+(402), ConferenceNotFound (404) and NoSuchUserPrincipalsFound. Every other answer is, in the OpenAPI
+file, the response "4XX UndocumentedError", whose codes it does not list; the emulator answers those
+with the code "UndocumentedError". That code is INVENTED (it is the name of the OpenAPI response, not a
+code Telemost is known to send): a client may rely on the status and nothing else. The descriptions,
+messages and details of such answers are the sandbox's own too.
 """
 from __future__ import annotations
 
@@ -10,21 +15,23 @@ from typing import Any
 
 from flask import Response, jsonify
 
-# (code, description, message) for answers that carry no more specific code. The real service's
-# codes for these statuses are UNVERIFIED: they follow the "CamelCase phrase" style of the known ones.
-_GENERIC: dict[int, tuple[str, str, str]] = {
-    400: ("BadRequest", "Bad request.", "Некорректный запрос."),
-    401: ("Unauthorized", "Unauthorized.", "Не авторизован."),
-    403: ("Forbidden", "Forbidden.", "Доступ запрещён."),
-    404: ("NotFound", "Resource not found.", "Не удалось найти запрошенный ресурс."),
-    405: ("MethodNotAllowed", "Method not allowed.", "Метод не поддерживается."),
-    409: ("Conflict", "Conflict.", "Конфликт при обработке запроса."),
-    413: ("PayloadTooLarge", "Request body is too large.", "Слишком большой запрос."),
-    429: ("TooManyRequests", "Too many requests.", "Слишком много запросов. Повторите позже."),
-    500: ("InternalServerError", "Internal server error.", "Внутренняя ошибка сервера."),
-    502: ("BadGateway", "Bad gateway.", "Сервис временно недоступен. Повторите позже."),
-    503: ("ServiceUnavailable", "Service unavailable.", "Сервис временно недоступен. Повторите позже."),
-    504: ("GatewayTimeout", "Gateway timeout.", "Сервис не ответил вовремя. Повторите позже."),
+UNDOCUMENTED = "UndocumentedError"  # INVENTED as a code: see above
+
+# (description, message) of answers with nothing more specific to say; the texts are the sandbox's own,
+# except 401's message "Не авторизован", which the cohosts pages show [D3][D9].
+_GENERIC: dict[int, tuple[str, str]] = {
+    400: ("Bad request.", "Некорректный запрос."),
+    401: ("Unauthorized.", "Не авторизован."),
+    403: ("Forbidden.", "Доступ запрещён."),
+    404: ("Resource not found.", "Не удалось найти запрошенный ресурс."),
+    405: ("Method not allowed.", "Метод не поддерживается."),
+    409: ("Conflict.", "Конфликт при обработке запроса."),
+    413: ("Request body is too large.", "Слишком большой запрос."),
+    429: ("Too many requests.", "Слишком много запросов. Повторите позже."),
+    500: ("Internal server error.", "Внутренняя ошибка сервера."),
+    502: ("Bad gateway.", "Сервис временно недоступен. Повторите позже."),
+    503: ("Service unavailable.", "Сервис временно недоступен. Повторите позже."),
+    504: ("Gateway timeout.", "Сервис не ответил вовремя. Повторите позже."),
 }
 
 
@@ -50,13 +57,10 @@ class ApiError(Exception):
         return answer
 
 
-def generic_error(status: int, description: str | None = None) -> ApiError:
-    if status in _GENERIC:
-        code, default_description, message = _GENERIC[status]
-    else:
-        phrase = _phrase(status)
-        code, default_description, message = phrase.title().replace(" ", "").replace("-", ""), f"{phrase}.", "Ошибка."
-    return ApiError(status, code, description or default_description, message)
+def generic_error(status: int, description: str | None = None, details: dict[str, Any] | None = None) -> ApiError:
+    """An answer of `status` without a documented code: UndocumentedError (INVENTED, see above)."""
+    default_description, message = _GENERIC.get(status, (f"{_phrase(status)}.", "Ошибка."))
+    return ApiError(status, UNDOCUMENTED, description or default_description, message, details)
 
 
 def _phrase(status: int) -> str:
@@ -67,18 +71,25 @@ def _phrase(status: int) -> str:
 
 
 def bad_request(description: str, field: str | None = None) -> ApiError:
-    # The code of the real validation error is UNVERIFIED; `details.field` names the culprit.
-    return ApiError(400, "BadRequest", description, "Некорректный запрос.", {"field": field} if field else {})
+    # `details.field`, naming the culprit, is the sandbox's own (INVENTED).
+    return generic_error(400, description, {"field": field} if field else None)
 
 
 def unauthorized(description: str = "Unauthorized.") -> ApiError:
-    return ApiError(401, "Unauthorized", description, "Не авторизован.")
+    return generic_error(401, description)
 
 
 def insufficient_scope(scope: str) -> ApiError:
-    # Documented only as "another code under ConferenceResponsesOf403": the name is UNVERIFIED.
-    return ApiError(403, "InsufficientScope", f"The token lacks the scope {scope}.",
-                    "У приложения нет прав на это действие.", {"scope": scope})
+    # "Another code under ConferenceResponsesOf403" at most [S1]: its name is not known, so UndocumentedError.
+    return generic_error(403, f"The token lacks the scope {scope}.", {"scope": scope})
+
+
+def not_the_organizer() -> ApiError:
+    # Only the organiser changes a room (the Yandex 360 admin scripts for Telemost: "Изменение параметров
+    # встречи выполняется от лица её организатора"). Whether Telemost answers another account 403
+    # (ConferenceResponsesOf403, codes not visible) or 404 ConferenceNotFound is UNVERIFIED: the
+    # emulator answers either (FOREIGN_ROOM_STATUS), and this is the 403.
+    return generic_error(403, "Only the organizer of the conference can do this.")
 
 
 def restricted_to_organizations() -> ApiError:
@@ -97,14 +108,14 @@ def conference_not_found() -> ApiError:
 
 
 def no_such_users(emails: list[str]) -> ApiError:
+    # The code and details.emails joined by ';' are documented [D13]; the status 404 comes from client code [C7][C11].
     return ApiError(404, "NoSuchUserPrincipalsFound", "Some users were not found.",
                     "Не удалось найти пользователей.", {"emails": ";".join(emails)})
 
 
 def organizer_cannot_be_removed(email: str) -> ApiError:
-    # The rule is documented [D4]; its status and code are UNVERIFIED.
-    return ApiError(400, "OrganizerCannotBeRemoved", "The organizer cannot be removed from cohosts.",
-                    "Нельзя удалить организатора встречи.", {"emails": email})
+    # The rule is documented [D4]; its status and code are not: 400 UndocumentedError.
+    return generic_error(400, "The organizer cannot be removed from cohosts.", {"emails": email})
 
 
 def method_not_allowed(allowed: str) -> ApiError:
@@ -113,9 +124,8 @@ def method_not_allowed(allowed: str) -> ApiError:
     return error
 
 
-# What a fault of a given status looks like: the code a client most plausibly meets with it.
+# What a fault of a given status looks like: the documented code a client meets with it, if there is one.
 _FAULT_ERRORS = {
-    401: unauthorized,
     402: live_streams_need_payment,
     403: restricted_to_organizations,
     404: conference_not_found,

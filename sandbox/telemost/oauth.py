@@ -90,7 +90,9 @@ class AuthCode:
 
 @dataclass
 class IssuedTokens:
-    """One access/refresh pair. A refresh replaces the pair; a revoke marks it and keeps it for /state."""
+    """One access/refresh pair, with one lifetime: "Refresh-токен ... Время жизни токенов совпадает"
+    (yandex.ru/dev/id/doc/ru/tokens/refresh-client). A refresh replaces the pair; a revoke marks it and
+    keeps it for /state."""
 
     access_token: str
     refresh_token: str
@@ -146,7 +148,7 @@ class YandexOAuthServer:
             return self._for_account(account, lambda pair: setattr(pair, "revoked", True))
 
     def expire(self, account: YandexAccount) -> int:
-        """The account's access tokens expire now; their refresh tokens still work."""
+        """The account's pairs reach the end of their lifetime now, access and refresh token alike."""
         with self._lock:
             now = self._clock()
             return self._for_account(account, lambda pair: setattr(pair, "expires_at", min(pair.expires_at, now)))
@@ -173,11 +175,15 @@ class YandexOAuthServer:
             return self._issue(code.account, code.request.scopes)
 
     def refresh(self, refresh_token: str) -> IssuedTokens:
-        """Rotates the pair. The replaced access token stops at once too: whether Yandex keeps it
-        alive until its expiry is UNVERIFIED, and a client must switch to the new pair anyway."""
+        """Rotates the pair, while it lives: a refresh token dies with its access token, so an expired
+        pair cannot be refreshed (yandex.ru/dev/id/doc/ru/tokens/refresh-client, "Время жизни токенов
+        совпадает"; a client refreshes before the end, Yandex recommends every three months).
+        The replaced access token stops at once too: whether Yandex keeps it alive until its expiry
+        is UNVERIFIED (the page says it may even answer the same one), and a client must switch to
+        whatever the answer carries anyway."""
         with self._lock:
             old = self._by_refresh.get(refresh_token)
-            if old is None or old.revoked:
+            if old is None or old.revoked or old.expires_at <= self._clock():
                 raise invalid_grant("refresh token")
             del self._by_refresh[old.refresh_token], self._by_access[old.access_token]
             return self._issue(old.account, old.scopes)

@@ -37,7 +37,7 @@ class YandexAccount:
 
 
 # The sandbox portal's users (all in the organisation) and one personal account, which the
-# Telemost API refuses with ApiRestrictedToOrganizations. Ids are fixed so they are stable across
+# Telemost API lets make ordinary public meetings only [D5]. Ids are fixed so they are stable across
 # restarts; 113… is the range Yandex 360 accounts have, a shorter one a personal account's.
 SANDBOX_ACCOUNTS: dict[str, YandexAccount] = {account.email: account for account in (
     YandexAccount("1130000000000001", "ivan.petrov@example.com", "Ivan Petrov"),

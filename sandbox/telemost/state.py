@@ -23,13 +23,19 @@ CONFERENCE_SCOPES = frozenset({SCOPE_CREATE, SCOPE_READ, SCOPE_UPDATE})
 # example.com is the sandbox organisation's domain, which the sandbox Bitrix24 portal's users share.
 DEFAULT_ACCOUNT_DOMAINS = ("example.com", "yandex.ru", "ya.ru")
 DEFAULT_PUBLIC_URL = "https://telemost.yandex.ru"
+# What another account than the organiser gets for a room: 404 ConferenceNotFound or 403 (UNVERIFIED
+# which; errors.not_the_organizer). Tests run the app against both.
+FOREIGN_ROOM_STATUSES = (404, 403)
+# The spec's example of sip_uri_telemost [S1][C1]: Telemost's one SIP address, the room named by sip_id.
+SIP_URI_TELEMOST = "j@sip.t.ya.ru"
 
 
 @dataclass(frozen=True)
 class Token:
     name: str
     scopes: frozenset[str]
-    organization: bool  # a Yandex 360 for Business member; others get ApiRestrictedToOrganizations
+    # A Yandex 360 for Business member; a personal Yandex ID makes ordinary public meetings only [D5].
+    organization: bool
     live_streams: bool  # the tariff includes broadcasts; otherwise 402
     organizer_email: str  # who a room made with this token belongs to
 
@@ -94,7 +100,7 @@ class Conference:
         body = dict(self.short(), access_level=self.access_level, waiting_room_level=self.waiting_room_level,
                     is_auto_summarization_enabled=self.is_auto_summarization_enabled,
                     should_create_public_chat_if_not_exists=self.should_create_public_chat_if_not_exists,
-                    sip_uri_meeting=f"{self.sip_id}@sip.t.ya.ru", sip_uri_telemost=f"{self.id}@sip.t.ya.ru",
+                    sip_uri_meeting=f"{self.sip_id}@sip.t.ya.ru", sip_uri_telemost=SIP_URI_TELEMOST,
                     sip_id=self.sip_id)
         if self.live_stream:
             body["live_stream"] = self.live_stream.as_json()
@@ -111,10 +117,12 @@ class Conference:
 
 class TelemostState:
     def __init__(self, account_domains: Iterable[str] = DEFAULT_ACCOUNT_DOMAINS,
-                 public_url: str = DEFAULT_PUBLIC_URL) -> None:
+                 public_url: str = DEFAULT_PUBLIC_URL, foreign_room_status: int = 404) -> None:
         self._lock = threading.Lock()
         self._account_domains = frozenset(domain.lower() for domain in account_domains)
         self._public_url = public_url.rstrip("/")
+        self._default_foreign_room_status = _foreign_room_status(foreign_room_status)
+        self.foreign_room_status = self._default_foreign_room_status
         self._tokens: dict[str, Token] = {}
         self._extra_accounts: dict[str, None] = {}  # a dict keeps the order they were added in
         self._conferences: dict[str, Conference] = {}
@@ -125,11 +133,13 @@ class TelemostState:
             self._tokens = {token.name: token for token in initial_tokens()}
             self._extra_accounts = {}
             self._conferences = {}
+            self.foreign_room_status = self._default_foreign_room_status
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"conferences": [conference.snapshot() for conference in self._conferences.values()],
-                    "tokens": list(self._tokens), "accounts": list(self._extra_accounts)}
+                    "tokens": list(self._tokens), "accounts": list(self._extra_accounts),
+                    "foreign_room_status": self.foreign_room_status}
 
     # --- sandbox control -------------------------------------------------------------------------
 
@@ -141,6 +151,10 @@ class TelemostState:
         with self._lock:
             self._tokens[token.name] = token
 
+    def set_foreign_room_status(self, status: int) -> None:
+        with self._lock:
+            self.foreign_room_status = _foreign_room_status(status)
+
     def add_accounts(self, emails: Iterable[str]) -> list[str]:
         with self._lock:
             self._extra_accounts.update(dict.fromkeys(email.lower() for email in emails))
@@ -150,6 +164,9 @@ class TelemostState:
 
     def create_conference(self, caller: Token, changes: ConferenceChanges) -> dict[str, Any]:
         with self._lock:
+            # A refused create makes no room here. Whether Telemost makes one anyway when only the cohosts
+            # are refused (NoSuchUserPrincipalsFound) is UNVERIFIED: the app never sends cohosts with a
+            # create (it adds them after), so it is safe either way.
             self._check_changes(caller, changes)
             conference_id, now = self._new_conference_id(), _now()
             conference = Conference(id=conference_id, join_url=f"{self._public_url}/j/{conference_id}",
@@ -196,13 +213,23 @@ class TelemostState:
     # --- rules -----------------------------------------------------------------------------------
 
     def _owned(self, caller: Token, conference_id: str) -> Conference:
-        # A room made with another token is reported as missing, not as forbidden: it reveals nothing.
+        """The room, if `caller` is its organiser: only the organiser changes (or reads) a room."""
         conference = self._conferences.get(conference_id)
-        if conference is None or conference.owner.name != caller.name:
+        if conference is None:
             raise errors.conference_not_found()
+        if conference.owner.name != caller.name:
+            raise errors.not_the_organizer() if self.foreign_room_status == 403 else errors.conference_not_found()
         return conference
 
     def _check_changes(self, caller: Token, changes: ConferenceChanges) -> None:
+        if not caller.organization and (changes.live_stream is not None
+                                        or changes.waiting_room_level not in (None, "PUBLIC")):
+            # "Обычную публичную встречу может создать и пользователь с личным Яндекс ID. Возможности
+            # трансляции и доступа только для организации зависят от прав пользователя" [D5]: a personal
+            # account makes public meetings only. Which code refuses the rest is UNVERIFIED; the
+            # documented one for "not an organisation" is used. ADMINS is refused too (strict: the docs'
+            # text on it was cut off, and it is not an ordinary public meeting).
+            raise errors.restricted_to_organizations()
         if changes.live_stream is not None and not caller.live_streams:
             raise errors.live_streams_need_payment()
         if changes.cohosts:
@@ -242,6 +269,12 @@ class TelemostState:
         while (conference_id := random_digits(14)) in self._conferences:
             pass
         return conference_id
+
+
+def _foreign_room_status(status: int) -> int:
+    if status not in FOREIGN_ROOM_STATUSES:
+        raise ValueError(f"foreign_room_status must be one of {', '.join(map(str, FOREIGN_ROOM_STATUSES))}")
+    return status
 
 
 def random_digits(count: int) -> str:

@@ -14,10 +14,17 @@ from .errors import PermanentError, TransientError, json_or_none, network_failur
 
 SERVICE = "Telemost"
 
-# What a person can do about each permanent error the API documents.
+# What a person can do about each permanent error the API documents. Only these codes, and
+# NoSuchUserPrincipalsFound, are documented (api-specification.yaml); every other answer is "4XX
+# UndocumentedError" there, so the app decides on the status alone for those.
 PERMANENT_MESSAGES = {
-    "ApiRestrictedToOrganizations": "Telemost refused: its API works only for Yandex 360 for Business accounts on "
-                                    "the organisation's domain. Use an organisation account's token.",
+    # A personal Yandex ID makes ordinary public meetings; broadcasts and organisation-only access depend
+    # on the user's rights (yandex.com/dev/telemost/doc/ru/conferences/conference-create.md).
+    "ApiRestrictedToOrganizations": "Telemost refused: this Yandex account is not in a Yandex 360 for Business "
+                                    "organisation. A personal Yandex account makes ordinary public meetings only: "
+                                    "broadcasts and rooms with a waiting room (organisation or admins only) need a "
+                                    "Yandex 360 for Business account. Make it a public meeting, or connect an "
+                                    "organisation account.",
     "PaymentRequiredToUseLiveStreams": "Telemost refused the broadcast: the organisation's plan does not include "
                                        "live streams. Create a meeting instead or upgrade the plan.",
     "ConferenceNotFound": "Telemost no longer knows this room.",
@@ -32,9 +39,12 @@ class Room:
 
 
 class TelemostClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0, session: requests.Session | None = None):
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0, session: requests.Session | None = None,
+                 organiser: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.token = token
+        # Whose token this is, as services/room_organiser.py writes it: only a room's organiser changes it.
+        self.organiser = organiser
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
 

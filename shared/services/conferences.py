@@ -46,7 +46,8 @@ class Unchangeable(Exception):
 def _initial_steps(data: ConferenceIn) -> list[Step]:
     wanted = {
         StepName.CREATE_ROOM: True,
-        StepName.SYNC_COHOSTS: False,  # cohosts go with the room; this step follows edits
+        # Cohosts are added after the room is made, never with it: an unknown one cannot cost the room (Y3).
+        StepName.SYNC_COHOSTS: bool(data.cohosts),
         StepName.CALENDAR_EVENT: data.create_calendar_event,
         StepName.NOTIFY_INVITEES: data.invite_users and bool(data.invitees),
     }

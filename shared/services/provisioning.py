@@ -20,7 +20,7 @@ from ..clients.errors import OutsideServiceError, PermanentError
 from ..clients.telemost import Room, TelemostClient
 from ..db import Database
 from ..models import Conference, StepName, StepState, utcnow
-from . import bitrix_content
+from . import bitrix_content, room_organiser
 from .bitrix_sync import BitrixSync
 from .steps import Claim, claim, fail, is_stale, succeed
 
@@ -150,19 +150,22 @@ class Provisioner:
         telemost = self.clients.telemost_for(conference)
         wanted = room_settings(conference)
         if conference.telemost_id is None:
-            room = telemost.create_room(waiting_room_level=conference.waiting_room_level, cohosts=conference.cohosts,
+            # Made without cohosts, which the cohosts step adds: whether Telemost makes the room anyway when
+            # a cohost has no Yandex account (NoSuchUserPrincipalsFound) is unverified, and a room made
+            # for a refused create would be an orphan at every retry. An unknown cohost fails that step only.
+            room = telemost.create_room(waiting_room_level=conference.waiting_room_level, cohosts=[],
                                         live_stream=wanted.get("live_stream"))
             # Telemost has no idempotency key: a room whose answer is lost (a crash before this commit,
             # a timeout after Telemost made it) is an orphan. The log line lets them be counted.
             log.info("room %s made for conference %s", room.id, conference.id)
-            succeed(self.db, claimed, apply=_store_room(room, wanted, conference.cohosts))
+            succeed(self.db, claimed, apply=_store_room(room, wanted, telemost.organiser))
             return
         if wanted != (conference.applied or {}).get("room"):
             try:
                 telemost.update_room(conference.telemost_id, wanted)
             except PermanentError as error:
-                if not (conference.cancel_requested and error.code == "ConferenceNotFound"):
-                    raise  # a room Telemost no longer knows is as closed as a cancel needs
+                if not room_organiser.room_is_gone(conference, telemost.organiser, error):
+                    raise _why_not_changed(conference, telemost, error) from None
             log.info("room %s of conference %s updated: %s", conference.telemost_id, conference.id, wanted)
         succeed(self.db, claimed, apply=_remember("room", wanted))
 
@@ -173,6 +176,13 @@ class Provisioner:
             succeed(self.db, claimed, apply=_remember("cohosts", have))
             return
         telemost = self.clients.telemost_for(conference)
+        try:
+            self._sync_cohosts(claimed, conference, telemost, wanted, have)
+        except PermanentError as error:
+            raise room_organiser.explain_refusal(conference, telemost.organiser, error) from None
+
+    def _sync_cohosts(self, claimed: Claim, conference: Conference, telemost: TelemostClient, wanted: list[str],
+                      have: list[str]) -> None:
         room = conference.telemost_id
         if not wanted:
             telemost.clear_cohosts(room)
@@ -208,8 +218,22 @@ def fail_unexpectedly(db: Database, claims: list[Claim], error: Exception) -> No
         fail(db, claimed, PermanentError("app", message))  # no-op for a claim already recorded
 
 
-def _store_room(room: Room, settings: dict, cohosts: list[str]) -> Callable[[Conference], None]:
+def _why_not_changed(conference: Conference, telemost: TelemostClient, error: PermanentError) -> PermanentError:
+    if conference.cancel_requested and error.code == "ApiRestrictedToOrganizations":
+        # A personal account makes public meetings only (conference-create.md), and a cancel locks the
+        # room with an admins-only waiting room: Telemost has no other way to close one.
+        return PermanentError("Telemost", "Telemost does not let a personal Yandex account lock a room, so this "
+                                          "room's link still works; the rest of the cancel goes ahead. Tell the "
+                                          "invitees not to use the link.", code=error.code, status=error.status)
+    return room_organiser.explain_refusal(conference, telemost.organiser, error)
+
+
+def _store_room(room: Room, settings: dict, organiser: str | None) -> Callable[[Conference], None]:
     def apply(conference: Conference) -> None:
         conference.telemost_id, conference.join_url, conference.watch_url = room.id, room.join_url, room.watch_url
-        conference.applied = {**(conference.applied or {}), "room": settings, "cohosts": list(cohosts)}
+        conference.room_organiser = organiser
+        conference.applied = {**(conference.applied or {}), "room": settings, "cohosts": []}
+        cohosts = conference.step(StepName.SYNC_COHOSTS)
+        if conference.cohosts and cohosts.state == StepState.SKIPPED.value:
+            cohosts.state = StepState.PENDING.value  # queued before cohosts followed the room: they do now
     return apply

@@ -1,8 +1,13 @@
-"""Users' own Yandex accounts: connect, refresh, disconnect, and whose token creates a room.
+"""Users' own Yandex accounts: connect, refresh, disconnect, and whose token acts on a room.
 
-A user who connected an account is the organiser of their rooms; everyone else's rooms are made with
-the organisation token (YANDEX_OAUTH_TOKEN). A connected account that Yandex stops accepting is never
-silently swapped for the organisation token: the step fails and says to reconnect.
+A user who connected an account is the organiser of their new rooms; everyone else's rooms are made with
+the organisation token (YANDEX_OAUTH_TOKEN). A room made is changed with its organiser's token only
+(room_organiser.py), whatever the owner connected since. A connected account that Yandex stops accepting
+is never silently swapped for the organisation token: the step fails and says to reconnect.
+
+A refresh token dies with its access token ("Время жизни токенов совпадает", about a year), and Yandex
+recommends refreshing long-lived tokens every three months (yandex.ru/dev/id/doc/ru/tokens/refresh-client):
+beat renews each pair ahead of that (`refresh_ahead`), so nobody is asked to reconnect once a year.
 
 Connecting is one sign-in at Yandex that the app starts and finishes (§5): the `state` Yandex carries is
 a random nonce kept in Redis with who asked, the PKCE verifier and a digest of a secret the starting
@@ -14,25 +19,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Callable
 
 import redis
 import requests
 from sqlalchemy import delete, select
 
-from ..clients.errors import PermanentError
+from ..clients.errors import OutsideServiceError, PermanentError
 from ..clients.telemost import TelemostClient
 from ..clients.yandex_oauth import YandexOAuth
 from ..config import Settings
 from ..crypto import TokenBox
 from ..db import Database
 from ..models import Conference, YandexAccount, utcnow
+from . import room_organiser
 
-RECONNECT = ("Yandex no longer accepts your connected account (it expired or access was revoked): "
+RECONNECT = ("Yandex no longer accepts your connected account{account} (its authorisation ran out or was revoked): "
              "reconnect your Yandex account in the app, then retry.")
 REFRESH_AHEAD = timedelta(seconds=60)
+# Beat renews a pair once it is this old, or two thirds through its life if that comes first.
+REFRESH_EVERY = timedelta(days=90)
 LOCK_SECONDS = 30
 CONNECT_TTL_SECONDS = 600  # as long as Yandex's code lives (yandex.ru/dev/id/doc/ru/codes/code-url)
 MAX_STATE_CHARS = 128
@@ -42,6 +52,7 @@ STALE = "This sign-in has expired, was already used, or did not start here. Star
 OTHER_BROWSER = ("This sign-in was started in another browser or window, so it was not finished here. "
                  "Start again from the app in this browser.")
 STORE_DOWN = "The app cannot keep track of the sign-in right now. Try again in a minute."
+log = logging.getLogger(__name__)
 
 
 class ConnectRefused(Exception):
@@ -124,7 +135,8 @@ class YandexAccounts:
     def _store(self, account: YandexAccount, pair: dict) -> None:
         account.access_token = self.box.seal(pair["access_token"])
         account.refresh_token = self.box.seal(pair["refresh_token"]) if pair.get("refresh_token") else None
-        account.expires_at = utcnow() + timedelta(seconds=int(pair.get("expires_in") or 3600))
+        account.token_issued_at = utcnow()
+        account.expires_at = account.token_issued_at + timedelta(seconds=int(pair.get("expires_in") or 3600))
 
     def status(self, portal: str, user_id: int) -> dict:
         with self.db.read() as session:
@@ -139,18 +151,41 @@ class YandexAccounts:
                                                         YandexAccount.user_id == user_id))
 
     def telemost_for(self, conference: Conference) -> TelemostClient:
-        """The owner's own account when connected, else the organisation's token."""
+        """The token to act on the conference's room with: its organiser's once the room is made; for a new
+        room (or one made before organisers were recorded) the owner's own account when connected, else
+        the organisation's token."""
+        if conference.telemost_id is not None and conference.room_organiser is not None:
+            return self._organisers(conference)
         with self.db.read() as session:
             account = self._find(session, conference.portal, conference.owner_id)
         if account is None:
             if not self.settings.yandex_oauth_token:
                 raise PermanentError("Telemost", "There is no Yandex token to create rooms with: connect your "
                                                  "Yandex account, or set YANDEX_OAUTH_TOKEN.")
-            return TelemostClient(self.settings.telemost_api_url, self.settings.yandex_oauth_token,
-                                  self.settings.http_timeout_seconds, self.http)
+            return self._organisation()
         if not account.usable or self.oauth is None:
-            raise PermanentError("Telemost", RECONNECT)
-        return AccountTelemostClient(self, account.id)
+            raise _reconnect(account.email)
+        return AccountTelemostClient(self, account.id, room_organiser.of_account(account.email))
+
+    def _organisation(self) -> TelemostClient:
+        token = self.settings.yandex_oauth_token
+        return TelemostClient(self.settings.telemost_api_url, token, self.settings.http_timeout_seconds, self.http,
+                              organiser=room_organiser.of_organisation_token(token))
+
+    def _organisers(self, conference: Conference) -> TelemostClient:
+        """The room's organiser's token, or a PermanentError saying how to bring it back."""
+        email = room_organiser.account_email(conference.room_organiser)
+        if email is None:
+            if not self.settings.yandex_oauth_token:
+                raise room_organiser.missing_organisation_token()
+            return self._organisation()  # a new value of the setting may be another account's: see room_organiser
+        with self.db.read() as session:
+            account = self._find(session, conference.portal, conference.owner_id)
+        if account is None or not _same_account(account.email, email):
+            raise room_organiser.missing_account(email)
+        if not account.usable or self.oauth is None:
+            raise _reconnect(account.email)
+        return AccountTelemostClient(self, account.id, conference.room_organiser)
 
     def token(self, account_id: int, seen: str | None = None) -> str:
         """The account's access token, refreshed (one process at a time) when expiring or refused as `seen`."""
@@ -158,16 +193,43 @@ class YandexAccounts:
             account = session.get(YandexAccount, account_id)
         current = self.box.open(account.access_token) if account else None
         if account is None or not account.usable or current is None:
-            raise PermanentError("Telemost", RECONNECT)
-        fresh_enough = account.expires_at is None or account.expires_at - REFRESH_AHEAD > utcnow()
-        if fresh_enough and current != seen:
-            return current
+            raise _reconnect(account.email if account else None)
+
+        def fresh_enough(account: YandexAccount, token: str | None) -> bool:
+            return token != seen and (account.expires_at is None or account.expires_at - REFRESH_AHEAD > utcnow())
+        return current if fresh_enough(account, current) else self._refresh(account_id, fresh_enough)
+
+    def refresh_ahead(self) -> int:
+        """Beat's job: renews every usable pair that is due (`_refresh_due`), and marks the ones Yandex no
+        longer renews (already dead) for reconnecting, so that the app says so before a room needs them.
+        Answers how many were renewed."""
+        if self.oauth is None:
+            return 0
+        with self.db.read() as session:
+            due = [account.id for account in session.scalars(select(YandexAccount).where(YandexAccount.usable))
+                   if _refresh_due(account)]
+        renewed = 0
+        for account_id in due:
+            try:
+                self._refresh(account_id, lambda account, _: not _refresh_due(account))
+                renewed += 1
+            except PermanentError:
+                pass  # marked for reconnecting by _refresh
+            except (OutsideServiceError, redis.RedisError) as error:
+                log.warning("Yandex account %s not renewed this time: %s", account_id, error)
+        return renewed
+
+    def _refresh(self, account_id: int, still_good: Callable[[YandexAccount, str | None], bool]) -> str:
+        """Refreshes the pair unless, once this process holds the account's lock, `still_good(account,
+        access_token)` says another process just did. A refusal marks the account for reconnecting."""
         with self.locks.lock(f"lock:yandex-refresh:{account_id}", timeout=LOCK_SECONDS,
                              blocking_timeout=LOCK_SECONDS + 5):
             with self.db.read() as session:
                 account = session.get(YandexAccount, account_id)
+            if account is None:
+                raise _reconnect(None)  # disconnected meanwhile
             current = self.box.open(account.access_token)
-            if current != seen and account.expires_at - REFRESH_AHEAD > utcnow():
+            if still_good(account, current):
                 return current  # refreshed by another process while this one waited
             refresh = self.box.open(account.refresh_token)
             try:
@@ -176,7 +238,7 @@ class YandexAccounts:
                 pair = self.oauth.refresh(refresh)
             except PermanentError:
                 self.mark_unusable(account_id)
-                raise PermanentError("Telemost", RECONNECT) from None
+                raise _reconnect(account.email) from None
             with self.db.write() as session:  # the rotated pair is the only valid one: save it at once
                 self._store(session.get(YandexAccount, account_id), pair)
             return pair["access_token"]
@@ -186,6 +248,18 @@ class YandexAccounts:
             account = session.get(YandexAccount, account_id)
             if account is not None:
                 account.usable = False
+
+
+def _refresh_due(account: YandexAccount) -> bool:
+    if account.expires_at is None:
+        return False
+    issued = account.token_issued_at or account.connected_at
+    return utcnow() >= issued + min((account.expires_at - issued) * 2 / 3, REFRESH_EVERY)
+
+
+def _reconnect(email: str | None) -> PermanentError:
+    return PermanentError("Telemost", RECONNECT.format(account=f" {email}" if email else ""),
+                          code=room_organiser.RECONNECT_CODE)
 
 
 def _flow_key(state: str) -> str:
@@ -212,9 +286,9 @@ def _replacement_refused(connected: str | None, offered: str | None) -> ConnectR
 class AccountTelemostClient(TelemostClient):
     """Telemost as a connected user: a refused token is refreshed once; refused again, the user must reconnect."""
 
-    def __init__(self, accounts: YandexAccounts, account_id: int) -> None:
+    def __init__(self, accounts: YandexAccounts, account_id: int, organiser: str) -> None:
         settings = accounts.settings
-        super().__init__(settings.telemost_api_url, "", settings.http_timeout_seconds, accounts.http)
+        super().__init__(settings.telemost_api_url, "", settings.http_timeout_seconds, accounts.http, organiser)
         self.accounts, self.account_id = accounts, account_id
 
     def _request(self, method: str, path: str, **kwargs):
@@ -230,5 +304,6 @@ class AccountTelemostClient(TelemostClient):
         except PermanentError as error:
             if error.status == 401:
                 self.accounts.mark_unusable(self.account_id)
-                raise PermanentError("Telemost", RECONNECT, code=error.code, status=401) from None
+                raise PermanentError("Telemost", RECONNECT.format(account=""), code=room_organiser.RECONNECT_CODE,
+                                     status=401) from None
             raise

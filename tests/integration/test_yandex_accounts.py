@@ -1,7 +1,13 @@
 """A user's own Yandex account: connect, use, expiry, revocation and reconnecting (issue: identity)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+import redis
 import requests
+from sqlalchemy import select, update
+
+from shared.models import YandexAccount, utcnow
 
 from .test_pipeline import step
 
@@ -52,14 +58,57 @@ def test_without_an_account_rooms_are_made_with_the_organisation_token(stack, iv
     assert done["status"] == "ready"
 
 
-def test_an_expired_token_is_refreshed_without_the_user_noticing(stack, anna):
+def accounts(stack, database):
+    """The app's YandexAccounts as beat's job builds them, on the stack's database, Redis and emulators."""
+    from shared.config import load_settings
+    from shared.crypto import TokenBox
+    from shared.services.yandex_accounts import YandexAccounts
+    settings = load_settings(stack.env, env_file=None)
+    return YandexAccounts(settings, database, TokenBox(settings.secret_key), redis.Redis(port=stack.redis_port),
+                          requests.Session())
+
+
+def age_the_pair(database, days: int) -> None:
+    """The stored pair was issued `days` ago (its expiry stays what Yandex said)."""
+    with database.write() as session:
+        session.execute(update(YandexAccount).values(token_issued_at=utcnow() - timedelta(days=days)))
+
+
+def stored_access_token(database) -> str:
+    with database.read() as session:
+        return session.scalars(select(YandexAccount.access_token)).one()
+
+
+def test_beat_refreshes_a_pair_well_before_it_dies(stack, anna, database):
+    """A refresh token lives exactly as long as its access token ("Время жизни токенов совпадает"), and
+    Yandex recommends refreshing long-lived tokens every three months (yandex.ru/dev/id/doc/ru/tokens/
+    refresh-client): beat renews a pair two thirds through its life, or at three months."""
+    connect(stack, anna)
+    jobs = accounts(stack, database)
+    assert jobs.refresh_ahead() == 0  # a young pair is left alone
+    age_the_pair(database, days=91)
+    before = stored_access_token(database)
+
+    assert jobs.refresh_ahead() == 1
+    assert jobs.refresh_ahead() == 0  # young again
+    assert stored_access_token(database) != before
+    assert anna.wait_final(anna.create({"name": "Renewed"})["id"])["status"] == "ready"
+
+
+def test_a_pair_that_already_died_asks_the_user_to_reconnect(stack, anna, database):
+    """The emulator's expire ends the access and the refresh token at once, as Yandex's pairs end: no
+    refresh brings it back, and the app says so before and when a room needs it."""
     connect(stack, anna)
     oauth_control(stack, "expire", email=ANNA_YANDEX)
+    age_the_pair(database, days=400)
 
-    done = anna.wait_final(anna.create({"name": "After expiry"})["id"])
-
-    assert done["status"] == "ready"
-    assert stack.telemost_state()["requests"].get("POST /oauth/token", 0) >= 2  # the code, then a refresh
+    assert accounts(stack, database).refresh_ahead() == 0
+    assert anna.request("GET", "/api/yandex/account").json()["needs_reconnect"] is True
+    failed = anna.wait_final(anna.create({"name": "After expiry"})["id"])
+    assert failed["status"] == "failed"
+    error = step(failed, "create_room")
+    assert f"your connected account {ANNA_YANDEX}" in error["error"] and "reconnect your Yandex account" in error["error"]
+    assert error["error_code"] == "yandex_reconnect"
 
 
 def test_a_revoked_account_fails_the_step_saying_to_reconnect_and_reconnecting_fixes_it(stack, anna):
@@ -93,3 +142,17 @@ def test_a_callback_with_a_forged_or_stale_state_connects_nothing(stack, anna):
 def test_the_login_route_needs_a_valid_app_token(stack):
     assert requests.get(f"{stack.web_url}/auth/yandex/login", params={"token": "nope"},
                         allow_redirects=False).status_code == 401
+
+
+def test_a_personal_account_makes_public_meetings_and_is_told_what_needs_an_organisation(stack, anna):
+    """yandex.com/dev/telemost/doc/ru/conferences/conference-create.md: a personal Yandex ID makes an
+    ordinary public meeting; broadcasts and organisation-only access depend on the user's rights (the
+    emulator refuses them to a personal account with ApiRestrictedToOrganizations)."""
+    connect(stack, anna, "personal.user@yandex.ru", replace=True)
+    public = anna.wait_final(anna.create({"name": "Open", "waiting_room_level": "PUBLIC"})["id"])
+    assert public["status"] == "ready"
+
+    closed = anna.wait_final(anna.create({"name": "Staff only", "waiting_room_level": "ORGANIZATION"})["id"])
+    error = step(closed, "create_room")["error"]
+    assert "personal Yandex account makes ordinary public meetings only" in error
+    assert "Yandex 360 for Business account" in error

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from sandbox.telemost import create_app
+from sandbox.telemost.errors import UNDOCUMENTED
 
 API = "/v1/telemost-api"
 ORG_TOKEN = "sandbox-org-token"
@@ -118,11 +119,21 @@ def test_create_accepts_every_documented_field(client):
 @pytest.mark.parametrize("header", [None, f"Bearer {ORG_TOKEN}", "OAuth no-such-token", "OAuth ", ORG_TOKEN])
 def test_create_without_a_valid_oauth_header_is_401(client, header):
     headers = {"Authorization": header} if header is not None else {}
-    assert_error(client.post(f"{API}/conferences", json={}, headers=headers), 401, "Unauthorized")
+    assert_error(client.post(f"{API}/conferences", json={}, headers=headers), 401, UNDOCUMENTED)
 
 
-def test_personal_account_is_refused_with_api_restricted_to_organizations(client):
-    assert_error(create(client, token="sandbox-personal-token"), 403, "ApiRestrictedToOrganizations")
+# "Обычную публичную встречу может создать и пользователь с личным Яндекс ID. Возможности трансляции и
+# доступа только для организации зависят от прав пользователя" (the newer create page,
+# yandex.com/dev/telemost/doc/ru/conferences/conference-create.md). Which code refuses the rest is
+# UNVERIFIED; the emulator uses the documented ApiRestrictedToOrganizations, and the app relies on no code.
+def test_personal_account_makes_an_ordinary_public_meeting(client):
+    assert create(client, {"waiting_room_level": "PUBLIC"}, "sandbox-personal-token").status_code == 201
+
+
+@pytest.mark.parametrize("body", [{"live_stream": {}}, {"waiting_room_level": "ORGANIZATION"},
+                                  {"waiting_room_level": "ADMINS"}], ids=str)
+def test_personal_account_is_refused_broadcasts_and_closed_rooms(client, body):
+    assert_error(create(client, body, "sandbox-personal-token"), 403, "ApiRestrictedToOrganizations")
 
 
 def test_tariff_without_broadcasts_answers_402_to_a_broadcast(client):
@@ -142,7 +153,7 @@ def test_tariff_without_broadcasts_answers_402_to_a_patch_adding_one(client):
 
 
 def test_read_only_token_cannot_create(client):
-    assert_error(create(client, token="sandbox-readonly-token"), 403, "InsufficientScope")
+    assert_error(create(client, token="sandbox-readonly-token"), 403, UNDOCUMENTED)
 
 
 @pytest.mark.parametrize("method, path", [
@@ -151,7 +162,7 @@ def test_read_only_token_cannot_create(client):
 ])
 def test_read_only_token_cannot_use_update_routes(client, method, path):
     response = client.open(API + path, method=method, json=cohosts(), headers=auth("sandbox-readonly-token"))
-    assert_error(response, 403, "InsufficientScope")
+    assert_error(response, 403, UNDOCUMENTED)
     assert response.json["details"] == {"scope": "telemost-api:conferences.update"}
 
 
@@ -166,12 +177,13 @@ def test_token_added_at_run_time_can_create(client):
 
 def test_token_added_as_personal_is_restricted(client):
     add_token(client, "personal-2", organization=False)
-    assert_error(create(client, token="personal-2"), 403, "ApiRestrictedToOrganizations")
+    assert create(client, token="personal-2").status_code == 201  # PUBLIC by default
+    assert_error(create(client, {"live_stream": {}}, "personal-2"), 403, "ApiRestrictedToOrganizations")
 
 
 def test_adding_a_token_with_a_bad_flag_is_400(client):
     response = client.post("/_sandbox/tokens", json={"token": "x", "live_streams": "yes"})
-    assert_error(response, 400, "BadRequest")
+    assert_error(response, 400, UNDOCUMENTED)
 
 
 # --- validation (§2.1, §4) -----------------------------------------------------------------------
@@ -191,17 +203,17 @@ def test_adding_a_token_with_a_bad_flag_is_400(client):
     {"title": "Meetings have no title"},
 ], ids=lambda body: str(body)[:40])
 def test_create_with_a_body_that_breaks_a_rule_is_400(client, body):
-    assert_error(create(client, body), 400, "BadRequest")
+    assert_error(create(client, body), 400, UNDOCUMENTED)
 
 
 def test_create_with_malformed_json_is_400(client):
     response = client.post(f"{API}/conferences", data="{", content_type="application/json", headers=auth(ORG_TOKEN))
-    assert_error(response, 400, "BadRequest")
+    assert_error(response, 400, UNDOCUMENTED)
 
 
 def test_create_without_json_content_type_is_400(client):
     response = client.post(f"{API}/conferences", data="{}", content_type="text/plain", headers=auth(ORG_TOKEN))
-    assert_error(response, 400, "BadRequest")
+    assert_error(response, 400, UNDOCUMENTED)
 
 
 def test_validation_error_names_the_field(client):
@@ -297,7 +309,7 @@ def test_patch_with_cohosts_replaces_them(client):
 def test_patch_with_a_bad_field_is_400_and_changes_nothing(client, room):
     before = read(client, room).json
     assert_error(patch(client, room, {"is_auto_summarization_enabled": True, "waiting_room_level": "x"}),
-                 400, "BadRequest")
+                 400, UNDOCUMENTED)
     assert read(client, room).json == before
 
 
@@ -305,6 +317,33 @@ def test_patch_of_another_tokens_room_is_404(client, room):
     add_token(client, "other-org-token")
     response = client.patch(f"{API}/conferences/{room}", json={}, headers=auth("other-org-token"))
     assert_error(response, 404, "ConferenceNotFound")
+
+
+# Only the organiser changes a room: the Yandex 360 admin scripts for Telemost fetch the organiser's own
+# token ("Изменение параметров встречи выполняется от лица её организатора"). What another account gets
+# is UNVERIFIED (404 ConferenceNotFound, or a 403 of ConferenceResponsesOf403 in api-specification.yaml):
+# the emulator answers either, and the app is tested against both (tests/integration/test_room_organiser.py).
+@pytest.mark.parametrize("method, path", [("GET", ""), ("PATCH", ""), ("GET", "/cohosts"), ("PATCH", "/cohosts"),
+                                          ("PUT", "/cohosts"), ("DELETE", "/cohosts?cohost_emails=a@example.com")])
+def test_in_403_mode_another_account_is_refused_every_route_of_a_room(client, room, method, path):
+    add_token(client, "other-org-token")
+    assert client.post("/_sandbox/foreign-rooms", json={"status": 403}).json == {"status": 403}
+    response = client.open(f"{API}/conferences/{room}{path}", method=method, json=cohosts(),
+                           headers=auth("other-org-token"))
+    assert_error(response, 403, UNDOCUMENTED)
+    assert read(client, room).status_code == 200  # the organiser still may
+
+
+def test_foreign_room_status_is_404_or_403_only_and_a_reset_restores_it(client):
+    assert client.post("/_sandbox/foreign-rooms", json={"status": 401}).status_code == 400
+    client.post("/_sandbox/foreign-rooms", json={"status": 403})
+    client.post("/_sandbox/reset")
+    assert client.get("/_sandbox/state").json["foreign_room_status"] == 404
+
+
+def test_sip_uri_telemost_is_the_one_address_of_the_specs_example(client, room):
+    """api-specification.yaml's example: sip_uri_telemost "j@sip.t.ya.ru", the room named by sip_id."""
+    assert read(client, room).json["sip_uri_telemost"] == "j@sip.t.ya.ru"
 
 
 # --- cohosts (§2.4–2.7) --------------------------------------------------------------------------
@@ -323,12 +362,12 @@ def test_put_with_an_empty_list_removes_every_cohost(client):
 
 
 def test_put_without_the_cohosts_field_is_400(client, room):
-    assert_error(client.put(cohosts_url(room), json={}, headers=auth(ORG_TOKEN)), 400, "BadRequest")
+    assert_error(client.put(cohosts_url(room), json={}, headers=auth(ORG_TOKEN)), 400, UNDOCUMENTED)
 
 
 def test_put_of_31_cohosts_is_400(client, room):
     response = client.put(cohosts_url(room), json=cohosts(*many_emails(31)), headers=auth(ORG_TOKEN))
-    assert_error(response, 400, "BadRequest")
+    assert_error(response, 400, UNDOCUMENTED)
 
 
 def test_patch_cohosts_adds_and_keeps_the_existing_ones_once(client):
@@ -356,12 +395,12 @@ def test_delete_cohosts_removes_the_listed_ones_and_answers_204(client):
 
 def test_delete_of_the_organizer_is_refused(client, room):
     response = client.delete(cohosts_url(room, "cohost_emails=organizer@example.com"), headers=auth(ORG_TOKEN))
-    assert_error(response, 400, "OrganizerCannotBeRemoved")
+    assert_error(response, 400, UNDOCUMENTED)
 
 
 @pytest.mark.parametrize("query", ["", "cohost_emails=", "cohost_emails=" + ",".join(many_emails(31))])
 def test_delete_without_addresses_or_with_more_than_30_is_400(client, room, query):
-    assert_error(client.delete(cohosts_url(room, query), headers=auth(ORG_TOKEN)), 400, "BadRequest")
+    assert_error(client.delete(cohosts_url(room, query), headers=auth(ORG_TOKEN)), 400, UNDOCUMENTED)
 
 
 def test_cohosts_of_another_tokens_room_are_404(client, room):
@@ -395,7 +434,7 @@ def test_cohosts_page_accepts_bounds(client, room, query):
 
 @pytest.mark.parametrize("query", ["offset=-1", "limit=0", "limit=257", "limit=ten"])
 def test_cohosts_page_outside_bounds_is_400(client, room, query):
-    assert_error(client.get(cohosts_url(room, query), headers=auth(ORG_TOKEN)), 400, "BadRequest")
+    assert_error(client.get(cohosts_url(room, query), headers=auth(ORG_TOKEN)), 400, UNDOCUMENTED)
 
 
 # --- routes the docs do not have (§2.9) ----------------------------------------------------------
@@ -404,11 +443,11 @@ def test_cohosts_page_outside_bounds_is_400(client, room, query):
     ("DELETE", "/conferences/12345678901234"), ("PUT", "/conferences/12345678901234"), ("GET", "/conferences"),
 ])
 def test_undocumented_routes_are_405_in_the_error_shape(client, method, path):
-    assert_error(client.open(API + path, method=method, headers=auth(ORG_TOKEN)), 405, "MethodNotAllowed")
+    assert_error(client.open(API + path, method=method, headers=auth(ORG_TOKEN)), 405, UNDOCUMENTED)
 
 
 def test_unknown_paths_are_404_in_the_error_shape(client):
-    assert_error(client.get(f"{API}/calendar", headers=auth(ORG_TOKEN)), 404, "NotFound")
+    assert_error(client.get(f"{API}/calendar", headers=auth(ORG_TOKEN)), 404, UNDOCUMENTED)
 
 
 # --- faults (CONTRACT §5) ------------------------------------------------------------------------
@@ -421,13 +460,13 @@ def test_fault_with_a_count_fails_that_many_requests_then_clears(client):
 
 def test_fault_answers_in_the_error_shape_with_a_code_for_its_status(client):
     set_faults(client, error_rate=1, status=500)
-    assert_error(create(client), 500, "InternalServerError")
+    assert_error(create(client), 500, UNDOCUMENTED)
 
 
 def test_fault_429_carries_retry_after(client):
     set_faults(client, error_rate=1, status=429, retry_after=7)
     response = create(client)
-    assert_error(response, 429, "TooManyRequests")
+    assert_error(response, 429, UNDOCUMENTED)
     assert response.headers["Retry-After"] == "7"
 
 
@@ -440,12 +479,12 @@ def test_faulty_create_makes_no_room(client):
 def test_fault_with_a_path_only_hits_matching_routes(client, room):
     set_faults(client, error_rate=1, status=503, path="/cohosts")
     assert create(client).status_code == 201
-    assert_error(client.get(cohosts_url(room), headers=auth(ORG_TOKEN)), 503, "ServiceUnavailable")
+    assert_error(client.get(cohosts_url(room), headers=auth(ORG_TOKEN)), 503, UNDOCUMENTED)
 
 
 def test_hang_answers_504(client):
     set_faults(client, timeout_rate=1, hang_ms=10)
-    assert_error(create(client), 504, "GatewayTimeout")
+    assert_error(create(client), 504, UNDOCUMENTED)
 
 
 # --- state, reset, counting, health (CONTRACT §5) ------------------------------------------------
@@ -471,7 +510,7 @@ def test_reset_returns_to_the_initial_state(client):
 def test_reset_forgets_added_tokens(client):
     add_token(client, "fresh-token")
     client.post("/_sandbox/reset")
-    assert_error(create(client, token="fresh-token"), 401, "Unauthorized")
+    assert_error(create(client, token="fresh-token"), 401, UNDOCUMENTED)
 
 
 def test_requests_are_counted_by_route_template(client, room):
