@@ -14,6 +14,7 @@ from .install_routes import install_blueprint
 from .oauth_server import oauth_blueprint
 from .portal import Portal
 from .portal_page import portal_page_blueprint
+from .request_capture import capture_portal_requests
 from .rest_routes import rest_blueprint
 from .sandbox_routes import sandbox_blueprint
 from .settings import load_settings
@@ -31,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # keep Bitrix24's field order (result before time, ...)
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
     app.extensions["bitrix24_portal"] = portal
+    capture_portal_requests(app)  # GET /_sandbox/requests: what the app sent (tests/conformance/)
     app.register_blueprint(rest_blueprint(portal))
     app.register_blueprint(oauth_blueprint(portal))
     app.register_blueprint(control_blueprint(portal.state, portal.reset, faults))
