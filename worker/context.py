@@ -61,11 +61,16 @@ def service_of(settings):
 
 
 @once
+def yandex_accounts() -> YandexAccounts:
+    bitrix = bitrix_access()
+    return YandexAccounts(app.settings, database(), bitrix.box, bitrix.locks, bitrix.http)
+
+
+@once
 def provisioner() -> Provisioner:
     settings = app.settings
     bitrix = bitrix_access()
-    yandex = YandexAccounts(settings, database(), bitrix.box, bitrix.locks, bitrix.http)
-    clients = OutsideClients(telemost_for=yandex.telemost_for,
+    clients = OutsideClients(telemost_for=yandex_accounts().telemost_for,
                              bitrix_for=lambda conference: bitrix.client(conference.portal, conference.owner_id),
                              notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")
     return Provisioner(database(), clients, timedelta(seconds=settings.stale_running_after_seconds))

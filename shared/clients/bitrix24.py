@@ -22,6 +22,12 @@ CREDENTIAL_CODES = {"INVALID_TOKEN", "NO_AUTH_FOUND", "INVALID_CREDENTIALS", "AU
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
+def web_host(url: str) -> str | None:
+    """The host of an http(s) URL (lower case), None for anything else: what a REST root must be."""
+    parts = urlsplit(url)
+    return parts.netloc.lower() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
 class TokenExpired(TransientError):
     """expired_token: a fresh access token (refresh) makes the same call succeed."""
 
@@ -106,8 +112,7 @@ class Bitrix24Client:
         target = urljoin(f"{self.rest_url}{method}.json", location).split("?", 1)[0]
         suffix = f"{method}.json"
         downgrade = self.rest_url.startswith("https:") and not target.startswith("https:")  # the token stays on TLS
-        if not location or not target.endswith("/" + suffix) or urlsplit(target).scheme not in ("http", "https") \
-                or downgrade:
+        if not location or not target.endswith("/" + suffix) or web_host(target) is None or downgrade:
             raise PermanentError(SERVICE, f"Bitrix24 redirected the request to {location[:200]!r}, which is not "
                                           "a REST endpoint", code="UNEXPECTED_REDIRECT", status=302)
         self.rest_url = target[:-len(suffix)]

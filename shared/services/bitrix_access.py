@@ -11,7 +11,6 @@ answers say of the portal itself (its server, a new domain, that it was deleted)
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import logging
 
@@ -19,7 +18,7 @@ import redis
 import requests
 from sqlalchemy import delete, select
 
-from ..clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn
+from ..clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn, web_host
 from ..clients.errors import PermanentError
 from ..config import Settings
 from ..crypto import TokenBox
@@ -64,8 +63,9 @@ class PortalNotes:
             self._change(oauth_server=url)
 
     def moved(self, rest_url: str) -> None:
-        if urlsplit(rest_url).scheme in ("http", "https") and urlsplit(rest_url).netloc:
-            self._change(client_endpoint=rest_url, domain=urlsplit(rest_url).netloc.lower())
+        domain = web_host(rest_url)
+        if domain is not None:
+            self._change(client_endpoint=rest_url, domain=domain)
 
     def deleted(self) -> None:
         self._change(deleted_at=utcnow())

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import select
 
-from ..clients.bitrix24 import Bitrix24Client, TokenExpired, ask_in_turn
+from ..clients.bitrix24 import Bitrix24Client, TokenExpired, ask_in_turn, web_host
 from ..clients.errors import OutsideServiceError, TransientError
 from ..config import Settings
 from ..db import Database
@@ -131,7 +130,7 @@ class Identity:
         if domain == portal.domain.lower():
             return replace(portal, oauth_server=server)
         endpoint = str(info["install"].get("client_endpoint") or "")
-        if urlsplit(endpoint).scheme not in ("http", "https") or urlsplit(endpoint).netloc.lower() != domain:
+        if web_host(endpoint) != domain:
             raise NotVouched("That portal does not match the one the app is installed on")
         log.info("portal %s was renamed to %s", portal.key, domain)
         notes.moved(endpoint)

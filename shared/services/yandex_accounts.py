@@ -163,9 +163,12 @@ class YandexAccounts:
                 raise PermanentError("Telemost", "There is no Yandex token to create rooms with: connect your "
                                                  "Yandex account, or set YANDEX_OAUTH_TOKEN.")
             return self._organisation()
+        return self._account_client(account, room_organiser.of_account(account.email))
+
+    def _account_client(self, account: YandexAccount, organiser: str) -> TelemostClient:
         if not account.usable or self.oauth is None:
             raise _reconnect(account.email)
-        return AccountTelemostClient(self, account.id, room_organiser.of_account(account.email))
+        return AccountTelemostClient(self, account.id, organiser)
 
     def _organisation(self) -> TelemostClient:
         token = self.settings.yandex_oauth_token
@@ -183,9 +186,7 @@ class YandexAccounts:
             account = self._find(session, conference.portal, conference.owner_id)
         if account is None or not _same_account(account.email, email):
             raise room_organiser.missing_account(email)
-        if not account.usable or self.oauth is None:
-            raise _reconnect(account.email)
-        return AccountTelemostClient(self, account.id, conference.room_organiser)
+        return self._account_client(account, conference.room_organiser)
 
     def token(self, account_id: int, seen: str | None = None) -> str:
         """The account's access token, refreshed (one process at a time) when expiring or refused as `seen`."""

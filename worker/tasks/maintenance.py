@@ -6,14 +6,13 @@ import logging
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
 from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
 from shared.services.bitrix_access import keep_alive
-from shared.services.yandex_accounts import YandexAccounts
 from shared import metrics
 from shared.services.conferences import mark_enqueued
 from shared.services.sweeper import due_conference_ids, queued_messages, resend_after_seconds
 from shared.services import inbound_events
 
 from ..celery_app import app
-from ..context import bitrix_access, database
+from ..context import bitrix_access, database, yandex_accounts
 from .conferences import provision
 from .portals import process_event
 
@@ -51,8 +50,7 @@ def keep_tokens_alive() -> int:
     if renewed:
         log.info("renewed %d Bitrix24 token pair(s) before their refresh tokens ran out", renewed)
     # Yandex refresh tokens die with their access tokens: connected accounts are renewed well ahead.
-    access = bitrix_access()
-    yandex = YandexAccounts(app.settings, database(), access.box, access.locks, access.http).refresh_ahead()
+    yandex = yandex_accounts().refresh_ahead()
     if yandex:
         log.info("renewed %d Yandex account token pair(s) well before they run out", yandex)
     return renewed + yandex
