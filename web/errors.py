@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -11,6 +11,9 @@ log = logging.getLogger(__name__)
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
          429: "too_many_requests", 500: "internal_error", 501: "not_implemented", 503: "unavailable"}
+
+
+DRAIN_AT_MOST = 1024 * 1024  # a refused body up to this size is read and dropped before the 413
 
 
 class ApiError(Exception):
@@ -26,9 +29,35 @@ def error_response(status: int, message: str, fields: dict[str, str] | None = No
     return jsonify(body), status
 
 
+def drain_refused_body() -> None:
+    """Read and drop what is left of a refused body of modest size.
+
+    A server that answers 413 without reading the body, then closes, leaves unread bytes in its socket: the
+    kernel answers them with a reset, and the client often loses the 413 it was about to read. Only bytes the
+    request declares (Content-Length) or a server that ends the stream itself (wsgi.input_terminated, chunked
+    under gunicorn) are read, so this never waits on a socket for bytes that will not come."""
+    stream = request.environ.get("wsgi.input")
+    declared = request.content_length
+    if stream is None or (declared is None and not request.environ.get("wsgi.input_terminated")):
+        return
+    left = min(declared if declared is not None else DRAIN_AT_MOST, DRAIN_AT_MOST)
+    if declared is not None and declared > DRAIN_AT_MOST:
+        return  # too big to be worth reading: let the connection drop
+    try:
+        while left > 0:
+            chunk = stream.read(min(65536, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except OSError:  # the client went away: nothing to answer
+        pass
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
+        if exc.status == 413:
+            drain_refused_body()
         response, status = error_response(exc.status, exc.message, exc.fields, exc.code)
         response.headers.update(exc.headers)
         return response, status
@@ -37,6 +66,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         messages = {404: "No such resource", 405: "This method is not allowed here",
                     413: "The request body is too large"}
+        if exc.code == 413:
+            drain_refused_body()
         return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
 
     @app.errorhandler(Exception)
