@@ -28,6 +28,15 @@ def web_host(url: str) -> str | None:
     return parts.netloc.lower() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def sibling_hosts(old: str | None, new: str | None) -> bool:
+    """Whether two hosts are one name or two names under one parent domain (a.bitrix24.ru, b.bitrix24.ru)."""
+    if not old or not new:
+        return False
+    old_labels, new_labels = old.split(":")[0].split("."), new.split(":")[0].split(".")
+    named = not old_labels[-1].isdecimal()  # an IP address has no parent domain
+    return old_labels == new_labels or (named and len(old_labels) >= 3 and old_labels[1:] == new_labels[1:])
+
+
 class TokenExpired(TransientError):
     """expired_token: a fresh access token (refresh) makes the same call succeed."""
 
@@ -68,27 +77,22 @@ class Bitrix24Client:
     """Calls one portal, either through an inbound webhook URL or a REST root plus an OAuth access token."""
 
     def __init__(self, rest_url: str, auth: str | None = None, timeout: float = 10.0,
-                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None,
-                 on_moved: Callable[[str], None] | None = None) -> None:
+                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None) -> None:
         self.rest_url = rest_url.rstrip("/") + "/"
         self.auth = auth
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
         self.limiter = limiter  # takes a slot of the portal's request budget before each request
-        self.on_moved = on_moved  # told the new REST root when the portal answered from a new domain
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> dict:
         """The whole envelope ({result, time, total?, next?}); raises on any error."""
-        body = dict(params or {})
-        if self.auth:
-            body["auth"] = self.auth
-        response = self._post(method, body)
+        response = self._post(method, params)
         if response.status_code in REDIRECTS:
             # A renamed portal answers 302 from its old domain; b24pysdk follows it to the new one once
             # (credentials/bitrix_token.py, BitrixResponse302JSONDecodeError). requests would turn the POST
             # into a bodiless GET, so the call is repeated here, on the new REST root.
-            self._moved(method, response.headers.get("Location", ""))
-            response = self._post(method, body)
+            self.rest_url = self._moved(method, response.headers.get("Location", ""))
+            response = self._post(method, params)
         data = json_or_none(response)
         if isinstance(data, dict) and "error" in data:  # an error key means failure even with HTTP 200
             raise error_from(data.get("error"), data.get("error_description"), response.status_code,
@@ -97,7 +101,10 @@ class Bitrix24Client:
             raise error_from(None, response.reason, response.status_code, retry_after_seconds(response))
         return data
 
-    def _post(self, method: str, body: dict) -> requests.Response:
+    def _post(self, method: str, params: Mapping[str, Any] | None) -> requests.Response:
+        body = dict(params or {})
+        if self.auth:
+            body["auth"] = self.auth
         if self.limiter is not None:
             self.limiter(urlsplit(self.rest_url).netloc)
         try:
@@ -107,17 +114,24 @@ class Bitrix24Client:
         except requests.RequestException as exc:
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
 
-    def _moved(self, method: str, location: str) -> None:
-        """Takes the REST root a redirect names: only one that serves the same method path, over http(s)."""
+    def _moved(self, method: str, location: str) -> str:
+        """The REST root a redirect may send this call to: one that serves the same method path, over TLS when
+        the old root was, and that the portal is confirmed to answer at (confirm_move)."""
         target = urljoin(f"{self.rest_url}{method}.json", location).split("?", 1)[0]
         suffix = f"{method}.json"
-        downgrade = self.rest_url.startswith("https:") and not target.startswith("https:")  # the token stays on TLS
-        if not location or not target.endswith("/" + suffix) or web_host(target) is None or downgrade:
+        root = target[:-len(suffix)] if location and target.endswith("/" + suffix) else ""
+        downgrade = self.rest_url.startswith("https:") and not root.startswith("https:")  # the token stays on TLS
+        confirmed = self.confirm_move(root) if web_host(root) is not None and not downgrade else None
+        if confirmed is None:
             raise PermanentError(SERVICE, f"Bitrix24 redirected the request to {location[:200]!r}, which is not "
-                                          "a REST endpoint", code="UNEXPECTED_REDIRECT", status=302)
-        self.rest_url = target[:-len(suffix)]
-        if self.on_moved is not None:
-            self.on_moved(self.rest_url)
+                                          "a REST endpoint of this portal", code="UNEXPECTED_REDIRECT", status=302)
+        return confirmed
+
+    def confirm_move(self, root: str) -> str | None:
+        """Where the call may go after a redirect to `root`, None when nowhere. A webhook (its secret rides in the
+        path) follows only to another name under the same parent domain, as a renamed cloud portal moves from
+        old.bitrix24.ru to new.bitrix24.ru; it is not kept: BITRIX24_WEBHOOK_URL is the operator's to change."""
+        return root if sibling_hosts(web_host(self.rest_url), web_host(root)) else None
 
     def result(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.call(method, params)["result"]
@@ -181,13 +195,18 @@ class Bitrix24OAuthServer:
         params = {"grant_type": "refresh_token", "client_id": self.client_id, "client_secret": self.client_secret,
                   "refresh_token": refresh_token}
         try:
-            response = self.http.get(f"{self.base_url}/oauth/token/", params=params, timeout=self.timeout)
+            # Never redirected: the query carries the client secret and the refresh token.
+            response = self.http.get(f"{self.base_url}/oauth/token/", params=params, timeout=self.timeout,
+                                     allow_redirects=False)
         except requests.RequestException as exc:
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
         if response.status_code == 200 and isinstance(data, dict) and data.get("access_token"):
             return data
         data = data if isinstance(data, dict) else {}
+        if response.status_code in REDIRECTS:  # not an answer about the token: it is not dropped for this
+            raise TransientError(SERVICE, f"The Bitrix24 OAuth server redirected the refresh ({response.status_code}); "
+                                          "the app will try again", code="UNEXPECTED_REDIRECT", status=response.status_code)
         if response.status_code >= 500 or response.status_code == 429:
             raise error_from(data.get("error"), data.get("error_description"), response.status_code,
                              retry_after_seconds(response))
@@ -200,7 +219,7 @@ class Bitrix24OAuthServer:
         b24pysdk asks it: GET {oauth}/rest/app.info/?auth=... (bitrix_oauth_requester.py _APP_INFO_URL)."""
         try:
             response = self.http.get(f"{self.base_url}/rest/app.info/", params={"auth": auth}, timeout=self.timeout,
-                                     headers={"Accept": "application/json"})
+                                     headers={"Accept": "application/json"}, allow_redirects=False)
         except requests.RequestException as exc:
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)

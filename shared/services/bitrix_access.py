@@ -18,13 +18,14 @@ import redis
 import requests
 from sqlalchemy import delete, select
 
-from ..clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn, web_host
+from ..clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn
 from ..clients.errors import PermanentError
 from ..config import Settings
 from ..crypto import TokenBox
 from ..db import Database
 from ..models import BitrixCredential, Portal, utcnow
 from ..ratelimit import MAX_WAIT_SECONDS, PortalRateLimiter
+from .portal_notes import PortalNotes, same_rest_root
 
 log = logging.getLogger(__name__)
 PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair
@@ -50,54 +51,6 @@ def oauth_servers(settings: Settings, http: requests.Session) -> OAuthServers | 
                         settings.bitrix24_client_secret or "", settings.http_timeout_seconds, http)
 
 
-class PortalNotes:
-    """What the app learns of an installed portal from trusted answers: the OAuth server that issued its tokens,
-    its new REST endpoint after a rename (settings/oauth/auto-renewal.md client_endpoint; a 302 from the old
-    domain), that it was deleted (PORTAL_DELETED)."""
-
-    def __init__(self, db: Database, portal_id: int) -> None:
-        self.db, self.portal_id = db, portal_id
-
-    def server(self, url: str | None) -> None:
-        if url:
-            self._change(oauth_server=url)
-
-    def moved(self, rest_url: str) -> None:
-        domain = web_host(rest_url)
-        if domain is not None:
-            self._change(client_endpoint=rest_url, domain=domain)
-
-    def deleted(self) -> None:
-        self._change(deleted_at=utcnow())
-
-    def welcome_back(self) -> None:
-        """The portal just answered as itself: a PORTAL_DELETED of before was lifted (an on-premise portal
-        answers it while its public part is closed, _includes/system-errors.md)."""
-        self._change(deleted_at=None)
-
-    def _change(self, **values) -> None:
-        with self.db.read() as session:  # most answers change nothing: no write then
-            portal = session.get(Portal, self.portal_id)
-            if portal is None or all(getattr(portal, name) == value for name, value in values.items()):
-                return
-        with self.db.write() as session:
-            portal = session.get(Portal, self.portal_id)
-            if portal is None:
-                return
-            for name, value in values.items():
-                if getattr(portal, name) != value:
-                    if name in ("client_endpoint", "oauth_server"):
-                        log.info("portal %s: %s is now %s (was %s)", portal.member_id, name, value, getattr(portal, name))
-                    setattr(portal, name, value)
-
-    def heard_refresh(self, servers: OAuthServers, asked: str, answer: dict, member_id: str) -> None:
-        """A refresh answer names the portal's server and REST endpoint (settings/oauth/auto-renewal.md)."""
-        self.server(servers.known(answer.get("server_endpoint")) or asked)
-        endpoint = answer.get("client_endpoint")
-        if str(answer.get("member_id", "")) == member_id and isinstance(endpoint, str):
-            self.moved(endpoint)
-
-
 class BitrixTokens:
     """One credential's access token: refreshed when it is about to expire or was refused as expired."""
 
@@ -120,13 +73,14 @@ class BitrixTokens:
             return self.refresh(seen=token)
         return token
 
-    def refresh(self, seen: str) -> str:
-        """A fresh access token; `seen` is the one found stale, so a refresh someone else made is reused."""
+    def refresh(self, seen: str, fresh_answer: bool = False) -> str:
+        """A fresh access token; `seen` is the one found stale, so a refresh someone else made is reused (unless
+        `fresh_answer`: what the OAuth server says now is wanted, not only a token)."""
         with self.locks.lock(f"lock:bitrix-refresh:{self.credential_id}", timeout=LOCK_SECONDS,
                              blocking_timeout=LOCK_SECONDS + 5):
             credential = self._load()
             token = self.box.open(credential.access_token) or ""
-            if token != seen and credential.expires_at - REFRESH_AHEAD > utcnow():
+            if token != seen and credential.expires_at - REFRESH_AHEAD > utcnow() and not fresh_answer:
                 return token
             with self.db.read() as session:
                 portal = session.get(Portal, credential.portal_id)
@@ -153,6 +107,12 @@ class BitrixTokens:
                 PortalNotes(self.db, portal.id).heard_refresh(self.servers, server.base_url, answer, portal.member_id)
             return answer["access_token"]
 
+    def rest_endpoint(self) -> str | None:
+        """The portal's REST endpoint as the app keeps it (from the OAuth server's answers, never a redirect)."""
+        with self.db.read() as session:
+            credential = session.get(BitrixCredential, self.credential_id)
+            portal = session.get(Portal, credential.portal_id) if credential is not None else None
+            return portal.client_endpoint if portal is not None else None
 
     def _forget(self, credential: BitrixCredential) -> None:
         log.warning("Bitrix24 refused to refresh credential %s (portal %s, user %s); it is dropped",
@@ -162,13 +122,27 @@ class BitrixTokens:
 
 
 class TokenBitrix24Client(Bitrix24Client):
-    """A Bitrix24 client on an OAuth credential: on expired_token it refreshes once and repeats the call; a new
-    domain or PORTAL_DELETED is noted on the portal."""
+    """A Bitrix24 client on an OAuth credential: on expired_token it refreshes once and repeats the call; a
+    PORTAL_DELETED is noted on the portal, and a redirect is followed only where the OAuth server says the
+    portal now is."""
 
     def __init__(self, rest_url: str, tokens: BitrixTokens, timeout: float, session: requests.Session,
                  limiter=None, notes: PortalNotes | None = None) -> None:
-        super().__init__(rest_url, None, timeout, session, limiter, on_moved=notes.moved if notes else None)
+        super().__init__(rest_url, None, timeout, session, limiter)
         self.tokens, self.notes = tokens, notes
+
+    def confirm_move(self, root: str) -> str | None:
+        """A 302 alone moves nothing (whoever answers for the old host could send the token anywhere): a refresh
+        answer names the portal's REST endpoint (client_endpoint, b24restdocs settings/oauth/auto-renewal.md),
+        which BitrixTokens keeps (PortalNotes.heard_refresh). The call goes there, wherever the redirect
+        pointed; None when the OAuth server names the root that just redirected."""
+        self.auth = self.tokens.refresh(seen=self.auth or "", fresh_answer=True)
+        endpoint = self.tokens.rest_endpoint()
+        if not endpoint or same_rest_root(endpoint, self.rest_url):
+            return None
+        if not same_rest_root(endpoint, root):
+            log.warning("a redirect to %s was not followed: the OAuth server puts the portal at %s", root, endpoint)
+        return endpoint.rstrip("/") + "/"
 
     def call(self, method, params=None):
         self.auth = self.tokens.current()

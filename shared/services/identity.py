@@ -23,7 +23,8 @@ from ..clients.errors import OutsideServiceError, TransientError
 from ..config import Settings
 from ..db import Database
 from ..models import Portal
-from .bitrix_access import PortalNotes, oauth_servers
+from .bitrix_access import oauth_servers
+from .portal_notes import PortalNotes
 
 log = logging.getLogger(__name__)
 MAX_NAME = 255  # what the database keeps of a user's name; the portal allows longer ones
@@ -57,6 +58,7 @@ class PortalAccess:
     secure: bool
     install_generation: int = 0  # of the installed portal's row (0: the webhook portal, which has none)
     oauth_server: str | None = None  # the portal's OAuth server: recorded, then the one that vouched for the launch
+    marked_deleted: bool = False  # it answered PORTAL_DELETED before (PortalNotes.deleted)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class Identity:
             info, server = self.app_info(launch, portal.oauth_server)
             portal = self._follow(portal, launch, info, server)
         user = self.user(portal, launch.auth_id)
-        if portal.portal_id is not None:
+        if portal.portal_id is not None and portal.marked_deleted:
             PortalNotes(self.db, portal.portal_id).welcome_back()
         return user
 
@@ -97,7 +99,8 @@ class Identity:
                 raise NotVouched("That portal does not match the one the app is installed on")
             # A new DOMAIN may be a renamed portal: app.info on its OAuth server must name it (verify, _follow).
             return PortalAccess(launch.member_id, row.domain, row.client_endpoint, row.id,
-                                row.client_endpoint.startswith("https"), row.install_generation, row.oauth_server)
+                                row.client_endpoint.startswith("https"), row.install_generation, row.oauth_server,
+                                row.deleted_at is not None)
         if self.settings.portal_domain and domain == self.settings.portal_domain:
             # Without app credentials nothing can vouch for the member_id: the domain keys the data then.
             key = launch.member_id if self.servers is not None else domain

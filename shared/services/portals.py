@@ -18,7 +18,8 @@ from ..clients.bitrix24 import Bitrix24Client, ask_in_turn
 from ..clients.errors import OutsideServiceError
 from ..crypto import TokenBox
 from ..models import BitrixCredential, Portal, utcnow
-from .bitrix_access import PORTAL_CREDENTIAL, PortalNotes, save_credential, token_lifetime
+from .bitrix_access import PORTAL_CREDENTIAL, save_credential, token_lifetime
+from .portal_notes import PortalNotes
 from .identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
 
 log = logging.getLogger(__name__)

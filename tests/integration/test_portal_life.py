@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import select, text
 
 from shared.clients.bitrix24 import Bitrix24OAuthServer
+from shared.clients.errors import PermanentError, TransientError
 from shared.config import load_settings
 from shared.crypto import TokenBox
 from shared.models import BitrixCredential, Portal
@@ -80,13 +81,18 @@ def test_a_refusal_from_a_server_other_than_the_issuer_never_drops_the_pair(stac
 
 @pytest.fixture
 def stranger_server():
-    """A host that is no Bitrix24 OAuth server: it notes every request it gets (an AUTH_ID sent there leaks)."""
+    """A host that is no Bitrix24 server: it notes every request it gets (an AUTH_ID sent there leaks). Under
+    /old/ it answers as a portal's former host would, a 302 to the same method under its own /evil/."""
     asked: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
             asked.append(self.path)
-            self.send_response(401)
+            moved = self.path.startswith("/old/")
+            self.send_response(302 if moved else 401)
+            if moved:
+                self.send_header("Location", self.path.replace("/old/", "/evil/", 1))
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         do_POST = do_GET
@@ -165,6 +171,33 @@ def test_a_302_from_the_old_domain_is_followed_and_kept(stack, database, anna, p
     assert (the_portal(database).client_endpoint, the_portal(database).domain) == (f"{new}/rest/", new.split("//")[1])
 
 
+def test_a_302_is_followed_only_to_where_the_oauth_server_puts_the_portal(stack, database, anna, stranger_server,
+                                                                         portal_afresh):
+    """A redirect proves nothing: whoever answers for the old host could send the token anywhere. The refresh
+    answer's client_endpoint (settings/oauth/auto-renewal.md) says where the portal is; the call goes there,
+    the token never reaches the redirect's target, and what is kept is the OAuth server's word."""
+    url, asked = stranger_server
+    with database.write() as session:
+        session.execute(text("UPDATE portals SET client_endpoint = :old"), {"old": f"{url}/old/rest/"})
+    found = search(anna, "Sokolov")
+    assert found.status_code == 200, found.text
+    assert [path for path in asked if path.startswith("/evil/")] == []
+    assert the_portal(database).client_endpoint == f"{stack.bitrix_url}/rest/"
+
+
+def test_an_oauth_server_s_redirect_is_never_followed_and_drops_no_pair(stranger_server):
+    """Both requests carry secrets in the query (oauth/token: client_secret and refresh_token; app.info: the
+    token, b24pysdk bitrix_oauth_requester.py): a 3xx is not followed. A redirected refresh says nothing of
+    the pair, so it is a passing failure, never the refusal that drops it."""
+    url, asked = stranger_server
+    server = Bitrix24OAuthServer(f"{url}/old", "app.id", "app-secret")
+    with pytest.raises(TransientError):
+        server.refresh("refresh-token")
+    with pytest.raises(PermanentError):
+        server.app_info("access-token")
+    assert len(asked) == 2 and not [path for path in asked if path.startswith("/evil/")]
+
+
 def test_a_refresh_answer_s_client_endpoint_is_kept(stack, database, app_settings, portal_afresh):
     """settings/oauth/auto-renewal.md: the refresh answer's client_endpoint is where the portal's REST answers."""
     new = rename(stack)
@@ -197,6 +230,16 @@ def test_portal_deleted_marks_the_portal_gone_and_it_is_not_called_again(stack, 
     calls = stack.bitrix_state()["requests"].get("user.search", 0)
     assert search(anna, "Petrov gone").status_code == 503
     assert stack.bitrix_state()["requests"].get("user.search", 0) == calls
+
+
+def test_a_launch_lifts_the_deleted_mark(stack, database, portal_afresh):
+    """An on-premise portal answers PORTAL_DELETED while its public part is closed (_includes/system-errors.md):
+    once it opens the app again, it is no longer taken for gone."""
+    with database.write() as session:
+        session.execute(text("UPDATE portals SET deleted_at = :then"), {"then": "2026-01-01 00:00:00"})
+    page = stack.open_app(2)
+    assert page.status_code == 200, page.text
+    assert the_portal(database).deleted_at is None
 
 
 # --- B13: dismissed users -------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from shared.clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn, error_from
+from shared.clients.bitrix24 import (Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn, error_from,
+                                     sibling_hosts)
 from shared.clients.errors import PermanentError, TransientError
 from shared.config import BITRIX24_REGIONAL_OAUTH, load_settings
 
@@ -91,16 +92,45 @@ def test_portal_deleted_is_permanent_though_its_status_is_500():
     ("/rest/user.current.json?x=1", "https://old.bitrix24.ru/rest/"),  # relative, as Location may be
     ("http://new.bitrix24.ru/rest/user.current.json", None),  # the token never leaves TLS
     ("https://new.bitrix24.ru/login/", None),  # not the REST method: a login page or the like
+    ("https://evil.example.com/rest/user.current.json", None),  # not a sibling name: the secret stays home
+    ("https://bitrix24.ru.evil.com/rest/user.current.json", None),
     ("", None),
 ])
-def test_a_redirect_is_followed_only_to_the_same_method_on_a_rest_root(location, root):
-    """b24pysdk credentials/bitrix_token.py follows a renamed portal's 302 to the new domain."""
-    moved: list[str] = []
-    client = Bitrix24Client("https://old.bitrix24.ru/rest/", on_moved=moved.append)
+def test_a_webhook_follows_a_redirect_only_to_the_same_method_on_a_sibling_host(location, root):
+    """b24pysdk credentials/bitrix_token.py follows a renamed portal's 302 to the new domain; a renamed cloud
+    portal stays under its parent domain (old.bitrix24.ru -> new.bitrix24.ru). A webhook's secret is in its
+    path, so it is never sent to another domain on a redirect's word."""
+    client = Bitrix24Client("https://old.bitrix24.ru/rest/1/secret/")
+    client.rest_url = "https://old.bitrix24.ru/rest/"
     if root is None:
-        with pytest.raises(PermanentError):
+        with pytest.raises(PermanentError) as refused:
             client._moved("user.current", location)
-        assert moved == []
+        assert refused.value.code == "UNEXPECTED_REDIRECT"
     else:
-        client._moved("user.current", location)
-        assert client.rest_url == root and moved == [root]
+        assert client._moved("user.current", location) == root
+
+
+def test_a_redirect_goes_only_where_confirm_move_says():
+    """The subclass on OAuth tokens confirms with the OAuth server (TokenBitrix24Client.confirm_move); a root
+    it does not confirm is refused, and the client's own root is left as it was."""
+    asked: list[str] = []
+
+    class Confirming(Bitrix24Client):
+        def confirm_move(self, root):
+            asked.append(root)
+            return None
+
+    client = Confirming("https://old.bitrix24.ru/rest/")
+    with pytest.raises(PermanentError):
+        client._moved("user.current", "https://new.bitrix24.ru/rest/user.current.json")
+    assert asked == ["https://new.bitrix24.ru/rest/"] and client.rest_url == "https://old.bitrix24.ru/rest/"
+
+
+@pytest.mark.parametrize("old, new, siblings", [
+    ("a.bitrix24.ru", "b.bitrix24.ru", True), ("a.bitrix24.ru:443", "b.bitrix24.ru", True),
+    ("a.bitrix24.ru", "a.bitrix24.ru", True), ("bitrix24.ru", "evil.ru", False),
+    ("a.bitrix24.ru", "a.bitrix24.com", False), ("127.0.0.1:8082", "localhost:8082", False),
+    ("10.0.0.1", "11.0.0.1", False), (None, "a.b.c", False),
+])
+def test_sibling_hosts(old, new, siblings):
+    assert sibling_hosts(old, new) is siblings
