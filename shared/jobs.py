@@ -15,6 +15,7 @@ REMINDERS_TASK = "maintenance.send_reminders"
 # Bitrix24 events stored by the web (shared/services/inbound_events.py), and the beat job that reads linked
 # calendar events back in case one was lost (shared/services/calendar_sync.py reconcile).
 PROCESS_EVENT_TASK = "portals.process_event"
+LEGACY_CONFIRM_UNINSTALL_TASK = "portals.confirm_uninstall"  # queued by releases before stored events
 RECONCILE_CALENDAR_TASK = "conferences.reconcile_calendar"
 # Room work and Bitrix24 work wait in separate queues, served by separate workers: a portal's rate limit
 # can hold Bitrix24 work back for minutes, and that must never delay anyone's room.
@@ -49,6 +50,7 @@ def celery_settings(settings: Settings) -> dict:
         "task_routes": {PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
                         SYNC_BITRIX_TASK: {"queue": BITRIX_QUEUE},
                         PROCESS_EVENT_TASK: {"queue": BITRIX_QUEUE},
+                        LEGACY_CONFIRM_UNINSTALL_TASK: {"queue": BITRIX_QUEUE},
                         RECONCILE_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
                         "maintenance.*": {"queue": MAINTENANCE_QUEUE}},
         # If Redis is down the web answers anyway (the sweeper sends later): fail fast, do not hang a request.

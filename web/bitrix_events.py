@@ -19,7 +19,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.clients.errors import TransientError
-from shared.services import inbound_events
+from shared.services import calendar_sync, inbound_events
 from shared.services.identity import Launch, NotVouched
 
 from .bitrix_form import nested, number
@@ -39,14 +39,23 @@ def _install(auth: dict, ts: int) -> None:
 
 
 def _store(member_id: str, subject: str, event: str, ts: int, auth: dict) -> None:
-    """Keeps the OAuth server the event names (a known one only: Portals.hear_server_endpoint), stores the
-    hint (SQLAlchemyError when it cannot be), then sends its id to the workers. A hint that joined one
+    """Stores the hint (SQLAlchemyError when it cannot be), sends its id to the workers, then keeps the OAuth
+    server the event names (a known one only: Portals.hear_server_endpoint). A hint that joined one
     waiting already has its task on the way; one whose task could not be sent (Redis down) is sent by the
-    sweeper."""
-    current_app.extensions["portals"].hear_server_endpoint(member_id, auth.get("server_endpoint"))
+    sweeper. The event comes first: the server is noted again at the next launch or refresh, the event never."""
     row_id = inbound_events.store(current_app.extensions["db"], member_id, subject, event, ts)
     if row_id is not None:
         current_app.extensions["queue"].process_event(row_id)
+    try:
+        current_app.extensions["portals"].hear_server_endpoint(member_id, auth.get("server_endpoint"))
+    except SQLAlchemyError as exc:
+        log.warning("%s stored, its server_endpoint not kept: %s", event, exc)
+
+
+def _ours(member_id: str, event_id: int) -> bool:
+    """Whether a calendar event is one the app made: others are no hint about anything of ours, and storing
+    them would let anyone with the (public) application token fill the table."""
+    return bool(calendar_sync.conferences_of_event(current_app.extensions["db"], member_id, event_id))
 
 
 @bp.post("/bitrix/events")
@@ -71,7 +80,7 @@ def portal_events():
             portals.verify_event(member_id, application_token)
             data = body.get("data")
             event_id = number(str(data.get("id", ""))) if isinstance(data, dict) else None
-            if event_id is not None:
+            if event_id is not None and _ours(member_id, event_id):
                 _store(member_id, inbound_events.calendar_subject(event_id), event, ts, auth)
                 checking = True
         else:

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clients.errors import PermanentError
@@ -30,8 +30,14 @@ log = logging.getLogger(__name__)
 UNINSTALL = "uninstall"
 CALENDAR_PREFIX = "calendar:"
 # A row taken this long ago without an end belongs to a worker that died (or a task that gave up): it is
-# sent again. Processing an event takes a read or two of the portal, well under a minute.
+# sent again. Processing an event reads one calendar event per linked conference (one, as a rule); a read
+# waits at most 5 s for the portal's budget (ratelimit.MAX_WAIT_SECONDS) and 10 s for an answer
+# (HTTP_TIMEOUT_SECONDS at its maximum), twice with a token refresh between: under a minute, a fifth of this.
 TAKEN_STALE_AFTER = timedelta(minutes=5)
+# Events other than ONAPPINSTALL carry only the application token, which every employee's browser sees
+# (DESIGN §5): a portal with this many hints waiting gets no more rows until workers catch up; the beat
+# reconciliation of calendar events (calendar_sync.reconcile) catches up on whatever that skips.
+MAX_WAITING_PER_PORTAL = 1000
 # A subject the portal keeps failing to answer about for this many tries is dropped, with a warning: the
 # reconciliation of calendar events (calendar_sync.reconcile) still catches what it would have shown.
 MAX_ATTEMPTS = 20
@@ -59,7 +65,8 @@ class Taken:
 
 
 def store(db: Database, portal: str, subject: str, event: str, ts: int) -> int | None:
-    """Stores the event; answers the new row's id (a task is to be sent), or None when it joined a waiting row.
+    """Stores the event; answers the new row's id (a task is to be sent), or None when it joined a waiting row
+    or the portal has MAX_WAITING_PER_PORTAL rows waiting already (then it is logged and dropped).
 
     Raises SQLAlchemyError when the database cannot store it: then the handler must not answer 200.
     """
@@ -71,6 +78,10 @@ def store(db: Database, portal: str, subject: str, event: str, ts: int) -> int |
             if waiting is not None:
                 waiting.ts, waiting.event = max(waiting.ts, ts), event
                 return None
+            if _waiting_count(session, portal) >= MAX_WAITING_PER_PORTAL:
+                log.warning("Bitrix24 event %s for %s on %s dropped: %d events of that portal wait already",
+                            event, subject, portal, MAX_WAITING_PER_PORTAL)
+                return None
             # Counted as sent: the caller sends its task now, and if that fails the sweeper does, a while later.
             row = InboundEvent(portal=portal, subject=subject, event=event, ts=ts, received_at=utcnow(),
                                sent_at=utcnow(), attempts=0)
@@ -79,6 +90,11 @@ def store(db: Database, portal: str, subject: str, event: str, ts: int) -> int |
             return row.id
     except IntegrityError:  # another request stored the same subject a moment ago (the unique waiting index)
         return None
+
+
+def _waiting_count(session, portal: str) -> int:
+    return session.scalar(select(func.count()).select_from(InboundEvent).where(
+        InboundEvent.portal == portal, InboundEvent.taken_at.is_(None)))
 
 
 def mark_sent(db: Database, ids: list[int]) -> None:

@@ -72,7 +72,7 @@ def test_an_event_that_cannot_be_stored_is_not_answered_200(web_on):
         session.add(Portal(member_id="m-1", domain="x.bitrix24.ru", client_endpoint="https://x.bitrix24.ru/rest/",
                            application_token_digest=box.digest("app-token")))
     response = client.post("/bitrix/events", data={
-        "event": "ONCALENDARENTRYUPDATE", "data[id]": "7", "ts": "1800000000",
+        "event": "ONAPPUNINSTALL", "ts": "1800000000",
         "auth[member_id]": "m-1", "auth[application_token]": "app-token"})
     assert response.status_code == 503 and "could not be stored" in response.json["error"]["message"]
 
@@ -133,3 +133,21 @@ def test_a_move_and_a_deletion_whose_events_were_lost_are_found_by_the_reconcili
     assert "cancelled" in notifications(stack)[4]
     assert step(after, "calendar_event")["state"] == "done"
     assert calendar_sync.reconcile(database, access.client, limit=1) == []  # read again: nothing new
+
+
+def test_an_uninstall_check_queued_by_an_earlier_release_is_still_done(stack, database):
+    """Before events were stored (B6), ONAPPUNINSTALL queued portals.confirm_uninstall(member_id, ts): such a
+    message, in Redis at an upgrade, is stored and checked the new way (one app.info with the app's pair)."""
+    from celery import Celery
+
+    from shared.jobs import BITRIX_QUEUE, LEGACY_CONFIRM_UNINSTALL_TASK
+
+    with database.read() as session:
+        member_id = session.scalars(select(Portal.member_id)).one()
+    asked = stack.bitrix_state()["requests"].get("app.info", 0)
+    sender = Celery(broker=stack.env["REDIS_URL"])
+    sender.send_task(LEGACY_CONFIRM_UNINSTALL_TASK, args=[member_id, 1800000000], queue=BITRIX_QUEUE)
+    wait_until(lambda: stack.bitrix_state()["requests"].get("app.info", 0) > asked, 30, "the portal asked")
+    wait_until(lambda: stored_events(database) == 0, 10, "the stored hint done")
+    with database.read() as session:
+        assert session.scalars(select(Portal.installed)).one() is True  # the portal still honours the app

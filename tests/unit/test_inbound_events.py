@@ -54,3 +54,14 @@ def test_a_released_row_waits_again_unless_a_newer_one_does_or_it_was_tried_too_
         events.release(db, events.take(db, last))
     assert events.release(db, events.take(db, last)) is False  # dropped, with a warning
     assert events.take(db, last) is None
+
+
+def test_a_portal_with_too_many_hints_waiting_gets_no_more_rows(db, monkeypatch):  # noqa: F811
+    """The application token that events carry is public (DESIGN §5): a portal's waiting rows are capped, and
+    what is over the cap is dropped (the beat reconciliation of calendar events catches up on it)."""
+    monkeypatch.setattr(events, "MAX_WAITING_PER_PORTAL", 3)
+    rows = [events.store(db, "portal", events.calendar_subject(i), "ONCALENDARENTRYUPDATE", 100) for i in range(5)]
+    assert rows[3:] == [None, None] and None not in rows[:3]
+    assert events.store(db, "other-portal", SUBJECT, "ONCALENDARENTRYUPDATE", 100) is not None
+    events.take(db, rows[0])  # a taken row no longer waits: room for one more
+    assert events.store(db, "portal", events.calendar_subject(9), "ONCALENDARENTRYUPDATE", 100) is not None

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import random
 
 from shared.clients.errors import TransientError
-from shared.jobs import PROCESS_EVENT_TASK
+from shared.jobs import LEGACY_CONFIRM_UNINSTALL_TASK, PROCESS_EVENT_TASK
 from shared.services import inbound_events
+from shared.services.steps import backoff_seconds
 
 from ..celery_app import app
 from ..context import bitrix_access, database
@@ -28,7 +28,7 @@ def process_event(self, row_id: int) -> None:
         changed = inbound_events.process(bitrix_access(), taken)
     except TransientError as error:
         if inbound_events.release(database(), taken) and self.request.retries < RETRIES:
-            wait = min(RETRY_WAIT_CAP_SECONDS, random.uniform(1, 2) * 2 ** self.request.retries)
+            wait = min(RETRY_WAIT_CAP_SECONDS, backoff_seconds(self.request.retries + 1, error.retry_after))
             raise self.retry(countdown=wait, exc=error)
         log.info("Bitrix24 event %s for %s waits for the sweeper: %s", taken.event, taken.subject, error)
         return
@@ -38,3 +38,12 @@ def process_event(self, row_id: int) -> None:
     inbound_events.done(database(), row_id)
     for conference_id in changed:
         provision.delay(conference_id)
+
+
+@app.task(name=LEGACY_CONFIRM_UNINSTALL_TASK)
+def confirm_uninstall(member_id: str, ts: int) -> None:
+    """An uninstall hint queued by a release before events were stored (the task of that name then): it is
+    stored now and checked as every other one, so an upgrade with messages in Redis loses none."""
+    row_id = inbound_events.store(database(), str(member_id), inbound_events.UNINSTALL, "ONAPPUNINSTALL", int(ts))
+    if row_id is not None:
+        process_event.delay(row_id)
