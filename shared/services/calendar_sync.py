@@ -105,9 +105,11 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
         if (conference.start_at, conference.duration_minutes, conference.name) == (start, duration, name):
             return False
         if mark is None or write_mark(conference) != mark:
+            # A failed write (no access to the calendar, say) counts too: the portal then shows an older version,
+            # and following it would undo the edit the app could not write. A deletion is followed even so.
             log.info("conference %s: its calendar event %s shows another time or name, read while a write of "
-                     "ours was due or under way; not followed (the write brings the calendar to the conference)",
-                     conference_id, event_id)
+                     "ours was due, under way or failed; not followed (the write brings the calendar to the "
+                     "conference)", conference_id, event_id)
             return False
         conference.start_at, conference.duration_minutes, conference.name = start, duration, name
         _again(conference)
