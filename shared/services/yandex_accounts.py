@@ -3,7 +3,8 @@
 A user who connected an account is the organiser of their new rooms; everyone else's rooms are made with
 the organisation token (YANDEX_OAUTH_TOKEN). A room made is changed with its organiser's token only
 (room_organiser.py), whatever the owner connected since. A connected account that Yandex stops accepting
-is never silently swapped for the organisation token: the step fails and says to reconnect.
+is never silently swapped for the organisation token: the step fails and says to reconnect, or, when
+Yandex refuses the app's own client credentials rather than the user's grant, that the app must be fixed.
 
 A refresh token dies with its access token ("Время жизни токенов совпадает", about a year), and Yandex
 recommends refreshing long-lived tokens every three months (yandex.ru/dev/id/doc/ru/tokens/refresh-client):
@@ -40,6 +41,14 @@ from . import room_organiser
 
 RECONNECT = ("Yandex no longer accepts your connected account{account} (its authorisation ran out or was revoked): "
              "reconnect your Yandex account in the app, then retry.")
+APP_CREDENTIALS_REFUSED = ("Yandex refused the app's own Yandex credentials (YANDEX_CLIENT_ID / YANDEX_CLIENT_SECRET) "
+                           "while renewing the connected account's token ({error}). Your account stays connected; "
+                           "the app's administrator must fix the app's Yandex settings, then retry.")
+RENEWAL_REFUSED = ("Yandex refused to renew the connected account's token ({error}). Your account stays connected "
+                   "and the app tries again later; if this goes on, tell the app's administrator.")
+APP_REFUSED_CODE = "yandex_app_refused"  # the step's error_code: the operator, not the user, must act
+GRANT_GONE = "invalid_grant"  # the only refresh refusal that means the user must connect again
+APP_REFUSED = frozenset({"invalid_client", "unauthorized_client"})
 REFRESH_AHEAD = timedelta(seconds=60)
 # Beat renews a pair once it is this old, or two thirds through its life if that comes first.
 REFRESH_EVERY = timedelta(days=90)
@@ -215,14 +224,14 @@ class YandexAccounts:
                 self._refresh(account_id, lambda account, _: not _refresh_due(account))
                 renewed += 1
             except PermanentError:
-                pass  # marked for reconnecting by _refresh
+                pass  # _refresh marked it for reconnecting (invalid_grant) or logged why Yandex refused
             except (OutsideServiceError, redis.RedisError) as error:
                 log.warning("Yandex account %s not renewed this time: %s", account_id, error)
         return renewed
 
     def _refresh(self, account_id: int, still_good: Callable[[YandexAccount, str | None], bool]) -> str:
         """Refreshes the pair unless, once this process holds the account's lock, `still_good(account,
-        access_token)` says another process just did. A refusal marks the account for reconnecting."""
+        access_token)` says another process just did. A refusal is what `_refused` makes of it."""
         with self.locks.lock(f"lock:yandex-refresh:{account_id}", timeout=LOCK_SECONDS,
                              blocking_timeout=LOCK_SECONDS + 5):
             with self.db.read() as session:
@@ -233,16 +242,33 @@ class YandexAccounts:
             if still_good(account, current):
                 return current  # refreshed by another process while this one waited
             refresh = self.box.open(account.refresh_token)
-            try:
-                if refresh is None:
-                    raise PermanentError("Yandex", "no refresh token")
-                pair = self.oauth.refresh(refresh)
-            except PermanentError:
+            if refresh is None:
                 self.mark_unusable(account_id)
-                raise _reconnect(account.email) from None
+                raise _reconnect(account.email)
+            try:
+                pair = self.oauth.refresh(refresh)
+            except PermanentError as error:
+                raise self._refused(account, error) from None
             with self.db.write() as session:  # the rotated pair is the only valid one: save it at once
                 self._store(session.get(YandexAccount, account_id), pair)
             return pair["access_token"]
+
+    def _refused(self, account: YandexAccount, error: PermanentError) -> PermanentError:
+        """What a refused refresh means. Only invalid_grant says the user's grant is gone (revoked, expired
+        or invalid: yandex.ru/dev/id/doc/ru/tokens/refresh-client); invalid_client and unauthorized_client
+        refuse the app's own credentials, and the rest refuse this request: neither is the user's to fix,
+        so the account stays connected and the next run tries again."""
+        if error.code == GRANT_GONE:
+            self.mark_unusable(account.id)
+            return _reconnect(account.email)
+        if error.code in APP_REFUSED:
+            log.error("Yandex refuses the app's YANDEX_CLIENT_ID/YANDEX_CLIENT_SECRET renewing account %s: %s",
+                      account.id, error)
+            message = APP_CREDENTIALS_REFUSED
+        else:
+            log.warning("Yandex refused to renew account %s; trying again on the next run: %s", account.id, error)
+            message = RENEWAL_REFUSED
+        return PermanentError("Telemost", message.format(error=str(error).rstrip(".")), code=APP_REFUSED_CODE)
 
     def mark_unusable(self, account_id: int) -> None:
         with self.db.write() as session:

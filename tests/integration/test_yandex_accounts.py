@@ -1,6 +1,7 @@
 """A user's own Yandex account: connect, use, expiry, revocation and reconnecting (issue: identity)."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import redis
@@ -58,12 +59,13 @@ def test_without_an_account_rooms_are_made_with_the_organisation_token(stack, iv
     assert done["status"] == "ready"
 
 
-def accounts(stack, database):
-    """The app's YandexAccounts as beat's job builds them, on the stack's database, Redis and emulators."""
+def accounts(stack, database, **overrides):
+    """The app's YandexAccounts as beat's job builds them, on the stack's database, Redis and emulators,
+    with `overrides` of their Settings (the sandbox fixes the Yandex client's whatever the environment says)."""
     from shared.config import load_settings
     from shared.crypto import TokenBox
     from shared.services.yandex_accounts import YandexAccounts
-    settings = load_settings(stack.env, env_file=None)
+    settings = dataclasses.replace(load_settings(stack.env, env_file=None), **overrides)
     return YandexAccounts(settings, database, TokenBox(settings.secret_key), redis.Redis(port=stack.redis_port),
                           requests.Session())
 
