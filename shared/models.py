@@ -237,3 +237,20 @@ class InboundEvent(Base):
 Index("ix_inbound_events_waiting", InboundEvent.portal, InboundEvent.subject, unique=True,
       sqlite_where=InboundEvent.taken_at.is_(None), postgresql_where=InboundEvent.taken_at.is_(None))
 Index("ix_inbound_events_due", InboundEvent.taken_at, InboundEvent.sent_at)
+
+
+class BitrixRestCall(Base):
+    """A request to a portal's REST API and its answer, kept for REST_LOG_DAYS: Bitrix24 Market asks that a
+    server-side app keep "logs of API requests and responses for at least the last 3 days" (b24restdocs
+    market/preparing-to-publish/common-requirements.md). Tokens are never kept (services.rest_log)."""
+
+    __tablename__ = "bitrix_rest_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(100))
+    status: Mapped[int | None] = mapped_column(Integer)  # NULL: no answer came
+    milliseconds: Mapped[int] = mapped_column(Integer)
+    request: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)

@@ -6,6 +6,8 @@ cannot talk to the plain-http sandbox portal nor to a configured OAuth server, a
 """
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import quote, urljoin, urlsplit
@@ -45,6 +47,19 @@ class PortalDeleted(PermanentError):
     """PORTAL_DELETED (HTTP 500, b24restdocs _includes/system-errors.md): the portal is gone for good."""
 
 
+@dataclass(frozen=True)
+class RestCall:
+    """One request to a portal's REST API and what came back, for the request log (shared/services/rest_log.py).
+    The request is the body without `auth`; a webhook's secret path is never part of it."""
+
+    host: str
+    method: str
+    request: str
+    status: int | None  # None: no answer (a timeout, a refused connection)
+    response: str
+    seconds: float
+
+
 @dataclass
 class BatchResult:
     results: dict[str, Any] = field(default_factory=dict)
@@ -77,12 +92,14 @@ class Bitrix24Client:
     """Calls one portal, either through an inbound webhook URL or a REST root plus an OAuth access token."""
 
     def __init__(self, rest_url: str, auth: str | None = None, timeout: float = 10.0,
-                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None) -> None:
+                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None,
+                 recorder: Callable[[RestCall], None] | None = None) -> None:
         self.rest_url = rest_url.rstrip("/") + "/"
         self.auth = auth
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
         self.limiter = limiter  # takes a slot of the portal's request budget before each request
+        self.recorder = recorder  # told every request and its answer (Bitrix24 Market asks for 3 days of them)
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> dict:
         """The whole envelope ({result, time, total?, next?}); raises on any error."""
@@ -105,14 +122,25 @@ class Bitrix24Client:
         body = dict(params or {})
         if self.auth:
             body["auth"] = self.auth
+        host = urlsplit(self.rest_url).netloc
         if self.limiter is not None:
-            self.limiter(urlsplit(self.rest_url).netloc)
+            self.limiter(host)
+        started = time.monotonic()
         try:
-            return self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
-                                  allow_redirects=False,
-                                  headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})
+            response = self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
+                                      allow_redirects=False,
+                                      headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})
         except requests.RequestException as exc:
+            self._record(host, method, params, None, f"{type(exc).__name__}: {exc}", started)
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
+        self._record(host, method, params, response.status_code, response.text, started)
+        return response
+
+    def _record(self, host: str, method: str, params: Mapping[str, Any] | None, status: int | None, answer: str,
+                started: float) -> None:
+        if self.recorder is not None:
+            sent = json.dumps(dict(params or {}), ensure_ascii=False, default=str)
+            self.recorder(RestCall(host, method, sent, status, answer, time.monotonic() - started))
 
     def _moved(self, method: str, location: str) -> str:
         """The REST root a redirect may send this call to: one that serves the same method path, over TLS when

@@ -26,6 +26,7 @@ from ..db import Database
 from ..models import BitrixCredential, Portal, utcnow
 from ..ratelimit import MAX_WAIT_SECONDS, PortalRateLimiter
 from .portal_notes import PortalNotes, same_rest_root
+from .rest_log import RestLog
 
 log = logging.getLogger(__name__)
 PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair
@@ -127,8 +128,8 @@ class TokenBitrix24Client(Bitrix24Client):
     portal now is."""
 
     def __init__(self, rest_url: str, tokens: BitrixTokens, timeout: float, session: requests.Session,
-                 limiter=None, notes: PortalNotes | None = None) -> None:
-        super().__init__(rest_url, None, timeout, session, limiter)
+                 limiter=None, notes: PortalNotes | None = None, recorder=None) -> None:
+        super().__init__(rest_url, None, timeout, session, limiter, recorder)
         self.tokens, self.notes = tokens, notes
 
     def confirm_move(self, root: str) -> str | None:
@@ -168,12 +169,13 @@ class BitrixAccess:
         self.limiter = PortalRateLimiter(locks, settings.bitrix24_rate_per_second, settings.bitrix24_burst,
                                          max_wait_seconds).acquire
         self.servers = oauth_servers(settings, http)
+        self.rest_log = RestLog(db)
 
     def webhook(self) -> Bitrix24Client | None:
         if not self.settings.bitrix24_webhook_url:
             return None
         return Bitrix24Client(self.settings.bitrix24_webhook_url, timeout=self.settings.http_timeout_seconds,
-                              session=self.http, limiter=self.limiter)
+                              session=self.http, limiter=self.limiter, recorder=self.rest_log)
 
     def client(self, portal_key: str, user_id: int) -> Bitrix24Client:
         """The client for work done for `user_id` on `portal_key`: with that user's own pair, never the
@@ -213,7 +215,7 @@ class BitrixAccess:
             return None
         tokens = BitrixTokens(self.db, self.box, self.servers, self.locks, chosen)
         return TokenBitrix24Client(endpoint, tokens, self.settings.http_timeout_seconds, self.http, self.limiter,
-                                   PortalNotes(self.db, portal_id))
+                                   PortalNotes(self.db, portal_id), self.rest_log)
 
 
 def keep_alive(access: BitrixAccess) -> int:

@@ -25,6 +25,7 @@ from ..db import Database
 from ..models import Portal
 from .bitrix_access import oauth_servers
 from .portal_notes import PortalNotes
+from .rest_log import RestLog
 
 log = logging.getLogger(__name__)
 MAX_NAME = 255  # what the database keeps of a user's name; the portal allows longer ones
@@ -77,6 +78,12 @@ class Identity:
     def __init__(self, settings: Settings, db: Database, http: requests.Session, limiter=None) -> None:
         self.settings, self.db, self.http, self.limiter = settings, db, http, limiter
         self.servers = oauth_servers(settings, http)
+        self.rest_log = RestLog(db)
+
+    def client(self, rest_url: str, auth: str) -> Bitrix24Client:
+        """A client on a token the request brought (a launch's AUTH_ID, an install's), in the portal's budget."""
+        return Bitrix24Client(rest_url, auth=auth, timeout=self.settings.http_timeout_seconds, session=self.http,
+                              limiter=self.limiter, recorder=self.rest_log)
 
     def verify(self, launch: Launch) -> VerifiedUser:
         """Raises NotVouched, or TransientError when the portal cannot be asked right now."""
@@ -141,8 +148,7 @@ class Identity:
                        oauth_server=server)
 
     def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
-        api = Bitrix24Client(portal.rest_url, auth=auth_id, timeout=self.settings.http_timeout_seconds,
-                             session=self.http, limiter=self.limiter)
+        api = self.client(portal.rest_url, auth_id)
         commands = {"user": ("user.current", {}), "admin": ("user.admin", {})}
         if self.servers is None and self.settings.bitrix24_app_code:
             commands["app"] = ("app.info", {})  # the same request: which application the token was issued to

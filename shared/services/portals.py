@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from sqlalchemy import select
 
-from ..clients.bitrix24 import Bitrix24Client, ask_in_turn
+from ..clients.bitrix24 import ask_in_turn
 from ..clients.errors import OutsideServiceError
 from ..crypto import TokenBox
 from ..models import BitrixCredential, Portal, utcnow
@@ -90,8 +90,7 @@ class Portals:
         What a repeated event.bind answers is not documented (api-reference/events/event-bind.md lists only
         ERROR_EVENT_NOT_FOUND and ACCESS_DENIED), so, as b24phpsdk's EventManager does, event.get says what
         is bound and only the rest is bound; an answer that still says "already" (a race) is no failure."""
-        api = Bitrix24Client(endpoint, auth=auth, timeout=self.identity.settings.http_timeout_seconds,
-                             session=self.identity.http, limiter=self.identity.limiter)
+        api = self.identity.client(endpoint, auth)
         try:
             bound = api.result("event.get")
         except OutsideServiceError as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
+from shared.services import rest_log
 from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
 from shared.services.bitrix_access import keep_alive
 from shared import metrics
@@ -58,7 +59,8 @@ def keep_tokens_alive() -> int:
 
 @app.task(name=RETENTION_TASK)
 def retention() -> int:
-    return len(forget_idempotency_keys(database())) + len(purge_old(database(), app.settings.retention_days))
+    return len(forget_idempotency_keys(database())) + len(purge_old(database(), app.settings.retention_days)) \
+        + rest_log.forget_old(database())
 
 
 @app.task(name=REMINDERS_TASK)
