@@ -185,7 +185,9 @@ class StepOut(BaseModel):
     error_code: str | None = Field(description="A stable code to act on: bitrix_reauth means the user must "
                                                "renew their Bitrix24 authorisation (open the app again); "
                                                "yandex_reconnect that the Yandex account which made the room "
-                                               "must be connected again")
+                                               "must be connected again; yandex_app_refused that Yandex refused "
+                                               "to renew its token for a reason that is not the user's to fix "
+                                               "(the account stays connected)")
     updated_at: datetime
 
 

@@ -158,3 +158,24 @@ def test_a_personal_account_makes_public_meetings_and_is_told_what_needs_an_orga
     error = step(closed, "create_room")["error"]
     assert "personal Yandex account makes ordinary public meetings only" in error
     assert "Yandex 360 for Business account" in error
+
+
+def test_a_cancel_on_a_personal_account_goes_ahead_though_the_room_cannot_be_locked(stack, anna):
+    """A personal account makes public meetings only (yandex.com/dev/telemost/doc/ru/conferences/
+    conference-create.md), and a cancel's only way to close a room is an admins-only waiting room, which the
+    emulator refuses it (ApiRestrictedToOrganizations). Whether real Telemost lets a personal account set
+    that is UNVERIFIED: either way the calendar event goes and the invitees hear of the cancel, and the
+    room's step says its link still works."""
+    from .test_edit_cancel import notifications
+    from .test_pipeline import meeting
+
+    connect(stack, anna, "personal.user@yandex.ru", replace=True)
+    made = anna.wait_final(anna.create(meeting(invitees=[3], waiting_room_level="PUBLIC"))["id"])
+    assert made["status"] == "ready" and made["calendar_event_id"] is not None, made["steps"]
+
+    assert anna.request("DELETE", f"/api/conferences/{made['id']}").status_code == 202
+    after = anna.wait_final(made["id"])
+    assert after["calendar_event_id"] is None and stack.bitrix_state()["events"] == []
+    assert "cancelled" in notifications(stack)[3]
+    assert "link still works" in (step(after, "create_room")["error"] or "")
+    assert stack.telemost_state()["conferences"][0]["waiting_room_level"] == "PUBLIC"
