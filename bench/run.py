@@ -35,7 +35,7 @@ from bench.pools import measure_room_pool  # noqa: E402
 from bench.stacks import Settings, pause, peak_rss, resume, start_app_stack, start_baseline, worker_names  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.models import Conference  # noqa: E402
-from shared.services.sweeper import ACTIVE_STATUSES  # noqa: E402
+from shared.housekeeping.sweeper import ACTIVE_STATUSES  # noqa: E402
 
 LATENCIES_MS = (0, 200, 500)
 CONCURRENCY = (8, 32, 128)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from .limits import DEFAULT_SETTINGS as DEFAULT_LIMITS
+from shared.limiter.allowances import DEFAULT_SETTINGS as DEFAULT_LIMITS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +74,7 @@ class Settings:
     bitrix24_burst: int = 50
     retention_days: int = 365
     reminder_minutes: int = 15
-    # Requests a minute and a day per user and per portal, by LIMIT_* setting name (shared/limits.py).
+    # Requests a minute and a day per user and per portal, by LIMIT_* setting name (shared/limiter/allowances.py).
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS), hash=False)
     # Where `make run` binds gunicorn: this machine only unless told otherwise (nginx goes in front).
     web_host: str = "127.0.0.1"

@@ -12,8 +12,8 @@ SWEEP_TASK = "maintenance.sweep"
 KEEP_TOKENS_ALIVE_TASK = "maintenance.keep_tokens_alive"
 RETENTION_TASK = "maintenance.retention"
 REMINDERS_TASK = "maintenance.send_reminders"
-# Bitrix24 events stored by the web (shared/services/inbound_events.py), and the beat job that reads linked
-# calendar events back in case one was lost (shared/services/calendar_sync.py reconcile).
+# Bitrix24 events stored by the web (shared/conferences/portal_events.py), and the beat job that reads linked
+# calendar events back in case one was lost (shared/conferences/calendar_sync.py reconcile).
 PROCESS_EVENT_TASK = "portals.process_event"
 LEGACY_CONFIRM_UNINSTALL_TASK = "portals.confirm_uninstall"  # queued by releases before stored events
 RECONCILE_CALENDAR_TASK = "conferences.reconcile_calendar"

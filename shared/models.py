@@ -98,7 +98,7 @@ class Conference(Base):
     telemost_id: Mapped[str | None] = mapped_column(String(64))
     calendar_event_id: Mapped[int | None] = mapped_column(Integer)
     # Whose Yandex token made the room, the only one that may change it (Telemost: changes are made on
-    # behalf of the organiser): services.room_organiser says how it is written. NULL: not known.
+    # behalf of the organiser): yandex.room_organiser says how it is written. NULL: not known.
     room_organiser: Mapped[str | None] = mapped_column(String(255))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     # Every edit or cancel raises the version of the desired state above; a step that finishes work
@@ -109,7 +109,7 @@ class Conference(Base):
     # that an edit sends only the difference.
     applied: Mapped[dict] = mapped_column(JSON, default=dict)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the beat job last read the calendar event back (services.calendar_sync.reconcile): it reads the
+    # When the beat job last read the calendar event back (conferences.calendar_sync.reconcile): it reads the
     # longest unread first, so every linked event is read in turn however many there are.
     calendar_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a provisioning task was last sent; the sweeper re-sends only what has waited a while.
@@ -207,7 +207,7 @@ class YandexAccount(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # False once Yandex refused the account (revoked or expired): the user must connect it again.
     usable: Mapped[bool] = mapped_column(default=True)
-    # When the stored pair was issued: it is refreshed well before it dies (services.yandex_accounts).
+    # When the stored pair was issued: it is refreshed well before it dies (yandex.accounts).
     token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -216,7 +216,7 @@ class YandexAccount(Base):
 class InboundEvent(Base):
     """A Bitrix24 event, stored before it is answered: the portal never sends one again ("No retries",
     b24restdocs api-reference/events/index.md), so it waits here until a worker has processed it
-    (services.inbound_events). One waiting row per subject: a flood of the same hint is one check."""
+    (conferences.portal_events). One waiting row per subject: a flood of the same hint is one check."""
 
     __tablename__ = "inbound_bitrix_events"
 
@@ -242,7 +242,7 @@ Index("ix_inbound_events_due", InboundEvent.taken_at, InboundEvent.sent_at)
 class BitrixRestCall(Base):
     """A request to a portal's REST API and its answer, kept for REST_LOG_DAYS: Bitrix24 Market asks that a
     server-side app keep "logs of API requests and responses for at least the last 3 days" (b24restdocs
-    market/preparing-to-publish/common-requirements.md). Tokens are never kept (services.rest_log)."""
+    market/preparing-to-publish/common-requirements.md). Tokens are never kept (portal.rest_log)."""
 
     __tablename__ = "bitrix_rest_calls"
 

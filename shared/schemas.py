@@ -1,7 +1,7 @@
 """The shapes of the public API (CONTRACT §4): what is accepted, what is returned.
 
 Requests are validated by these models and the OpenAPI document is generated from them; responses
-are built by `services.conferences.to_dict` and checked against `ConferenceOut` in the tests.
+are built by `conferences.service.to_dict` and checked against `ConferenceOut` in the tests.
 """
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from shared.config import Settings, load_settings
 from shared.crypto import TokenBox
 from shared.logs import configure_logging
 from shared.db import Database
-from shared.services.bitrix_access import BitrixAccess
-from shared.services.identity import Identity
-from shared.services.portals import Portals
-from shared.services.yandex_accounts import YandexAccounts
+from shared.portal.access import BitrixAccess
+from shared.portal.identity import Identity
+from shared.portal.install import Portals
+from shared.yandex.accounts import YandexAccounts
 
 from .errors import register_error_handlers
 from .prefix import PrefixMiddleware

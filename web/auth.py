@@ -9,8 +9,8 @@ from functools import wraps
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from shared.services.conferences import Caller
-from shared.services.identity import PortalAccess
+from shared.conferences.service import Caller
+from shared.portal.identity import PortalAccess
 
 from .errors import ApiError
 

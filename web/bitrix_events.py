@@ -6,7 +6,7 @@ event to its portal and proves nothing. So an uninstall or a calendar change is 
 worker to ask the portal, with the app's own pair, what is true; many hints of one subject make one check.
 
 Bitrix24 never sends an event twice ("No retries", b24restdocs api-reference/events/index.md): a hint is
-stored in the database before the answer (shared/services/inbound_events.py), and the queue carries only
+stored in the database before the answer (shared/conferences/portal_events.py), and the queue carries only
 its id. If it cannot be stored the answer is 503: the portal drops the event, and the reconciliation of
 calendar events (beat) is what catches up. ONAPPINSTALL is done here and now: what it stores is its result.
 """
@@ -19,8 +19,9 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.clients.errors import TransientError
-from shared.services import calendar_sync, inbound_events
-from shared.services.identity import Launch, NotVouched
+from shared.conferences import calendar_sync
+from shared.conferences import portal_events as inbound_events
+from shared.portal.identity import Launch, NotVouched
 
 from .bitrix_form import nested, number
 from .errors import error_response

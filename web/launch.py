@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from shared.clients.errors import TransientError
-from shared.services.identity import Launch, NotVouched, VerifiedUser
+from shared.portal.identity import Launch, NotVouched, VerifiedUser
 
 from . import security_headers
 from .auth import TOKEN_TTL_SECONDS, issue_token

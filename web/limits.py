@@ -1,10 +1,10 @@
-"""The caller's limits (shared/limits.py) for the API's views: over a limit is a 429 at once, never a wait."""
+"""The caller's limits (shared/limiter/allowances.py) for the API's views: over a limit is a 429 at once, never a wait."""
 from __future__ import annotations
 
 import redis
 from flask import current_app, g
 
-from shared.limits import Limiter, quick_client
+from shared.limiter.allowances import Limiter, quick_client
 
 from .errors import ApiError
 

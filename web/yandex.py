@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from shared.clients.errors import OutsideServiceError
 from shared.schemas import ErrorOut
-from shared.services.yandex_accounts import CONNECT_TTL_SECONDS, ConnectRefused
+from shared.yandex.accounts import CONNECT_TTL_SECONDS, ConnectRefused
 
 from .auth import authenticated, login_required
 from .errors import ApiError
@@ -92,7 +92,7 @@ def callback():
         # Yandex refused the code (used, expired, or not this sign-in's: PKCE) or the token it gave.
         return _result(False, f"Yandex did not accept this sign-in ({error.code or error.status}), so nothing "
                               "was connected. Start again from the app.", 400)
-    # Only a room's organiser changes it (services/room_organiser.py): say so before an edit fails.
+    # Only a room's organiser changes it (yandex/room_organiser.py): say so before an edit fails.
     return _result(True, f"Connected {email or 'your Yandex account'}. Your new rooms are made with it; a room made "
                          "before is changed only with the account that made it.")
 

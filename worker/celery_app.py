@@ -28,7 +28,7 @@ def create_celery():
                           task_id=lambda: getattr(current_task.request, "id", None) if current_task else None)
 
     celery.conf.update(celery_settings(settings))
-    # Every periodic job, in one place. Each is safe to run twice at once (see shared/services/maintenance.py).
+    # Every periodic job, in one place. Each is safe to run twice at once (see shared/housekeeping/retention.py).
     celery.conf.beat_schedule = {
         "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_every_seconds},
         "send-reminders": {"task": REMINDERS_TASK, "schedule": 60.0},

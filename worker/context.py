@@ -11,9 +11,9 @@ import requests
 from shared.crypto import TokenBox
 from shared.db import Database
 from shared.metrics import outside_call_recorder
-from shared.services.bitrix_access import BitrixAccess
-from shared.services.yandex_accounts import YandexAccounts
-from shared.services.provisioning import OutsideClients, Provisioner
+from shared.portal.access import BitrixAccess
+from shared.yandex.accounts import YandexAccounts
+from shared.pipeline.runner import OutsideClients, Provisioner
 
 from .celery_app import app
 

@@ -3,7 +3,7 @@
 gunicorn (4 workers x 2 threads), and inside the request: Telemost create, calendar.event.add, then one
 im.notify.system.add per invitee, then the row is saved and the request answers. It reuses the app's
 validation (shared.schemas), clients (shared/clients, without the rate limiter) and message content
-(shared/services/bitrix_content), so that only the design differs from the queued app. No auth check:
+(shared/pipeline/bitrix_text), so that only the design differs from the queued app. No auth check:
 that only favours the baseline.
 
 Settings (environment): BASELINE_TELEMOST_URL, BASELINE_TELEMOST_TOKEN, BASELINE_BITRIX_REST_URL,
@@ -25,7 +25,7 @@ from shared.clients.telemost import TelemostClient
 from shared.db import Database
 from shared.models import Base, Conference, Step, StepName, StepState
 from shared.schemas import ConferenceIn
-from shared.services import bitrix_content
+from shared.pipeline import bitrix_text as bitrix_content
 
 OWNER_ID, OWNER_NAME, PORTAL = 2, "Anna Smirnova", "baseline"
 

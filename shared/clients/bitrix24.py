@@ -49,7 +49,7 @@ class PortalDeleted(PermanentError):
 
 @dataclass(frozen=True)
 class RestCall:
-    """One request to a portal's REST API and what came back, for the request log (shared/services/rest_log.py).
+    """One request to a portal's REST API and what came back, for the request log (shared/portal/rest_log.py).
     The request is the body without `auth`; a webhook's secret path is never part of it."""
 
     host: str

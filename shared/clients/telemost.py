@@ -43,7 +43,7 @@ class TelemostClient:
                  organiser: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.token = token
-        # Whose token this is, as services/room_organiser.py writes it: only a room's organiser changes it.
+        # Whose token this is, as yandex/room_organiser.py writes it: only a room's organiser changes it.
         self.organiser = organiser
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()

@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 import requests
 
-from shared.limits import DEFAULT_SETTINGS as LIMIT_SETTINGS
+from shared.limiter.allowances import DEFAULT_SETTINGS as LIMIT_SETTINGS
 from tests.support.processes import BIN, ROOT, Process, free_port, http_ok, wait_until
 
 FINAL_STATUSES = {"ready", "partially_failed", "failed", "cancelled"}
@@ -71,7 +71,7 @@ class Stack:
 
         from shared.db import Database
         from shared.models import Conference
-        from shared.services.sweeper import ACTIVE_STATUSES
+        from shared.housekeeping.sweeper import ACTIVE_STATUSES
 
         database = Database(self.env["DATABASE_URL"])
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from shared.crypto import TokenBox
 from shared.models import BitrixCredential, Portal
-from shared.services.bitrix_access import PORTAL_CREDENTIAL, BitrixTokens
+from shared.portal.access import PORTAL_CREDENTIAL, BitrixTokens
 from shared.clients.bitrix24 import OAuthServers
 
 from tests.support.processes import wait_until
@@ -224,7 +224,7 @@ def test_portal_users_are_cached_briefly(stack, anna):
 def test_an_idle_portals_refresh_token_is_renewed_before_it_runs_out(stack, database):
     import redis
     from shared.config import load_settings
-    from shared.services.bitrix_access import BitrixAccess, keep_alive
+    from shared.portal.access import BitrixAccess, keep_alive
     with database.write() as session:
         session.execute(text("UPDATE bitrix_credentials SET refreshed_at = :old"), {"old": "2026-01-01 00:00:00"})
         old = {c.id: c.refresh_token for c in session.scalars(select(BitrixCredential))}

@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from shared.config import load_settings
 from shared.crypto import TokenBox
-from shared.services.bitrix_access import BitrixAccess
-from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
+from shared.portal.access import BitrixAccess
+from shared.housekeeping.retention import forget_idempotency_keys, purge_old, send_reminders
 
 
 def twice_at_once(job) -> list:

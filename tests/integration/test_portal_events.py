@@ -17,8 +17,8 @@ from sqlalchemy import func, select, update
 from shared.config import load_settings
 from shared.crypto import TokenBox
 from shared.models import Conference, InboundEvent, Portal, utcnow
-from shared.services import calendar_sync
-from shared.services.bitrix_access import BitrixAccess
+from shared.conferences import calendar_sync
+from shared.portal.access import BitrixAccess
 from tests.support.processes import wait_until
 
 from tests.deploy.test_health_schema import _migrate, web_on  # noqa: F401  (a fixture)

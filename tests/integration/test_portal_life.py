@@ -18,9 +18,9 @@ from shared.clients.errors import PermanentError, TransientError
 from shared.config import load_settings
 from shared.crypto import TokenBox
 from shared.models import BitrixCredential, Portal
-from shared.services.bitrix_access import PORTAL_CREDENTIAL, BitrixTokens, oauth_servers
-from shared.services.identity import Identity
-from shared.services.portals import Portals
+from shared.portal.access import PORTAL_CREDENTIAL, BitrixTokens, oauth_servers
+from shared.portal.identity import Identity
+from shared.portal.install import Portals
 
 pytestmark = pytest.mark.usefixtures("clean_sandbox")
 

@@ -8,7 +8,7 @@ import redis
 import requests
 
 from shared.clients.bitrix24 import Bitrix24Client
-from shared.ratelimit import PortalRateLimiter
+from shared.limiter.cells import PortalRateLimiter
 from tests.support.processes import wait_until
 
 BUCKET, RATE = 5, 2.0

@@ -8,7 +8,7 @@ import requests
 
 from shared.clients.bitrix24 import php_query
 from shared.models import Conference
-from shared.services import bitrix_content
+from shared.pipeline import bitrix_text as bitrix_content
 
 from tests.support.processes import wait_until
 

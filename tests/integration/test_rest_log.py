@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.models import BitrixRestCall, utcnow
-from shared.services import rest_log
+from shared.portal import rest_log
 
 
 def calls(database, method: str) -> list[BitrixRestCall]:

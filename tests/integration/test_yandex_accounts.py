@@ -64,7 +64,7 @@ def accounts(stack, database, **overrides):
     with `overrides` of their Settings (the sandbox fixes the Yandex client's whatever the environment says)."""
     from shared.config import load_settings
     from shared.crypto import TokenBox
-    from shared.services.yandex_accounts import YandexAccounts
+    from shared.yandex.accounts import YandexAccounts
     settings = dataclasses.replace(load_settings(stack.env, env_file=None), **overrides)
     return YandexAccounts(settings, database, TokenBox(settings.secret_key), redis.Redis(port=stack.redis_port),
                           requests.Session())

@@ -37,7 +37,7 @@ def test_beat_with_the_apps_credentials_refused_keeps_the_account_and_logs_an_er
     age_the_pair(database, days=91)
     refused = accounts(stack, database, yandex_client_secret=WRONG_SECRET)
 
-    with caplog.at_level(logging.WARNING, logger="shared.services.yandex_accounts"):
+    with caplog.at_level(logging.WARNING, logger="shared.yandex.accounts"):
         assert refused.refresh_ahead() == 0
     assert [record.levelno for record in caplog.records] == [logging.ERROR]
     assert "invalid_client" in caplog.text and WRONG_SECRET not in caplog.text
@@ -50,7 +50,7 @@ def test_beat_with_another_refusal_keeps_the_account_and_warns(stack, anna, data
     age_the_pair(database, days=91)
     stack.telemost_faults(status=400, error_rate=1.0, path="/oauth/token", count=1)  # invalid_request
 
-    with caplog.at_level(logging.WARNING, logger="shared.services.yandex_accounts"):
+    with caplog.at_level(logging.WARNING, logger="shared.yandex.accounts"):
         assert accounts(stack, database).refresh_ahead() == 0
     assert [record.levelno for record in caplog.records] == [logging.WARNING]
     assert "invalid_request" in caplog.text

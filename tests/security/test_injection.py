@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from shared.services.bitrix_content import bb_text
+from shared.pipeline.bitrix_text import bb_text
 from tests.integration.test_pipeline import tomorrow_at_ten
 
 from .test_attacks import app_config
@@ -141,7 +141,7 @@ def test_c1_control_characters_are_refused_in_text_fields(anna, field):
 
 
 def test_a_posted_domain_cannot_forge_a_line_in_the_log(stack):
-    forged_line = f"2026-01-01 00:00:00,000 INFO shared.services.portals [conference=None task=None]: {uuid.uuid4()}"
+    forged_line = f"2026-01-01 00:00:00,000 INFO shared.portal.install [conference=None task=None]: {uuid.uuid4()}"
     response = requests.post(stack.web_url + "/", data={"AUTH_ID": "x", "member_id": "y"},
                              params={"DOMAIN": f"x.bitrix24.ru\n{forged_line}\x1b[2J"}, timeout=15)
     assert response.status_code == 401

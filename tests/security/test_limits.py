@@ -1,5 +1,5 @@
 """Floods by an ordinary employee (issue 12, findings 5 and 10): the per-user and per-portal limits
-(shared/limits.py) stop a burst with 429 and Retry-After before anything is saved or reaches Telemost or
+(shared/limiter/allowances.py) stop a burst with 429 and Retry-After before anything is saved or reaches Telemost or
 Bitrix24, and one user's people search is never served from another user's cache.
 
 The limits are tested on a second web (and its workers) with small limits of its own, sharing the main

@@ -1,4 +1,4 @@
-"""What the app writes into Bitrix24 (shared/services/bitrix_content.py), sent by the app's own client and read
+"""What the app writes into Bitrix24 (shared/pipeline/bitrix_text.py), sent by the app's own client and read
 by the Bitrix24 emulator as the platform reads it (issue 13: findings B2, B4, B5, B12).
 
 No network: the client's requests go to the emulator's WSGI app in-process (FlaskTransport), the same bytes
@@ -21,8 +21,8 @@ from sandbox.bitrix24 import create_app
 from sandbox.bitrix24.notify import render
 from shared.clients.bitrix24 import Bitrix24Client, error_from
 from shared.models import Conference
-from shared.services import bitrix_content
-from shared.services.bitrix_sync import calendar_refusal, run_batches
+from shared.pipeline import bitrix_text as bitrix_content
+from shared.pipeline.bitrix_lane import calendar_refusal, run_batches
 from tests.sandbox.conftest import FakeClock
 
 PORTAL = "http://portal.test"

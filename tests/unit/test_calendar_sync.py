@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from shared.models import Conference, StepName, StepState
-from shared.services.calendar_sync import follow_read, write_mark
+from shared.conferences.calendar_sync import follow_read, write_mark
 
 from .test_step_transitions import db, new_conference  # noqa: F401  (db is a fixture)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from shared.models import InboundEvent, utcnow
-from shared.services import inbound_events as events
+from shared.conferences import portal_events as events
 
 from .test_step_transitions import db  # noqa: F401  (a fixture)
 

@@ -1,4 +1,4 @@
-"""The per-user and per-portal limits' policy (shared/limits.py), without Redis; the limits at work are in
+"""The per-user and per-portal limits' policy (shared/limiter/allowances.py), without Redis; the limits at work are in
 tests/security/test_limits.py."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from dotenv import dotenv_values
 
 from shared.config import PROJECT_ROOT, SettingsError, load_settings
-from shared.limits import (CREATES, DEFAULT_SETTINGS, INVITATIONS, PORTAL, USER, Limit, Limiter, Policy,
+from shared.limiter.allowances import (CREATES, DEFAULT_SETTINGS, INVITATIONS, PORTAL, USER, Limit, Limiter, Policy,
                            quick_client)
-from shared.ratelimit import Cell
+from shared.limiter.cells import Cell
 
 BASE = {"SECRET_KEY": "a-secret-key-long-enough"}
 
@@ -83,7 +83,7 @@ def test_an_idempotency_key_marks_one_request_of_one_user():
 
 def test_without_redis_everything_passes_and_the_log_says_so_once_in_a_while(caplog):
     limiter = Limiter(quick_client("redis://127.0.0.1:1/0"), {"LIMIT_CREATES_PER_USER_PER_MINUTE": 1})  # nothing there
-    with caplog.at_level(logging.WARNING, logger="shared.limits"):
+    with caplog.at_level(logging.WARNING, logger="shared.limiter.allowances"):
         refusals = [limiter.charge("p", 2, {CREATES: 1}) for _ in range(5)]
     assert refusals == [None] * 5
     assert len([r for r in caplog.records if "limits unavailable" in r.getMessage()]) == 1

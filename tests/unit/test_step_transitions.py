@@ -11,10 +11,10 @@ from shared.clients.errors import PermanentError, TransientError
 from shared.db import Database
 from shared.models import Base, StepName, utcnow
 from shared.schemas import ConferenceIn
-from shared.services import conferences
-from shared.services.conferences import Caller
-from shared.services.provisioning import BITRIX_STEPS, TELEMOST_STEPS, OutsideClients, Provisioner, next_due
-from shared.services.steps import MAX_ATTEMPTS, claim, fail, succeed
+from shared.conferences import service as conferences
+from shared.conferences.service import Caller
+from shared.pipeline.runner import BITRIX_STEPS, TELEMOST_STEPS, OutsideClients, Provisioner, next_due
+from shared.pipeline.state import MAX_ATTEMPTS, claim, fail, succeed
 
 STALE = timedelta(seconds=60)
 ANNA = Caller(portal="portal", user_id=2, name="Anna Smirnova")
@@ -103,7 +103,7 @@ def test_an_unexpected_error_ends_the_step_with_a_message_not_a_stuck_running_st
 
 
 def test_steps_waiting_for_the_room_are_not_due_while_it_backs_off(db):
-    from shared.services.sweeper import due_conference_ids
+    from shared.housekeeping.sweeper import due_conference_ids
     cid = new_conference(db, start_at=(utcnow() + timedelta(days=1)).isoformat())
     fail(db, claim(db, cid, StepName.CREATE_ROOM, STALE), TransientError("Telemost", "busy; again", retry_after=300))
     with db.write() as session:

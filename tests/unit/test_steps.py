@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.services.steps import BACKOFF_CAP_SECONDS, backoff_seconds, derive_status
+from shared.pipeline.state import BACKOFF_CAP_SECONDS, backoff_seconds, derive_status
 
 
 def conference(version=1, cancel_requested=False, **states):

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from shared.models import YandexAccount, utcnow
-from shared.services.yandex_accounts import _refresh_due
+from shared.yandex.accounts import _refresh_due
 
 
 def pair(age: timedelta, lifetime: timedelta) -> YandexAccount:

@@ -4,7 +4,7 @@ Bitrix24 answers user.get and user.search with the caller's own rights: seeing "
 ADMIN_MODE, and extranet users have "limited access" (b24restdocs api-reference/user/user-search.md and
 user/index.md). So a cached answer is the caller's own: its key holds the portal and the user, never
 only the text. Searches, and the cache misses that reach Bitrix24, are limited per user and (misses)
-per portal (shared/limits.py).
+per portal (shared/limiter/allowances.py).
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from flask import Blueprint, current_app, g
 from pydantic import BaseModel, Field
 
 from shared.clients.errors import OutsideServiceError, TransientError
-from shared.limits import SEARCH_MISSES, SEARCHES
+from shared.limiter.allowances import SEARCH_MISSES, SEARCHES
 from shared.schemas import ErrorOut, StrictModel
-from shared.services.bitrix_access import REAUTH
+from shared.portal.access import REAUTH
 
 from ..auth import login_required
 from ..errors import ApiError

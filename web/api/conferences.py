@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from shared.limits import CREATES, EDITS, INVITATIONS, RETRIES
+from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
-from shared.services import conferences
-from shared.services.conferences import IDEMPOTENCY_WINDOW, NotFound
+from shared.conferences import service as conferences
+from shared.conferences.service import IDEMPOTENCY_WINDOW, NotFound
 
 from ..auth import login_required
 from ..errors import ApiError
@@ -51,7 +51,7 @@ def _invited(invitees: list[int], invite_users: bool | None) -> set[int]:
     return set(invitees) if invite_users else set()
 
 
-# Limits (shared/limits.py) count only requests that would be carried out: valid, by the conference's
+# Limits (shared/limiter/allowances.py) count only requests that would be carried out: valid, by the conference's
 # owner. A person's typo must not use up their allowance, and an invalid body costs the outside world
 # nothing: no room, no notification, no Bitrix24 call, so it has nothing to protect there.
 

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, g, jsonify
 
 from shared.clients.errors import TransientError
 from shared.schemas import ErrorOut, SessionIn, SessionOut, UserOut
-from shared.services import identity
+from shared.portal import identity
 
 from ..auth import TOKEN_TTL_SECONDS, issue_token, login_required
 from ..errors import ApiError

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from shared.logs import about_conference
 from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, RECONCILE_CALENDAR_TASK, SYNC_BITRIX_TASK
-from shared.services.calendar_sync import reconcile
+from shared.conferences.calendar_sync import reconcile
 from shared.models import utcnow
-from shared.services.conferences import mark_enqueued
-from shared.services.provisioning import BITRIX_STEPS, TELEMOST_STEPS
+from shared.conferences.service import mark_enqueued
+from shared.pipeline.runner import BITRIX_STEPS, TELEMOST_STEPS
 
 from ..celery_app import app
 from ..context import bitrix_access, database, provisioner

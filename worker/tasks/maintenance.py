@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
-from shared.services import rest_log
-from shared.services.maintenance import forget_idempotency_keys, purge_old, send_reminders
-from shared.services.bitrix_access import keep_alive
+from shared.portal import rest_log
+from shared.housekeeping.retention import forget_idempotency_keys, purge_old, send_reminders
+from shared.portal.access import keep_alive
 from shared import metrics
-from shared.services.conferences import mark_enqueued
-from shared.services.sweeper import due_conference_ids, queued_messages, resend_after_seconds
-from shared.services import inbound_events
+from shared.conferences.service import mark_enqueued
+from shared.housekeeping.sweeper import due_conference_ids, queued_messages, resend_after_seconds
+from shared.conferences import portal_events as inbound_events
 
 from ..celery_app import app
 from ..context import bitrix_access, database, yandex_accounts

@@ -5,8 +5,8 @@ import logging
 
 from shared.clients.errors import TransientError
 from shared.jobs import LEGACY_CONFIRM_UNINSTALL_TASK, PROCESS_EVENT_TASK
-from shared.services import inbound_events
-from shared.services.steps import backoff_seconds
+from shared.conferences import portal_events as inbound_events
+from shared.pipeline.state import backoff_seconds
 
 from ..celery_app import app
 from ..context import bitrix_access, database

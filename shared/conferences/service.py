@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db import Database
-from ..models import Conference, Step, StepName, StepState, utcnow
-from ..schemas import ConferenceIn, ListQuery
-from .steps import refresh_status
+from shared.db import Database
+from shared.models import Conference, Step, StepName, StepState, utcnow
+from shared.schemas import ConferenceIn, ListQuery
+from shared.pipeline.state import refresh_status
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 

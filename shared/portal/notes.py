@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from ..clients.bitrix24 import OAuthServers, web_host
-from ..db import Database
-from ..models import Portal, utcnow
+from shared.clients.bitrix24 import OAuthServers, web_host
+from shared.db import Database
+from shared.models import Portal, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ launch fields, and the ONAPPINSTALL event, which "may arrive with a delay". Eith
 when the OAuth server vouches for its token (our application, that portal), the token's user is
 an administrator, and its refresh token is theirs. ONAPPUNINSTALL carries no token, and its
 application_token reaches every employee's browser with each launch: it only routes the event, and the
-uninstall is confirmed with the portal before anything is forgotten (shared/services/uninstall.py).
+uninstall is confirmed with the portal before anything is forgotten (shared/portal/uninstall.py).
 An event whose `ts` is not newer than the last one accepted is a replay and changes nothing.
 The OAuth server that vouched is kept as the portal's (it is regional); a pair is exchanged there.
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 from sqlalchemy import select
 
-from ..clients.bitrix24 import ask_in_turn
-from ..clients.errors import OutsideServiceError
-from ..crypto import TokenBox
-from ..models import BitrixCredential, Portal, utcnow
-from .bitrix_access import PORTAL_CREDENTIAL, save_credential, token_lifetime
-from .portal_notes import PortalNotes
-from .identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
+from shared.clients.bitrix24 import ask_in_turn
+from shared.clients.errors import OutsideServiceError
+from shared.crypto import TokenBox
+from shared.models import BitrixCredential, Portal, utcnow
+from shared.portal.access import PORTAL_CREDENTIAL, save_credential, token_lifetime
+from shared.portal.notes import PortalNotes
+from shared.portal.identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
 
 log = logging.getLogger(__name__)
 EVENTS_BOUND = ("ONAPPUNINSTALL", "ONCALENDARENTRYUPDATE", "ONCALENDARENTRYDELETE")
@@ -114,7 +114,7 @@ class Portals:
 
     def hear_uninstall(self, member_id: str, application_token: str, ts: int) -> None:
         """An ONAPPUNINSTALL routed to its portal: a hint to confirm with the portal (worker side,
-        shared/services/uninstall.py), never a proof. Every employee's browser carries the application token."""
+        shared/portal/uninstall.py), never a proof. Every employee's browser carries the application token."""
         with self.db.read() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == member_id)).one_or_none()
         if portal is None or not portal.installed \

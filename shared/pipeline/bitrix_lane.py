@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Callable
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
-from ..clients.errors import OutsideServiceError, PermanentError
-from ..models import Conference, StepName
-from . import bitrix_content
-from .steps import Claim, fail, succeed
+from shared.clients.bitrix24 import MAX_BATCH_COMMANDS, Bitrix24Client
+from shared.clients.errors import OutsideServiceError, PermanentError
+from shared.models import Conference, StepName
+from shared.pipeline import bitrix_text as bitrix_content
+from shared.pipeline.state import Claim, fail, succeed
 
 if TYPE_CHECKING:
-    from .provisioning import Provisioner
+    from shared.pipeline.runner import Provisioner
 
 log = logging.getLogger(__name__)
 Commands = dict[str, tuple[str, dict]]
@@ -37,7 +37,7 @@ class BitrixSync:
         self.db = provisioner.db
 
     def run(self, conference_id: int) -> None:
-        from .provisioning import fail_unexpectedly, runnable
+        from shared.pipeline.runner import fail_unexpectedly, runnable
         conference = self.provisioner.load(conference_id)
         if conference is None or not runnable(conference, StepName.CALENDAR_EVENT):
             return

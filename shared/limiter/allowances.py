@@ -3,7 +3,7 @@
 A conference made is a Telemost room on the organisation's account and Bitrix24 calls and notifications
 on the portal's budget; a people search that misses the cache is a Bitrix24 call too. Each kind of
 request has an allowance a minute and a day, per user and (but searches) per portal, kept in Redis so
-that every web process shares them (shared/ratelimit.py). An allowance is a burst: a person may use a
+that every web process shares them (shared/limiter/cells.py). An allowance is a burst: a person may use a
 minute's worth at once, and it comes back evenly. The defaults are well above what a busy person, or
 a portal of thousands of employees, does; operators change them with the LIMIT_* settings.
 
@@ -23,7 +23,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .ratelimit import Cell, CellScript
+from shared.limiter.cells import Cell, CellScript
 
 log = logging.getLogger(__name__)
 

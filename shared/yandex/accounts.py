@@ -30,14 +30,14 @@ import redis
 import requests
 from sqlalchemy import delete, select
 
-from ..clients.errors import OutsideServiceError, PermanentError
-from ..clients.telemost import TelemostClient
-from ..clients.yandex_oauth import YandexOAuth
-from ..config import Settings
-from ..crypto import TokenBox
-from ..db import Database
-from ..models import Conference, YandexAccount, utcnow
-from . import room_organiser
+from shared.clients.errors import OutsideServiceError, PermanentError
+from shared.clients.telemost import TelemostClient
+from shared.clients.yandex_oauth import YandexOAuth
+from shared.config import Settings
+from shared.crypto import TokenBox
+from shared.db import Database
+from shared.models import Conference, YandexAccount, utcnow
+from shared.yandex import room_organiser
 
 RECONNECT = ("Yandex no longer accepts your connected account{account} (its authorisation ran out or was revoked): "
              "reconnect your Yandex account in the app, then retry.")

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..clients.errors import OutsideServiceError
-from ..db import Database
-from ..models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
+from shared.clients.errors import OutsideServiceError
+from shared.db import Database
+from shared.models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 1.0

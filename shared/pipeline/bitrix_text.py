@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from ..clients.bitrix24 import Bitrix24Client
-from ..models import Conference
+from shared.clients.bitrix24 import Bitrix24Client
+from shared.models import Conference
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 REMIND_MINUTES_BEFORE = 15

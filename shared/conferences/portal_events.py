@@ -4,7 +4,7 @@ Bitrix24 sends an event once: "If your server does not respond or returns an err
 server will log the failure but will not resend the event" (b24restdocs api-reference/events/index.md,
 "No retries"). So /bitrix/events stores the event before it answers 200, and the queue only carries the
 row's id: a lost message, a dead worker or Redis down costs a delay, never the event (the sweeper
-re-sends what waits, shared/services/sweeper.py rule 1 of DESIGN §4).
+re-sends what waits, shared/housekeeping/sweeper.py rule 1 of DESIGN §4).
 
 An event is a hint to check a subject with the portal (DESIGN §5): one row waits per subject, and what
 arrives before a worker takes it joins it, so a flood of one hint is one check. A worker takes the row
@@ -19,12 +19,12 @@ from datetime import timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..clients.errors import PermanentError
-from ..db import Database
-from ..models import InboundEvent, utcnow
-from . import calendar_sync
-from .bitrix_access import BitrixAccess
-from .uninstall import confirm_uninstall
+from shared.clients.errors import PermanentError
+from shared.db import Database
+from shared.models import InboundEvent, utcnow
+from shared.conferences import calendar_sync
+from shared.portal.access import BitrixAccess
+from shared.portal.uninstall import confirm_uninstall
 
 log = logging.getLogger(__name__)
 UNINSTALL = "uninstall"

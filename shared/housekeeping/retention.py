@@ -8,13 +8,13 @@ from typing import Callable
 
 from sqlalchemy import delete, select, update
 
-from ..clients.bitrix24 import Bitrix24Client
-from ..clients.errors import OutsideServiceError
-from ..db import Database
-from ..models import Conference, ConferenceStatus, utcnow
-from . import bitrix_content
-from .bitrix_sync import run_batches
-from .conferences import IDEMPOTENCY_WINDOW
+from shared.clients.bitrix24 import Bitrix24Client
+from shared.clients.errors import OutsideServiceError
+from shared.db import Database
+from shared.models import Conference, ConferenceStatus, utcnow
+from shared.pipeline import bitrix_text as bitrix_content
+from shared.pipeline.bitrix_lane import run_batches
+from shared.conferences.service import IDEMPOTENCY_WINDOW
 
 log = logging.getLogger(__name__)
 PURGED_STATUSES = [ConferenceStatus.CANCELLED.value, ConferenceStatus.FAILED.value]

@@ -18,15 +18,15 @@ import redis
 import requests
 from sqlalchemy import delete, select
 
-from ..clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn
-from ..clients.errors import PermanentError
-from ..config import Settings
-from ..crypto import TokenBox
-from ..db import Database
-from ..models import BitrixCredential, Portal, utcnow
-from ..ratelimit import MAX_WAIT_SECONDS, PortalRateLimiter
-from .portal_notes import PortalNotes, same_rest_root
-from .rest_log import RestLog
+from shared.clients.bitrix24 import Bitrix24Client, OAuthServers, PortalDeleted, TokenExpired, ask_in_turn
+from shared.clients.errors import PermanentError
+from shared.config import Settings
+from shared.crypto import TokenBox
+from shared.db import Database
+from shared.models import BitrixCredential, Portal, utcnow
+from shared.limiter.cells import MAX_WAIT_SECONDS, PortalRateLimiter
+from shared.portal.notes import PortalNotes, same_rest_root
+from shared.portal.rest_log import RestLog
 
 log = logging.getLogger(__name__)
 PORTAL_CREDENTIAL = 0  # user_id of the installing administrator's pair

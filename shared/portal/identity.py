@@ -18,14 +18,14 @@ from dataclasses import dataclass, replace
 import requests
 from sqlalchemy import select
 
-from ..clients.bitrix24 import Bitrix24Client, TokenExpired, ask_in_turn, web_host
-from ..clients.errors import OutsideServiceError, TransientError
-from ..config import Settings
-from ..db import Database
-from ..models import Portal
-from .bitrix_access import oauth_servers
-from .portal_notes import PortalNotes
-from .rest_log import RestLog
+from shared.clients.bitrix24 import Bitrix24Client, TokenExpired, ask_in_turn, web_host
+from shared.clients.errors import OutsideServiceError, TransientError
+from shared.config import Settings
+from shared.db import Database
+from shared.models import Portal
+from shared.portal.access import oauth_servers
+from shared.portal.notes import PortalNotes
+from shared.portal.rest_log import RestLog
 
 log = logging.getLogger(__name__)
 MAX_NAME = 255  # what the database keeps of a user's name; the portal allows longer ones

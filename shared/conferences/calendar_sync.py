@@ -22,14 +22,14 @@ from typing import Callable
 
 from sqlalchemy import select, update
 
-from ..clients.bitrix24 import Bitrix24Client
-from ..clients.errors import OutsideServiceError
-from ..db import Database
-from ..models import Conference, Step, StepName, StepState, utcnow
-from . import bitrix_content
-from .bitrix_sync import run_batches
-from .conferences import reopen_steps
-from .steps import refresh_status
+from shared.clients.bitrix24 import Bitrix24Client
+from shared.clients.errors import OutsideServiceError
+from shared.db import Database
+from shared.models import Conference, Step, StepName, StepState, utcnow
+from shared.pipeline import bitrix_text as bitrix_content
+from shared.pipeline.bitrix_lane import run_batches
+from shared.conferences.service import reopen_steps
+from shared.pipeline.state import refresh_status
 
 log = logging.getLogger(__name__)
 # The reconciliation reads up to this many linked events a run (beat: every 5 minutes), the longest unread

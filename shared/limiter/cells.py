@@ -2,7 +2,7 @@
 
 A limit is a cell: one timestamp (the theoretical arrival time of the next request) per limited thing,
 updated atomically by a Lua script on Redis's own clock, so that processes with different clocks agree.
-`CellScript.take` is the non-blocking check (the user and portal limits of shared/limits.py);
+`CellScript.take` is the non-blocking check (the user and portal limits of shared/limiter/allowances.py);
 `PortalRateLimiter` waits its turn for the Bitrix24 budget (DESIGN §4 rule 7).
 
 A portal's REST API is a leaky bucket: 50 requests of burst, draining 2 a second, shared by every
@@ -18,7 +18,7 @@ from typing import Sequence
 
 import redis
 
-from .clients.errors import TransientError
+from shared.clients.errors import TransientError
 
 log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 5.0  # beyond this a step gives its thread back and is tried again later

@@ -15,14 +15,15 @@ from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..clients.bitrix24 import Bitrix24Client
-from ..clients.errors import OutsideServiceError, PermanentError
-from ..clients.telemost import Room, TelemostClient
-from ..db import Database
-from ..models import Conference, StepName, StepState, utcnow
-from . import bitrix_content, room_organiser
-from .bitrix_sync import BitrixSync
-from .steps import Claim, claim, fail, is_stale, succeed
+from shared.clients.bitrix24 import Bitrix24Client
+from shared.clients.errors import OutsideServiceError, PermanentError
+from shared.clients.telemost import Room, TelemostClient
+from shared.db import Database
+from shared.models import Conference, StepName, StepState, utcnow
+from shared.pipeline import bitrix_text as bitrix_content
+from shared.yandex import room_organiser
+from shared.pipeline.bitrix_lane import BitrixSync
+from shared.pipeline.state import Claim, claim, fail, is_stale, succeed
 
 # What each step waits for: everything after the room needs the room (or its absence) settled.
 DEPENDS_ON = {

@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..clients.bitrix24 import RestCall
-from ..db import Database
-from ..models import BitrixRestCall, utcnow
+from shared.clients.bitrix24 import RestCall
+from shared.db import Database
+from shared.models import BitrixRestCall, utcnow
 
 log = logging.getLogger(__name__)
 REST_LOG_DAYS = 3

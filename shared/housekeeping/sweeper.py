@@ -11,9 +11,9 @@ import redis
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from ..db import Database
-from ..jobs import BITRIX_QUEUE, CONFERENCES_QUEUE
-from ..models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
+from shared.db import Database
+from shared.jobs import BITRIX_QUEUE, CONFERENCES_QUEUE
+from shared.models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
 
 ACTIVE_STATUSES = [ConferenceStatus.PENDING.value, ConferenceStatus.PROVISIONING.value,
                    ConferenceStatus.SYNCING.value, ConferenceStatus.CANCELLING.value]

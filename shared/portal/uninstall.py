@@ -13,10 +13,10 @@ import logging
 
 from sqlalchemy import delete, select
 
-from ..clients.errors import PermanentError
-from ..db import Database
-from ..models import BitrixCredential, Portal
-from .bitrix_access import BitrixAccess
+from shared.clients.errors import PermanentError
+from shared.db import Database
+from shared.models import BitrixCredential, Portal
+from shared.portal.access import BitrixAccess
 
 log = logging.getLogger(__name__)
 # How the portal and its OAuth server refuse a token that is no more (reference/bitrix24-rest.md §2, §4).

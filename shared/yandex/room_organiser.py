@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ..clients.errors import PermanentError
-from ..models import Conference
+from shared.clients.errors import PermanentError
+from shared.models import Conference
 
 ACCOUNT = "account:"
 ORGANISATION = "organisation:"
