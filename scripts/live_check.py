@@ -33,7 +33,9 @@ from shared.clients.errors import OutsideServiceError  # noqa: E402
 from shared.clients.telemost import TelemostClient  # noqa: E402
 from shared.config import PROJECT_ROOT, SANDBOX_TELEMOST_TOKEN, read_environment  # noqa: E402
 from shared.models import Conference  # noqa: E402
-from shared.services import bitrix_content, provisioning  # noqa: E402
+from shared.pipeline import bitrix_text  # noqa: E402
+from shared.pipeline.steps.calendar_event import calendar_event  # noqa: E402
+from shared.pipeline.steps.room import room_settings  # noqa: E402
 
 REAL_TELEMOST_API = "https://cloud-api.yandex.net/v1/telemost-api"
 CREDENTIALS = {
@@ -126,16 +128,16 @@ class Run:
             self.call("Telemost DELETE /conferences/{id}/cohosts",
                       lambda: self.telemost.remove_cohosts(room.id, [self.target.cohost]))
             event_id = self.call("Bitrix24 calendar.event.add (own calendar)", lambda: self.bitrix.result(
-                "calendar.event.add", bitrix_content.calendar_event(conference)))
+                "calendar.event.add", calendar_event(conference)))
             self.call("Bitrix24 calendar.event.delete",
                       lambda: self.bitrix.result("calendar.event.delete", {"id": event_id}))
             self.call("Bitrix24 im.notify.system.add (to the webhook user)", lambda: self.bitrix.result(
-                "im.notify.system.add", bitrix_content.invitation(conference, conference.owner_id, None)))
+                "im.notify.system.add", bitrix_text.invitation(conference, conference.owner_id, None)))
         finally:
             # Closed as a cancel closes a room (Telemost has no delete): an admins-only waiting room.
             conference.cancel_requested = True
             self.call("Telemost PATCH /conferences/{id} (close)",
-                      lambda: self.telemost.update_room(room.id, provisioning.room_settings(conference)))
+                      lambda: self.telemost.update_room(room.id, room_settings(conference)))
 
 
 def _conference(user_id: int, join_url: str) -> Conference:

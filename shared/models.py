@@ -121,8 +121,8 @@ class Conference(Base):
         back_populates="conference", cascade="all, delete-orphan", order_by="Step.id", lazy="selectin"
     )
 
-    def step(self, name: StepName) -> "Step":
-        return next(s for s in self.steps if s.name == name.value)
+    def step(self, name: str) -> "Step":
+        return next(s for s in self.steps if s.name == name)
 
 
 class Step(Base):

@@ -178,7 +178,9 @@ class SessionOut(BaseModel):
 
 
 class StepOut(BaseModel):
-    name: Literal["create_room", "sync_cohosts", "calendar_event", "notify_invitees"]
+    name: str = Field(description="The step's name in the pipeline's registry (shared/pipeline/registry.py), "
+                                  "in the order they run: create_room, sync_cohosts, calendar_event, "
+                                  "notify_invitees")
     state: Literal["pending", "running", "done", "failed", "skipped"]
     attempts: int
     error: str | None

@@ -9,7 +9,7 @@ from functools import wraps
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from shared.conferences.service import Caller
+from shared.portal.caller import Caller
 from shared.portal.identity import PortalAccess
 
 from .errors import ApiError

@@ -13,7 +13,8 @@ from shared.db import Database
 from shared.metrics import outside_call_recorder
 from shared.portal.access import BitrixAccess
 from shared.yandex.accounts import YandexAccounts
-from shared.pipeline.runner import OutsideClients, Provisioner
+from shared.pipeline.runner import Runner
+from shared.pipeline.step import OutsideClients
 
 from .celery_app import app
 
@@ -67,10 +68,10 @@ def yandex_accounts() -> YandexAccounts:
 
 
 @once
-def provisioner() -> Provisioner:
+def runner() -> Runner:
     settings = app.settings
     bitrix = bitrix_access()
     clients = OutsideClients(telemost_for=yandex_accounts().telemost_for,
                              bitrix_for=lambda conference: bitrix.client(conference.portal, conference.owner_id),
                              notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")
-    return Provisioner(database(), clients, timedelta(seconds=settings.stale_running_after_seconds))
+    return Runner(database(), clients, timedelta(seconds=settings.stale_running_after_seconds))

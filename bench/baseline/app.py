@@ -25,7 +25,8 @@ from shared.clients.telemost import TelemostClient
 from shared.db import Database
 from shared.models import Base, Conference, Step, StepName, StepState
 from shared.schemas import ConferenceIn
-from shared.pipeline import bitrix_text as bitrix_content
+from shared.pipeline import bitrix_text
+from shared.pipeline.steps.calendar_event import calendar_event
 
 OWNER_ID, OWNER_NAME, PORTAL = 2, "Anna Smirnova", "baseline"
 
@@ -66,10 +67,10 @@ def create_app() -> Flask:
             conference.telemost_id, conference.join_url, conference.watch_url = room.id, room.join_url, room.watch_url
             if data.create_calendar_event and data.start_at is not None:
                 conference.calendar_event_id = int(bitrix.result("calendar.event.add",
-                                                                 bitrix_content.calendar_event(conference)))
+                                                                 calendar_event(conference)))
             if data.invite_users:
                 for user_id in data.invitees:
-                    bitrix.result("im.notify.system.add", bitrix_content.invitation(conference, user_id, None))
+                    bitrix.result("im.notify.system.add", bitrix_text.invitation(conference, user_id, None))
         except OutsideServiceError as exc:
             return jsonify({"error": {"code": "outside_service", "message": exc.message}}), 502
         conference.steps = [Step(name=name.value, state=StepState.DONE.value, attempts=1, attempts_at_retry=0)

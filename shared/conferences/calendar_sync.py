@@ -26,9 +26,9 @@ from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
 from shared.db import Database
 from shared.models import Conference, Step, StepName, StepState, utcnow
-from shared.pipeline import bitrix_text as bitrix_content
-from shared.pipeline.bitrix_lane import run_batches
-from shared.conferences.service import reopen_steps
+from shared.pipeline import bitrix_text
+from shared.pipeline.batch import run_batches
+from shared.conferences.versions import new_version
 from shared.pipeline.state import refresh_status
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,8 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
         conference = session.get(Conference, conference_id)
         if conference is None or conference.cancel_requested or conference.calendar_event_id != event_id:
             return False
-        # The name as the app wrote it, neutralised (bitrix_content.calendar_event), is the conference's name.
-        name = conference.name if shown_name in (None, bitrix_content.bb_text(conference.name)) else shown_name
+        # The name as the app wrote it, neutralised (steps/calendar_event.py), is the conference's name.
+        name = conference.name if shown_name in (None, bitrix_text.bb_text(conference.name)) else shown_name
         if (conference.start_at, conference.duration_minutes, conference.name) == (start, duration, name):
             return False
         if mark is None or write_mark(conference) != mark:
@@ -112,7 +112,7 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
                      "conference)", conference_id, event_id)
             return False
         conference.start_at, conference.duration_minutes, conference.name = start, duration, name
-        _again(conference)
+        new_version(conference)
     log.info("conference %s follows its calendar event: %s, %d min", conference_id, start.isoformat(), duration)
     return True
 
@@ -124,16 +124,9 @@ def _cancel_for_deleted_event(db: Database, conference_id: int, event_id: int) -
             return False
         conference.calendar_event_id = None
         conference.cancel_requested = True
-        _again(conference)
+        new_version(conference)
     log.info("conference %s cancelled: the portal says its calendar event %s is gone", conference_id, event_id)
     return True
-
-
-def _again(conference: Conference) -> None:
-    conference.version += 1
-    conference.enqueued_at = utcnow()
-    reopen_steps(conference)
-    refresh_status(conference)
 
 
 # --- reconciliation -------------------------------------------------------------------------------

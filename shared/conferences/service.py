@@ -1,30 +1,21 @@
 """What the API does with conferences: create (idempotently), list, read, retry. No HTTP here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import Database
-from shared.models import Conference, Step, StepName, StepState, utcnow
-from shared.schemas import ConferenceIn, ListQuery
+from shared.conferences.versions import new_version
+from shared.models import Conference, StepState, utcnow
+from shared.pipeline import registry
+from shared.portal.caller import Caller
 from shared.pipeline.state import refresh_status
+from shared.schemas import ConferenceIn, ListQuery
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking: a verified user of a portal. Every query is scoped by both."""
-
-    portal: str
-    user_id: int
-    name: str
-    is_admin: bool = False
 
 
 class NotFound(Exception):
@@ -41,19 +32,6 @@ class Unchangeable(Exception):
     def __init__(self, fields: dict[str, str]):
         super().__init__("; ".join(fields.values()))
         self.fields = fields
-
-
-def _initial_steps(data: ConferenceIn) -> list[Step]:
-    wanted = {
-        StepName.CREATE_ROOM: True,
-        # Cohosts are added after the room is made, never with it: an unknown one cannot cost the room (Y3).
-        StepName.SYNC_COHOSTS: bool(data.cohosts),
-        StepName.CALENDAR_EVENT: data.create_calendar_event,
-        StepName.NOTIFY_INVITEES: data.invite_users and bool(data.invitees),
-    }
-    return [Step(name=name.value, state=(StepState.PENDING if on else StepState.SKIPPED).value, attempts=0,
-                 attempts_at_retry=0)
-            for name, on in wanted.items()]
 
 
 def _find_by_key(session: Session, caller: Caller, key: str) -> Conference | None:
@@ -84,8 +62,9 @@ def create(db: Database, caller: Caller, data: ConferenceIn, idempotency_key: st
                 live_stream=data.live_stream.model_dump() if data.live_stream else None,
                 cohosts=list(data.cohosts), invitees=list(data.invitees),
                 create_calendar_event=data.create_calendar_event, invite_users=data.invite_users,
-                idempotency_key=idempotency_key, steps=_initial_steps(data), enqueued_at=utcnow(),
+                idempotency_key=idempotency_key, enqueued_at=utcnow(),
             )
+            conference.steps = registry.initial_steps(conference)
             refresh_status(conference)
             session.add(conference)
         return conference, True
@@ -155,28 +134,6 @@ def _fields(data: ConferenceIn) -> dict:
             "create_calendar_event": data.create_calendar_event, "invite_users": data.invite_users}
 
 
-def reopen_steps(conference: Conference) -> None:
-    """Every step that is not running is due again for the new version (a running one re-runs when it ends)."""
-    needed = {
-        StepName.CREATE_ROOM: True,
-        StepName.SYNC_COHOSTS: True,
-        StepName.CALENDAR_EVENT: conference.create_calendar_event or conference.calendar_event_id is not None,
-        StepName.NOTIFY_INVITEES: bool(conference.invitees) or bool((conference.applied or {}).get("invitees")),
-    }
-    for step in conference.steps:
-        if step.state == StepState.RUNNING.value:
-            continue
-        wanted = needed[StepName(step.name)] or conference.cancel_requested
-        waiting = step.state == StepState.PENDING.value and step.next_attempt_at is not None \
-            and step.next_attempt_at > utcnow()
-        step.state = (StepState.PENDING if wanted else StepState.SKIPPED).value
-        # A step waiting out a Retry-After, or a request the service may still be carrying out, keeps
-        # its wait: an edit must not make it look for what that request made before it is there.
-        step.next_attempt_at = step.next_attempt_at if waiting and wanted else None
-        step.error = step.error_code = None
-        step.attempts_at_retry = step.attempts
-
-
 def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -> Conference:
     """Saves the new desired state at once; the worker brings the room, calendar and invitees to it."""
     with db.write() as session:
@@ -187,10 +144,7 @@ def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -
             raise Unchangeable({"type": "cannot change after creation; create a new conference instead"})
         for field, value in _fields(data).items():
             setattr(conference, field, value)
-        conference.version += 1
-        conference.enqueued_at = utcnow()
-        reopen_steps(conference)
-        refresh_status(conference)
+        new_version(conference)
     return conference
 
 
@@ -200,10 +154,7 @@ def cancel(db: Database, caller: Caller, conference_id: int) -> Conference:
         conference = get(session, caller, conference_id)
         if not conference.cancel_requested:
             conference.cancel_requested = True
-            conference.version += 1
-            conference.enqueued_at = utcnow()
-            reopen_steps(conference)
-            refresh_status(conference)
+            new_version(conference)
     return conference
 
 
@@ -213,34 +164,3 @@ def mark_enqueued(db: Database, conference_ids: list[int]) -> None:
             # updated_at stays: being sent to the queue again is not a change the user made.
             session.execute(update(Conference).where(Conference.id.in_(conference_ids))
                             .values(enqueued_at=utcnow(), updated_at=Conference.updated_at))
-
-
-def to_dict(conference: Conference) -> dict:
-    zone = ZoneInfo(conference.timezone)
-    return {
-        "id": conference.id,
-        "type": conference.type,
-        "name": conference.name,
-        "description": conference.description,
-        "start_at": conference.start_at.astimezone(zone).isoformat() if conference.start_at else None,
-        "duration_minutes": conference.duration_minutes,
-        "timezone": conference.timezone,
-        "waiting_room_level": conference.waiting_room_level,
-        "live_stream": conference.live_stream,
-        "cohosts": conference.cohosts,
-        "invitees": conference.invitees,
-        "create_calendar_event": conference.create_calendar_event,
-        "version": conference.version,
-        "invite_users": conference.invite_users,
-        "owner": {"id": conference.owner_id, "name": conference.owner_name},
-        "status": conference.status,
-        "steps": [{"name": s.name, "state": s.state, "attempts": s.attempts, "error": s.error,
-                   "error_code": s.error_code,
-                   "updated_at": s.updated_at.isoformat()} for s in conference.steps],
-        "join_url": conference.join_url,
-        "watch_url": conference.watch_url,
-        "telemost_id": conference.telemost_id,
-        "calendar_event_id": conference.calendar_event_id,
-        "created_at": conference.created_at.isoformat(),
-        "updated_at": conference.updated_at.isoformat(),
-    }

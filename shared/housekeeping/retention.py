@@ -12,8 +12,8 @@ from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
 from shared.db import Database
 from shared.models import Conference, ConferenceStatus, utcnow
-from shared.pipeline import bitrix_text as bitrix_content
-from shared.pipeline.bitrix_lane import run_batches
+from shared.pipeline import bitrix_text
+from shared.pipeline.batch import run_batches
 from shared.conferences.service import IDEMPOTENCY_WINDOW
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def send_reminders(db: Database, minutes: int, bitrix_for: Callable[[Conference]
         try:
             bitrix = bitrix_for(conference)
             commands = {f"remind_{user_id}": ("im.notify.system.add",
-                                              bitrix_content.reminder(conference, user_id, client_id))
+                                              bitrix_text.reminder(conference, user_id, client_id))
                         for user_id in conference.invitees}
             _, errors = run_batches(bitrix, commands)
         except OutsideServiceError as error:

@@ -13,7 +13,8 @@ from sqlalchemy.orm import aliased
 
 from shared.db import Database
 from shared.jobs import BITRIX_QUEUE, CONFERENCES_QUEUE
-from shared.models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
+from shared.models import Conference, ConferenceStatus, Step, StepState, utcnow
+from shared.pipeline import registry
 
 ACTIVE_STATUSES = [ConferenceStatus.PENDING.value, ConferenceStatus.PROVISIONING.value,
                    ConferenceStatus.SYNCING.value, ConferenceStatus.CANCELLING.value]
@@ -41,13 +42,10 @@ def due_conference_ids(db: Database, resend_after_seconds: float, stale_after_se
                        limit: int = 500) -> list[int]:
     """Conferences with a due or stuck step that were not sent to the queue in the last `resend_after_seconds`."""
     now = utcnow()
-    room = aliased(Step)
-    room_made = exists().where(room.conference_id == Conference.id, room.name == StepName.CREATE_ROOM.value,
-                               room.state == StepState.DONE.value)
     due_step = exists().where(
         Step.conference_id == Conference.id,
-        # Later steps wait for the room: while it is backing off, there is nothing to send.
-        or_(Step.name == StepName.CREATE_ROOM.value, room_made),
+        # A step that waits for another has nothing to send while that one is not done (backing off, say).
+        _waited_for_is_done(),
         or_(and_(Step.state == StepState.PENDING.value,
                  or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now)),
             and_(Step.state == StepState.RUNNING.value, Step.started_at <= now - timedelta(seconds=stale_after_seconds))))
@@ -56,3 +54,14 @@ def due_conference_ids(db: Database, resend_after_seconds: float, stale_after_se
         return list(session.scalars(
             select(Conference.id).where(Conference.status.in_(ACTIVE_STATUSES), quiet, due_step)
             .order_by(Conference.id).limit(limit)))
+
+
+def _waited_for_is_done():
+    """SQL: the step (Step) waits for nothing in the registry, or what it waits for is done."""
+    waiting = [step for step in registry.steps() if step.waits_for is not None]
+    done = []
+    for step in waiting:
+        needed = aliased(Step)
+        done.append(and_(Step.name == step.name, exists().where(
+            needed.conference_id == Conference.id, needed.name == step.waits_for, needed.state == StepState.DONE.value)))
+    return or_(Step.name.not_in([step.name for step in waiting]), *done)

@@ -1,26 +1,14 @@
-"""What the app writes into Bitrix24: the calendar event and the invitation, with user text made safe."""
+"""Text the app writes into Bitrix24, made safe for where it lands: user text in BB code, and the
+notifications (invitations, changes, cancels, reminders). The calendar event's fields are the calendar
+step's (steps/calendar_event.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from shared.clients.bitrix24 import Bitrix24Client
 from shared.models import Conference
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-REMIND_MINUTES_BEFORE = 15
-# The core reads these with PHP's (bool), where the string "N" is TRUE (b24restdocs calendar-event-add.md and
-# calendar-event-update.md type them boolean; findings B2). 1 and 0 mean the same in both ways the app
-# sends them: as JSON numbers, and as "1"/"0" in a batch command's query string. Guests see each other,
-# nobody invites others, nobody is asked to confirm again after each edit, the organiser hears who accepts.
-MEETING_FLAGS = {"notify": 1, "reinvite": 0, "allow_invite": 0, "hide_guests": 0}
-
-
-def marker(conference: Conference) -> str:
-    """A line in the event's description that says which conference made it (for crash recovery)."""
-    return f"Telemost ref: {conference.public_id}"
-
-
 # Nothing in the docs says the messenger or the calendar decodes HTML entities (b24restdocs
 # api-reference/chats/messages/formatting.md and chat-bots/.../message-formatting.md list BB codes only, and
 # no way to escape one), so "&#91;" would show as typed and "Q&A" as "Q&amp;A". An invisible WORD JOINER
@@ -34,63 +22,18 @@ def bb_text(text: str) -> str:
     return text.replace("[", "[" + WORD_JOINER).replace("&", "&" + WORD_JOINER)
 
 
-def _local_times(conference: Conference) -> tuple[str, str]:
+def local_times(conference: Conference) -> tuple[str, str]:
     zone = ZoneInfo(conference.timezone)
     start = conference.start_at.astimezone(zone)
     end = start + timedelta(minutes=conference.duration_minutes)
     return start.strftime(LOCAL_TIME_FORMAT), end.strftime(LOCAL_TIME_FORMAT)
 
 
-def _links(conference: Conference) -> list[str]:
-    links = [f"Join: {conference.join_url}"]
+def links(conference: Conference) -> list[str]:
+    lines = [f"Join: {conference.join_url}"]
     if conference.watch_url:
-        links.append(f"Watch the broadcast: {conference.watch_url}")
-    return links
-
-
-def calendar_event(conference: Conference) -> dict:
-    """calendar.event.add. Without `section` the docs say the method detects one, but the core copy does so
-    only with auto_detect_section=Y (b24restdocs calendar-event-add.md; reference/real-platform-findings.md
-    B5): sent always, it is right either way. update.md has no such parameter, so calendar_update leaves it out."""
-    return {**_event_fields(conference), "auto_detect_section": "Y"}
-
-
-def _event_fields(conference: Conference) -> dict:
-    """The event's name and description are BB code where the portal shows them: the user's text goes in
-    neutralised as in notifications (a typed [URL=javascript:…] stays text), and the app's own links come
-    first, so that no "Join:" line a user types can stand above the real one."""
-    start, end = _local_times(conference)
-    typed = bb_text(conference.description) if conference.description else None
-    parts = ["\n".join(_links(conference)), typed, marker(conference)]
-    description = "\n\n".join(part for part in parts if part)
-    params = {
-        "type": "user",
-        "ownerId": conference.owner_id,
-        "name": bb_text(conference.name),
-        "description": description.strip(),
-        "from": start,
-        "to": end,
-        # Local wall-clock time plus the zone: the event keeps its hour across DST changes.
-        "timezone_from": conference.timezone,
-        "timezone_to": conference.timezone,
-        "location": conference.join_url,
-        "remind": [{"type": "min", "count": REMIND_MINUTES_BEFORE}],
-        "accessibility": "busy",
-    }
-    if conference.invitees:
-        params.update(is_meeting="Y", attendees=[conference.owner_id, *conference.invitees],
-                      meeting=dict(MEETING_FLAGS))
-    return params
-
-
-def calendar_update(conference: Conference, event_id: int, host_id: int | None) -> dict:
-    params = {**_event_fields(conference), "id": event_id}
-    if not conference.invitees:
-        # is_meeting=Y with attendees replaces the list; N turns a meeting back into a plain event.
-        params.update(is_meeting="N", attendees=[conference.owner_id])
-    if host_id:
-        params["host"] = host_id  # required when someone other than the organiser edits a meeting
-    return params
+        lines.append(f"Watch the broadcast: {conference.watch_url}")
+    return lines
 
 
 def notice(conference: Conference) -> dict:
@@ -102,7 +45,7 @@ def notice(conference: Conference) -> dict:
 def _when(conference: Conference) -> str:
     if conference.start_at is None:
         return ""
-    start, _ = _local_times(conference)
+    start, _ = local_times(conference)
     return f" on {start[:16]} ({conference.timezone})"
 
 
@@ -119,7 +62,7 @@ def _message(conference: Conference, user_id: int, client_id: str | None, text: 
     params = {
         "USER_ID": user_id,
         "MESSAGE": "\n".join(lines),
-        "MESSAGE_OUT": plain + (" " + " ".join(_links(conference)) if with_links else ""),
+        "MESSAGE_OUT": plain + (" " + " ".join(links(conference)) if with_links else ""),
         # One TAG per conference and user: a repeat, an update or a cancellation replaces the
         # earlier notification instead of piling up next to it.
         "TAG": f"telemost|{conference.public_id}|{user_id}{tag_suffix}",
@@ -155,15 +98,3 @@ def reminder(conference: Conference, user_id: int, client_id: str | None) -> dic
     return _message(conference, user_id, client_id, f"Reminder: «{bb_text(conference.name)}» with "
                     f"[B]{bb_text(conference.owner_name)}[/B] starts{_when(conference)}.", with_links=True,
                     tag_suffix="|reminder")
-
-
-def find_event(bitrix: Bitrix24Client, conference: Conference) -> int | None:
-    """The id of the event this conference made earlier, looked up by its marker around its date."""
-    zone = ZoneInfo(conference.timezone)
-    day = conference.start_at.astimezone(zone).date()
-    params = {"type": "user", "ownerId": conference.owner_id,
-              "from": (day - timedelta(days=1)).isoformat(), "to": (day + timedelta(days=2)).isoformat()}
-    for event in bitrix.result("calendar.event.get", params) or []:
-        if marker(conference) in str(event.get("DESCRIPTION") or ""):
-            return int(event["ID"])
-    return None

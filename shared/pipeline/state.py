@@ -29,7 +29,7 @@ class Claim:
     """A step this worker now owns; `recovering` means an earlier attempt may have reached the service."""
 
     conference_id: int
-    name: StepName
+    name: str  # the step's, as in the registry
     attempt: int
     recovering: bool
     version: int  # of the desired state this attempt works towards
@@ -41,7 +41,7 @@ def derive_status(conference: Conference) -> str:
     if conference.cancel_requested:
         # A cancel that could not reach everything still ends cancelled; the failed step says what is left.
         return ConferenceStatus.CANCELLED.value if settled else ConferenceStatus.CANCELLING.value
-    if states[StepName.CREATE_ROOM.value] == StepState.FAILED.value and conference.telemost_id is None:
+    if states.get(StepName.CREATE_ROOM.value) == StepState.FAILED.value and conference.telemost_id is None:
         return ConferenceStatus.FAILED.value  # no room at all; a failed edit of a room is a partial failure
     if all(state in (StepState.DONE.value, StepState.SKIPPED.value) for state in states.values()):
         return ConferenceStatus.READY.value
@@ -84,7 +84,7 @@ def _is_due(step: Step, now: datetime, stale_after: timedelta) -> bool:
     return is_stale(step, now, stale_after)
 
 
-def _locked_step(session: Session, conference_id: int, name: StepName) -> Step | None:
+def _locked_step(session: Session, conference_id: int, name: str) -> Step | None:
     # The conference row is locked first: transitions of all its steps then run one at a time, so the
     # status derived from every step never reads a sibling that is changing (PostgreSQL's READ
     # COMMITTED would allow that; SQLite's BEGIN IMMEDIATE serialises writers anyway).
@@ -92,10 +92,10 @@ def _locked_step(session: Session, conference_id: int, name: StepName) -> Step |
                                  ).one_or_none()
     if conference is None:
         return None
-    return next((s for s in conference.steps if s.name == name.value), None)
+    return next((s for s in conference.steps if s.name == name), None)
 
 
-def claim(db: Database, conference_id: int, name: StepName, stale_after: timedelta) -> Claim | None:
+def claim(db: Database, conference_id: int, name: str, stale_after: timedelta) -> Claim | None:
     """Marks the step running and counts the attempt, or answers None when it is not due or someone has it.
 
     A step running for longer than `stale_after` belongs to a worker that died, and is taken over,

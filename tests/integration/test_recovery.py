@@ -8,7 +8,8 @@ import requests
 
 from shared.clients.bitrix24 import php_query
 from shared.models import Conference
-from shared.pipeline import bitrix_text as bitrix_content
+from shared.pipeline import bitrix_text
+from shared.pipeline.steps.calendar_event import calendar_event
 
 from tests.support.processes import wait_until
 
@@ -63,8 +64,8 @@ def created_with_a_lost_calendar_answer(stack, database, api) -> dict:
                and step(api.get(created["id"]), "calendar_event")["state"] == "pending", 20, "the first batch failed")
     with database.read() as session:
         conference = session.get(Conference, created["id"])
-        event = bitrix_content.calendar_event(conference)
-        invitations = [bitrix_content.invitation(conference, user_id, None) for user_id in conference.invitees]
+        event = calendar_event(conference)
+        invitations = [bitrix_text.invitation(conference, user_id, None) for user_id in conference.invitees]
     token = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": 2}, timeout=5).json()["access_token"]
     for method, params in [("calendar.event.add", event), *(("im.notify.system.add", i) for i in invitations)]:
         made = requests.post(f"{stack.bitrix_url}/rest/{method}", data=php_query({**params, "auth": token}),

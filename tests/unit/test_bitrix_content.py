@@ -21,8 +21,9 @@ from sandbox.bitrix24 import create_app
 from sandbox.bitrix24.notify import render
 from shared.clients.bitrix24 import Bitrix24Client, error_from
 from shared.models import Conference
-from shared.pipeline import bitrix_text as bitrix_content
-from shared.pipeline.bitrix_lane import calendar_refusal, run_batches
+from shared.pipeline import bitrix_text
+from shared.pipeline.batch import run_batches
+from shared.pipeline.steps.calendar_event import calendar_event, calendar_refusal, calendar_update
 from tests.sandbox.conftest import FakeClock
 
 PORTAL = "http://portal.test"
@@ -100,9 +101,9 @@ def test_meeting_flags_arrive_as_meant_through_a_batch_and_as_json(emulator: Fla
     too: either way guests are visible, nobody invites others or re-confirms, the organiser is told."""
     anna = portal_as(emulator, 2)
     meant = {"notify": True, "reinvite": False, "allow_invite": False, "hide_guests": False}
-    _, errors = run_batches(anna, {"calendar": ("calendar.event.add", bitrix_content.calendar_event(conference()))})
+    _, errors = run_batches(anna, {"calendar": ("calendar.event.add", calendar_event(conference()))})
     assert errors == {}
-    anna.result("calendar.event.add", bitrix_content.calendar_event(conference(public_id="json")))
+    anna.result("calendar.event.add", calendar_event(conference(public_id="json")))
     assert [event["meeting"] for event in portal_state(emulator)["events"]] == [meant, meant]
 
 
@@ -111,11 +112,11 @@ def test_an_event_is_added_without_a_section_and_updated_without_auto_detection(
     only with auto_detect_section=Y, which the emulator follows (UNVERIFIED which is current: sending Y is
     right both ways). calendar-event-update.md knows no auto_detect_section, so an update leaves it out."""
     anna, meeting = portal_as(emulator, 2), conference()
-    added = bitrix_content.calendar_event(meeting)
+    added = calendar_event(meeting)
     assert "section" not in added and added["auto_detect_section"] == "Y"
     results, errors = run_batches(anna, {"calendar": ("calendar.event.add", added)})
     assert errors == {}
-    update = bitrix_content.calendar_update(conference(name="Moved"), int(results["calendar"]), None)
+    update = calendar_update(conference(name="Moved"), int(results["calendar"]), None)
     assert "auto_detect_section" not in update
     _, errors = run_batches(anna, {"calendar": ("calendar.event.update", update)})
     assert errors == {} and portal_state(emulator)["events"][0]["name"] == "Moved"
@@ -129,7 +130,7 @@ def test_a_webhook_that_may_not_write_the_owners_calendar_fails_the_step_with_wh
     owner write a user calendar. Through the webhook of an employee who is no administrator (Anna), Sergey's
     meeting cannot go into his calendar: the step says who can fix it, and nothing is made. Through an
     administrator's webhook (Ivan) it goes into Sergey's calendar, with Ivan as its organiser."""
-    sergeys = bitrix_content.calendar_event(conference(owner_id=3, invitees=[]))
+    sergeys = calendar_event(conference(owner_id=3, invitees=[]))
     annas = new_emulator(webhook_user_id=2)
     _, errors = run_batches(webhook_of(annas, 2), {"calendar": ("calendar.event.add", sergeys)})
     refusal = calendar_refusal(errors["calendar"], owner_id=3)
@@ -164,7 +165,7 @@ def test_user_text_in_a_notification_shows_as_typed_and_makes_no_tag(emulator: F
     typed. The user's text shows as typed and makes no tag, and stays harmless if a view did decode
     entities (UNVERIFIED either way: both are checked)."""
     meeting = conference(name=NAME, owner_name="R&D [URL=https://evil.example/o]Boss[/URL]")
-    invitation = bitrix_content.invitation(meeting, 3, None)
+    invitation = bitrix_text.invitation(meeting, 3, None)
     _, errors = run_batches(portal_as(emulator, 2), {"notify_3": ("im.notify.system.add", invitation)})
     assert errors == {}
     note = portal_state(emulator)["notifications"][0]
@@ -177,7 +178,7 @@ def test_user_text_in_a_notification_shows_as_typed_and_makes_no_tag(emulator: F
 def test_user_text_in_the_calendar_event_makes_no_tag_either() -> None:
     """The event's name and description are BB code where the portal shows them: read as the messenger reads
     BB code (the emulator's render), with or without entity decoding, they show as typed and link nowhere."""
-    params = bitrix_content.calendar_event(conference(name=NAME, description=f"Agenda: {NAME}"))
+    params = calendar_event(conference(name=NAME, description=f"Agenda: {NAME}"))
     for decode in (str, html.unescape):
         assert render(decode(params["name"])) == (NAME, [])
         shown, links = render(decode(params["description"]))
@@ -187,5 +188,5 @@ def test_user_text_in_the_calendar_event_makes_no_tag_either() -> None:
 @pytest.mark.parametrize("typed", ["[URL=https://evil]click[/URL]", "[/b]", "[br]", "&#91;b&#93;", "&amp;", "Q&A"])
 def test_user_text_can_open_no_tag_and_no_entity(typed: str) -> None:
     """Neither "[" followed by a tag's name or "/" nor "&" followed by "#" or a name is left in the user's text."""
-    assert not re.search(r"\[/?\w|&[#\w]", bitrix_content.bb_text(typed))
-    assert bitrix_content.bb_text(typed).replace(bitrix_content.WORD_JOINER, "") == typed
+    assert not re.search(r"\[/?\w|&[#\w]", bitrix_text.bb_text(typed))
+    assert bitrix_text.bb_text(typed).replace(bitrix_text.WORD_JOINER, "") == typed

@@ -13,7 +13,8 @@ from shared.models import Base, StepName, utcnow
 from shared.schemas import ConferenceIn
 from shared.conferences import service as conferences
 from shared.conferences.service import Caller
-from shared.pipeline.runner import BITRIX_STEPS, TELEMOST_STEPS, OutsideClients, Provisioner, next_due
+from shared.pipeline.runner import Runner, next_due
+from shared.pipeline.step import Lane, OutsideClients
 from shared.pipeline.state import MAX_ATTEMPTS, claim, fail, succeed
 
 STALE = timedelta(seconds=60)
@@ -96,7 +97,7 @@ class BrokenTelemost:
 
 def test_an_unexpected_error_ends_the_step_with_a_message_not_a_stuck_running_state(db):
     cid = new_conference(db)
-    Provisioner(db, OutsideClients(telemost_for=lambda _: BrokenTelemost(), bitrix_for=lambda _: None), STALE).run(cid)
+    Runner(db, OutsideClients(telemost_for=lambda _: BrokenTelemost(), bitrix_for=lambda _: None), STALE).run(cid)
 
     step = read(db, cid).step(StepName.CREATE_ROOM)
     assert step.state == "failed" and "unexpected error (KeyError)" in step.error
@@ -117,8 +118,8 @@ def test_each_queue_sees_only_its_own_steps_as_due_and_a_dead_workers_step_as_du
                          invite_users=True, invitees=[3])
     with db.read() as session:
         conference = conferences.get(session, ANNA, cid)
-    assert next_due(conference, TELEMOST_STEPS) is not None
-    assert next_due(conference, BITRIX_STEPS) is None  # they wait for the room
+    assert next_due(conference, Lane.TELEMOST) is not None
+    assert next_due(conference, Lane.BITRIX24) is None  # they wait for the room
 
     room = claim(db, cid, StepName.CREATE_ROOM, STALE)
     succeed(db, room)
@@ -126,7 +127,7 @@ def test_each_queue_sees_only_its_own_steps_as_due_and_a_dead_workers_step_as_du
     claim(db, cid, StepName.NOTIFY_INVITEES, STALE)
     with db.read() as session:
         conference = conferences.get(session, ANNA, cid)
-    assert next_due(conference, TELEMOST_STEPS) is None
-    assert next_due(conference, BITRIX_STEPS, STALE) is None  # running, and its worker may be alive
-    assert next_due(conference, BITRIX_STEPS, timedelta(0)) is not None  # running too long: taken over
+    assert next_due(conference, Lane.TELEMOST) is None
+    assert next_due(conference, Lane.BITRIX24, STALE) is None  # running, and its worker may be alive
+    assert next_due(conference, Lane.BITRIX24, timedelta(0)) is not None  # running too long: taken over
     assert calendar is not None

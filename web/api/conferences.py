@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
 from shared.conferences import service as conferences
+from shared.conferences.presenting import to_dict
 from shared.conferences.service import IDEMPOTENCY_WINDOW, NotFound
 
 from ..auth import login_required
@@ -44,7 +45,7 @@ def _accepted(change):
     except conferences.Unchangeable as exc:
         raise ApiError(422, "Some fields are not valid", exc.fields) from None
     _enqueue(conference.id)
-    return jsonify(conferences.to_dict(conference)), 202
+    return jsonify(to_dict(conference)), 202
 
 
 def _invited(invitees: list[int], invite_users: bool | None) -> set[int]:
@@ -79,7 +80,7 @@ def create_conference():
     conference, created = conferences.create(db(), g.caller, data, key)
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
-    return jsonify(conferences.to_dict(conference)), 202 if created else 200
+    return jsonify(to_dict(conference)), 202 if created else 200
 
 
 @bp.get("")
@@ -92,7 +93,7 @@ def list_conferences():
         raise ApiError(403, "Only a portal administrator can see everyone's conferences")
     with db().read() as session:
         items, total = conferences.list_page(session, g.caller, query)
-        return jsonify({"items": [conferences.to_dict(c) for c in items], "total": total,
+        return jsonify({"items": [to_dict(c) for c in items], "total": total,
                         "page": query.page, "per_page": query.per_page})
 
 
@@ -100,7 +101,7 @@ def list_conferences():
 @login_required
 @documented("Read one conference", responses={200: ConferenceOut, 404: ErrorOut})
 def get_conference(conference_id: int):
-    return jsonify(conferences.to_dict(_own(conference_id)))
+    return jsonify(to_dict(_own(conference_id)))
 
 
 @bp.post("/<id:conference_id>/retry")

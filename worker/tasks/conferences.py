@@ -9,10 +9,10 @@ from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, RECONCILE_CALENDA
 from shared.conferences.calendar_sync import reconcile
 from shared.models import utcnow
 from shared.conferences.service import mark_enqueued
-from shared.pipeline.runner import BITRIX_STEPS, TELEMOST_STEPS
+from shared.pipeline.step import Lane
 
 from ..celery_app import app
-from ..context import bitrix_access, database, provisioner
+from ..context import bitrix_access, database, runner
 
 log = logging.getLogger(__name__)
 
@@ -21,19 +21,19 @@ log = logging.getLogger(__name__)
 def provision(conference_id: int) -> None:
     """The room and its cohosts; then hands the Bitrix24 steps, once they can run, to their own queue."""
     with about_conference(conference_id):
-        conference = provisioner().run_telemost(conference_id)
+        conference = runner().run_telemost(conference_id)
         if conference is not None:
-            _again(sync_bitrix, conference_id, provisioner().due(conference, BITRIX_STEPS))
-            _again(provision, conference_id, provisioner().due(conference, TELEMOST_STEPS))
+            _again(sync_bitrix, conference_id, runner().due(conference, Lane.BITRIX24))
+            _again(provision, conference_id, runner().due(conference, Lane.TELEMOST))
 
 
 @app.task(name=SYNC_BITRIX_TASK)
 def sync_bitrix(conference_id: int) -> None:
     """The calendar event and the invitations, paced by the portal's rate limit."""
     with about_conference(conference_id):
-        conference = provisioner().run_bitrix(conference_id)
+        conference = runner().run_bitrix(conference_id)
         if conference is not None:
-            _again(sync_bitrix, conference_id, provisioner().due(conference, BITRIX_STEPS))
+            _again(sync_bitrix, conference_id, runner().due(conference, Lane.BITRIX24))
 
 
 def _again(task, conference_id: int, due: datetime | None) -> None:

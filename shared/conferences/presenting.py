@@ -1,0 +1,37 @@
+"""A conference as the API shows it (shared/schemas.py ConferenceOut)."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from shared.models import Conference
+
+
+def to_dict(conference: Conference) -> dict:
+    zone = ZoneInfo(conference.timezone)
+    return {
+        "id": conference.id,
+        "type": conference.type,
+        "name": conference.name,
+        "description": conference.description,
+        "start_at": conference.start_at.astimezone(zone).isoformat() if conference.start_at else None,
+        "duration_minutes": conference.duration_minutes,
+        "timezone": conference.timezone,
+        "waiting_room_level": conference.waiting_room_level,
+        "live_stream": conference.live_stream,
+        "cohosts": conference.cohosts,
+        "invitees": conference.invitees,
+        "create_calendar_event": conference.create_calendar_event,
+        "version": conference.version,
+        "invite_users": conference.invite_users,
+        "owner": {"id": conference.owner_id, "name": conference.owner_name},
+        "status": conference.status,
+        "steps": [{"name": s.name, "state": s.state, "attempts": s.attempts, "error": s.error,
+                   "error_code": s.error_code,
+                   "updated_at": s.updated_at.isoformat()} for s in conference.steps],
+        "join_url": conference.join_url,
+        "watch_url": conference.watch_url,
+        "telemost_id": conference.telemost_id,
+        "calendar_event_id": conference.calendar_event_id,
+        "created_at": conference.created_at.isoformat(),
+        "updated_at": conference.updated_at.isoformat(),
+    }

@@ -1,0 +1,181 @@
+"""calendar_event: the conference's event in its owner's Bitrix24 calendar, made, kept to the conference,
+and deleted by a cancel. Found again by its marker after a lost answer, never made twice."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from shared.clients.bitrix24 import Bitrix24Client
+from shared.clients.errors import OutsideServiceError, PermanentError
+from shared.models import Conference, StepName
+from shared.pipeline.bitrix_text import bb_text, links, local_times
+from shared.pipeline.step import Answers, Apply, BitrixStep, Commands, Outcome, Outside
+
+log = logging.getLogger(__name__)
+REMIND_MINUTES_BEFORE = 15
+# The core reads these with PHP's (bool), where the string "N" is TRUE (b24restdocs calendar-event-add.md and
+# calendar-event-update.md type them boolean; findings B2). 1 and 0 mean the same in both ways the app
+# sends them: as JSON numbers, and as "1"/"0" in a batch command's query string. Guests see each other,
+# nobody invites others, nobody is asked to confirm again after each edit, the organiser hears who accepts.
+MEETING_FLAGS = {"notify": 1, "reinvite": 0, "allow_invite": 0, "hide_guests": 0}
+
+
+def marker(conference: Conference) -> str:
+    """A line in the event's description that says which conference made it (for crash recovery)."""
+    return f"Telemost ref: {conference.public_id}"
+
+
+def wants_event(conference: Conference) -> bool:
+    return conference.create_calendar_event and not conference.cancel_requested and conference.start_at is not None
+
+
+def calendar_event(conference: Conference) -> dict:
+    """calendar.event.add. Without `section` the docs say the method detects one, but the core copy does so
+    only with auto_detect_section=Y (b24restdocs calendar-event-add.md; reference/real-platform-findings.md
+    B5): sent always, it is right either way. update.md has no such parameter, so calendar_update leaves it out."""
+    return {**_event_fields(conference), "auto_detect_section": "Y"}
+
+
+def _event_fields(conference: Conference) -> dict:
+    """The event's name and description are BB code where the portal shows them: the user's text goes in
+    neutralised as in notifications (a typed [URL=javascript:…] stays text), and the app's own links come
+    first, so that no "Join:" line a user types can stand above the real one."""
+    start, end = local_times(conference)
+    typed = bb_text(conference.description) if conference.description else None
+    parts = ["\n".join(links(conference)), typed, marker(conference)]
+    description = "\n\n".join(part for part in parts if part)
+    params = {
+        "type": "user",
+        "ownerId": conference.owner_id,
+        "name": bb_text(conference.name),
+        "description": description.strip(),
+        "from": start,
+        "to": end,
+        # Local wall-clock time plus the zone: the event keeps its hour across DST changes.
+        "timezone_from": conference.timezone,
+        "timezone_to": conference.timezone,
+        "location": conference.join_url,
+        "remind": [{"type": "min", "count": REMIND_MINUTES_BEFORE}],
+        "accessibility": "busy",
+    }
+    if conference.invitees:
+        params.update(is_meeting="Y", attendees=[conference.owner_id, *conference.invitees],
+                      meeting=dict(MEETING_FLAGS))
+    return params
+
+
+def calendar_update(conference: Conference, event_id: int, host_id: int | None) -> dict:
+    params = {**_event_fields(conference), "id": event_id}
+    if not conference.invitees:
+        # is_meeting=Y with attendees replaces the list; N turns a meeting back into a plain event.
+        params.update(is_meeting="N", attendees=[conference.owner_id])
+    if host_id:
+        params["host"] = host_id  # required when someone other than the organiser edits a meeting
+    return params
+
+
+def find_event(bitrix: Bitrix24Client, conference: Conference) -> int | None:
+    """The id of the event this conference made earlier, looked up by its marker around its date."""
+    assert conference.start_at is not None
+    zone = ZoneInfo(conference.timezone)
+    day = conference.start_at.astimezone(zone).date()
+    params = {"type": "user", "ownerId": conference.owner_id,
+              "from": (day - timedelta(days=1)).isoformat(), "to": (day + timedelta(days=2)).isoformat()}
+    for event in bitrix.result("calendar.event.get", params) or []:
+        if marker(conference) in str(event.get("DESCRIPTION") or ""):
+            return int(event["ID"])
+    return None
+
+
+class CalendarEventStep(BitrixStep):
+    name = StepName.CALENDAR_EVENT.value
+    waits_for = StepName.CREATE_ROOM.value  # the event carries the room's link
+
+    def wanted(self, conference: Conference) -> bool:
+        return conference.create_calendar_event or conference.calendar_event_id is not None
+
+    def recover(self, outside: Outside, conference: Conference) -> int | None:
+        """After a lost answer or a crash the event may exist already: found by its marker, it is brought to
+        the current version (an edit may have come since) or deleted."""
+        if conference.calendar_event_id is not None or conference.start_at is None:
+            return None
+        return find_event(outside.bitrix, conference)
+
+    def commands(self, outside: Outside, conference: Conference, found: int | None) -> Commands:
+        event_id = conference.calendar_event_id
+        if event_id is None:
+            event_id = found
+            if event_id is not None and wants_event(conference):
+                return {"event": ("calendar.event.update", calendar_update(conference, event_id, None)),
+                        "host": ("calendar.event.getbyid", {"id": event_id})}
+        if event_id is None:
+            if not wants_event(conference):
+                return {}
+            # The organiser is whoever the token belongs to: read it back in the same batch, since a
+            # later update by anyone else must name them as `host`.
+            return {"event": ("calendar.event.add", calendar_event(conference)),
+                    "host": ("calendar.event.getbyid", {"id": "$result[event]"})}
+        if wants_event(conference):
+            host = (conference.applied or {}).get("calendar_host")
+            return {"event": ("calendar.event.update", calendar_update(conference, event_id, host))}
+        return {"event": ("calendar.event.delete", {"id": event_id})}
+
+    def record(self, outside: Outside, conference: Conference, commands: Commands, answers: Answers) -> Outcome:
+        if "event" not in commands:
+            return Outcome()  # nothing to do
+        method, params = commands["event"]
+        if "event" in answers.errors:
+            if method == "calendar.event.delete" and _event_is_gone(outside.bitrix, params["id"]):
+                return Outcome(apply=_store_event(None, None))  # already gone counts as done
+            return Outcome(error=calendar_refusal(answers.errors["event"], conference.owner_id))
+        read = answers.results.get("host")
+        host = read.get("MEETING_HOST") if isinstance(read, dict) else None
+        log.info("calendar of conference %s: %s done", conference.id, method)
+        if method == "calendar.event.add":
+            return Outcome(apply=_store_event(answers.results.get("event"), host))
+        if conference.calendar_event_id is None and method == "calendar.event.update":
+            return Outcome(apply=_store_event(params["id"], host))  # a lost event, found and updated
+        if method == "calendar.event.delete":
+            return Outcome(apply=_store_event(None, None))
+        return Outcome()
+
+
+def calendar_refusal(error: OutsideServiceError, owner_id: int) -> OutsideServiceError:
+    """The step's message when the portal will not let the app write into the owner's calendar.
+
+    The core lets only a portal administrator and the calendar's owner write into a user calendar, and
+    answers "Access denied" with an empty code (b24restdocs calendar-event-add.md, error table; the
+    organiser is always the caller, "Event Organizer"). With the owner's own authorisation that does not
+    happen; through a webhook made by an employee who is not an administrator it always does. The
+    event is then not made at all rather than made in the webhook user's own calendar with the owner
+    invited: there the webhook user would organise it, the owner could neither move nor rename it
+    (calendar-event-update.md: only the organiser, or someone naming them as `host`), the app's recovery
+    and the portal's change events look for it in the owner's calendar, and one account's calendar would
+    fill with everyone's meetings. The message says who can fix it and how."""
+    if error.transient or error.code or not error.message.rstrip(".").endswith("Access denied"):  # update.md ends "."
+        return error
+    return PermanentError(error.service, "Bitrix24 did not let the app write into the calendar of user "
+                                         f"{owner_id} (Access denied): only its owner, a portal administrator or "
+                                         "someone the owner gave edit access to that calendar may. If the app "
+                                         "works through a webhook (BITRIX24_WEBHOOK_URL), an administrator must "
+                                         "create it under their own account; then retry this step.",
+                          status=error.status)
+
+
+def _event_is_gone(bitrix: Bitrix24Client, event_id: int | None) -> bool:
+    try:
+        return event_id is None or not bitrix.result("calendar.event.getbyid", {"id": event_id})
+    except OutsideServiceError:
+        return False
+
+
+def _store_event(event_id: object, host: object) -> Apply:
+    def apply(conference: Conference) -> None:
+        conference.calendar_event_id = int(str(event_id)) if str(event_id).isdigit() else None
+        if host is not None and str(host).isdigit():
+            conference.applied = {**(conference.applied or {}), "calendar_host": int(str(host))}
+    return apply
+
+
+STEP = CalendarEventStep()

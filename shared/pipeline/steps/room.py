@@ -1,0 +1,77 @@
+"""create_room: the Telemost room, made once and then kept to the conference's settings (locked by a cancel)."""
+from __future__ import annotations
+
+import logging
+
+from shared.clients.errors import PermanentError
+from shared.clients.telemost import Room, TelemostClient
+from shared.models import Conference, StepName
+from shared.pipeline.step import Apply, Outcome, Outside, TelemostStep, remember
+from shared.yandex import room_organiser
+
+log = logging.getLogger(__name__)
+
+
+def room_settings(conference: Conference) -> dict:
+    """The room as it should be; a cancelled one lets nobody in without an organiser (no delete exists)."""
+    if conference.cancel_requested:
+        return {"waiting_room_level": "ADMINS"}
+    settings: dict = {"waiting_room_level": conference.waiting_room_level}
+    if conference.type == "broadcast" and conference.live_stream:
+        settings["live_stream"] = {k: v for k, v in conference.live_stream.items() if v is not None}
+    return settings
+
+
+class RoomStep(TelemostStep):
+    name = StepName.CREATE_ROOM.value
+    waits_for = None
+
+    def wanted(self, conference: Conference) -> bool:
+        return True  # every conference has a room, and every edit may change it
+
+    # recover: Telemost has no idempotency key and no way to look a room up, so a room whose answer was
+    # lost (a crash before the commit, a timeout after Telemost made it) is an orphan; its log line
+    # below lets them be counted. Nothing to look up: the default None.
+
+    def run(self, outside: Outside, conference: Conference, found: object) -> Outcome:
+        if conference.telemost_id is None and conference.cancel_requested:
+            return Outcome()  # cancelled before a room was made: nothing to close
+        telemost = outside.telemost
+        wanted = room_settings(conference)
+        if conference.telemost_id is None:
+            # Made without cohosts, which the cohosts step adds: whether Telemost makes the room anyway when
+            # a cohost has no Yandex account (NoSuchUserPrincipalsFound) is unverified, and a room made
+            # for a refused create would be an orphan at every retry. An unknown cohost fails that step only.
+            room = telemost.create_room(waiting_room_level=conference.waiting_room_level, cohosts=[],
+                                        live_stream=wanted.get("live_stream"))
+            log.info("room %s made for conference %s", room.id, conference.id)
+            return Outcome(apply=_store_room(room, wanted, telemost.organiser))
+        if wanted != (conference.applied or {}).get("room"):
+            try:
+                telemost.update_room(conference.telemost_id, wanted)
+            except PermanentError as error:
+                if not room_organiser.room_is_gone(conference, telemost.organiser, error):
+                    raise _why_not_changed(conference, telemost, error) from None
+            log.info("room %s of conference %s updated: %s", conference.telemost_id, conference.id, wanted)
+        return Outcome(apply=remember(room=wanted))
+
+
+def _why_not_changed(conference: Conference, telemost: TelemostClient, error: PermanentError) -> PermanentError:
+    if conference.cancel_requested and error.code == "ApiRestrictedToOrganizations":
+        # A personal account makes public meetings only (conference-create.md), and a cancel locks the
+        # room with an admins-only waiting room: Telemost has no other way to close one.
+        return PermanentError("Telemost", "Telemost does not let a personal Yandex account lock a room, so this "
+                                          "room's link still works; the rest of the cancel goes ahead. Tell the "
+                                          "invitees not to use the link.", code=error.code, status=error.status)
+    return room_organiser.explain_refusal(conference, telemost.organiser, error)
+
+
+def _store_room(room: Room, settings: dict, organiser: str | None) -> Apply:
+    def apply(conference: Conference) -> None:
+        conference.telemost_id, conference.join_url, conference.watch_url = room.id, room.join_url, room.watch_url
+        conference.room_organiser = organiser
+        conference.applied = {**(conference.applied or {}), "room": settings, "cohosts": []}
+    return apply
+
+
+STEP = RoomStep()
