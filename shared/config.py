@@ -3,13 +3,14 @@
 A missing or malformed required setting stops the process with one line naming it (CONTRACT §2):
 `load_settings()` raises SettingsError and the entry points print its message and exit.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -134,18 +135,23 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def _url(env: Mapping[str, str], name: str, default: str | None = None, schemes=("http", "https")) -> str | None:
+def _url(
+    env: Mapping[str, str], name: str, default: str | None = None, schemes=("http", "https")
+) -> str | None:
     raw = env.get(name, default)
     if raw is None:
         return None
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not parts.netloc:
-        raise SettingsError(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, got {raw!r}")
+        raise SettingsError(
+            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, got {raw!r}"
+        )
     return raw
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float,
-            unit: str = "seconds") -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float, unit: str = "seconds"
+) -> float:
     # Bounded: the timing ones so that the 2-minute guarantee of CONTRACT §6 cannot be configured away.
     raw = env.get(name, str(default))
     try:
@@ -160,7 +166,9 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
 def _host(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name, default)
     if not re.fullmatch(r"[A-Za-z0-9.:-]+", raw):
-        raise SettingsError(f"{name} must be an address or host name such as 127.0.0.1 or 0.0.0.0, got {raw!r}")
+        raise SettingsError(
+            f"{name} must be an address or host name such as 127.0.0.1 or 0.0.0.0, got {raw!r}"
+        )
     return raw
 
 
@@ -184,9 +192,11 @@ def _database_url(env: Mapping[str, str]) -> str:
     if "DATABASE_URL" in env:
         url = env["DATABASE_URL"]
         if not url.startswith(("sqlite", "postgresql")):
-            raise SettingsError(f"DATABASE_URL must be a sqlite:/// or postgresql:// URL, got {url.split(':')[0]!r}")
+            raise SettingsError(
+                f"DATABASE_URL must be a sqlite:/// or postgresql:// URL, got {url.split(':')[0]!r}"
+            )
         if url.startswith("postgresql://"):  # SQLAlchemy's default driver for that scheme is psycopg2
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return url
     path = Path(env.get("DATABASE_PATH", "var/telemost.db"))
     if not path.is_absolute():
@@ -203,7 +213,9 @@ def _base_path(env: Mapping[str, str]) -> str:
     return path
 
 
-def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
+) -> Settings:
     env = read_environment(environ, env_file)
     sandbox = _sandbox_mode(env)
     flask_env = env.get("FLASK_ENV", "production")
@@ -211,7 +223,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         raise SettingsError(f"FLASK_ENV must be production, development or testing, got {flask_env!r}")
     secret_key = env.get("SECRET_KEY")
     if not secret_key:
-        raise SettingsError("SECRET_KEY is required: set it in .env to a long random string (make creates one)")
+        raise SettingsError(
+            "SECRET_KEY is required: set it in .env to a long random string (make creates one)"
+        )
     if len(secret_key) < 16:
         raise SettingsError("SECRET_KEY must be at least 16 characters long")
     level = env.get("LOGGING_LEVEL", "INFO").upper()
@@ -235,7 +249,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             "YANDEX_CLIENT_ID": SANDBOX_YANDEX_CLIENT_ID,
             "YANDEX_CLIENT_SECRET": SANDBOX_YANDEX_CLIENT_SECRET,
             "YANDEX_REDIRECT_URI": f"http://127.0.0.1:{_port(env, 'WEB_PORT', 5000)}{_base_path(env)}"
-                                   "/auth/yandex/callback",
+            "/auth/yandex/callback",
             "BITRIX24_CLIENT_ID": SANDBOX_BITRIX24_CLIENT_ID,
             "BITRIX24_CLIENT_SECRET": SANDBOX_BITRIX24_CLIENT_SECRET,
             "BITRIX24_OAUTH_URL": bitrix_root + "/oauth-server",
@@ -243,13 +257,21 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         }
     else:
         if not env.get("BITRIX24_WEBHOOK_URL") and not env.get("BITRIX24_CLIENT_ID"):
-            raise SettingsError("BITRIX24_WEBHOOK_URL (or BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET) is required when SANDBOX is off")
+            raise SettingsError(
+                "BITRIX24_WEBHOOK_URL (or BITRIX24_CLIENT_ID and BITRIX24_CLIENT_SECRET) is required when SANDBOX is off"
+            )
         if env.get("BITRIX24_CLIENT_ID") and not env.get("BITRIX24_CLIENT_SECRET"):
             raise SettingsError("BITRIX24_CLIENT_SECRET is required with BITRIX24_CLIENT_ID")
-        if env.get("YANDEX_CLIENT_ID") and not (env.get("YANDEX_CLIENT_SECRET") and env.get("YANDEX_REDIRECT_URI")):
-            raise SettingsError("YANDEX_CLIENT_SECRET and YANDEX_REDIRECT_URI are required with YANDEX_CLIENT_ID")
+        if env.get("YANDEX_CLIENT_ID") and not (
+            env.get("YANDEX_CLIENT_SECRET") and env.get("YANDEX_REDIRECT_URI")
+        ):
+            raise SettingsError(
+                "YANDEX_CLIENT_SECRET and YANDEX_REDIRECT_URI are required with YANDEX_CLIENT_ID"
+            )
         if not env.get("YANDEX_OAUTH_TOKEN") and not env.get("YANDEX_CLIENT_ID"):
-            raise SettingsError("YANDEX_OAUTH_TOKEN (or YANDEX_CLIENT_ID and YANDEX_CLIENT_SECRET) is required when SANDBOX is off")
+            raise SettingsError(
+                "YANDEX_OAUTH_TOKEN (or YANDEX_CLIENT_ID and YANDEX_CLIENT_SECRET) is required when SANDBOX is off"
+            )
 
     timeout = _number(env, "HTTP_TIMEOUT_SECONDS", 10, 0.1, 10)
 
@@ -272,7 +294,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         flower_port=_port(env, "FLOWER_PORT", 5555),
         sandbox_telemost_port=telemost_port,
         sandbox_bitrix24_port=bitrix_port,
-        telemost_api_url=_url(env, "TELEMOST_API_URL", "https://cloud-api.yandex.net/v1/telemost-api").rstrip("/"),
+        telemost_api_url=_url(env, "TELEMOST_API_URL", "https://cloud-api.yandex.net/v1/telemost-api").rstrip(
+            "/"
+        ),
         yandex_oauth_url=_url(env, "YANDEX_OAUTH_URL", "https://oauth.yandex.ru").rstrip("/"),
         yandex_login_url=_url(env, "YANDEX_LOGIN_URL", "https://login.yandex.ru").rstrip("/"),
         yandex_oauth_token=env.get("YANDEX_OAUTH_TOKEN"),
@@ -283,24 +307,33 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         bitrix24_client_id=env.get("BITRIX24_CLIENT_ID"),
         bitrix24_client_secret=env.get("BITRIX24_CLIENT_SECRET"),
         bitrix24_oauth_url=_url(env, "BITRIX24_OAUTH_URL", "https://oauth.bitrix.info").rstrip("/"),
-        bitrix24_oauth_servers=tuple(f"http://127.0.0.1:{bitrix_port}{path}" for path in ("/oauth-server-ru", "/oauth-server"))
-        if sandbox else BITRIX24_REGIONAL_OAUTH,
+        bitrix24_oauth_servers=tuple(
+            f"http://127.0.0.1:{bitrix_port}{path}" for path in ("/oauth-server-ru", "/oauth-server")
+        )
+        if sandbox
+        else BITRIX24_REGIONAL_OAUTH,
         flower_basic_auth=flower_auth,
         bitrix24_app_code=env.get("BITRIX24_APP_CODE"),
         http_timeout_seconds=timeout,
         sweep_every_seconds=sweep_every,
         resend_after_seconds=resend_after,
-        calendar_reconcile_every_seconds=_number(env, "CALENDAR_RECONCILE_EVERY_SECONDS", 300, 60, 86400, "seconds"),
+        calendar_reconcile_every_seconds=_number(
+            env, "CALENDAR_RECONCILE_EVERY_SECONDS", 300, 60, 86400, "seconds"
+        ),
         json_logs=_log_format(env, flask_env) == "json",
         bitrix24_rate_per_second=_number(env, "BITRIX24_RATE_PER_SECOND", 2, 0.1, 100, "requests a second"),
         bitrix24_burst=int(_number(env, "BITRIX24_BURST", 50, 1, 1000, "requests")),
         retention_days=int(_number(env, "RETENTION_DAYS", 365, 1, 36500, "days")),
         reminder_minutes=int(_number(env, "REMINDER_MINUTES", 15, 1, 1440, "minutes")),
-        limits={name: int(_number(env, name, default, 1, 100_000_000, "requests"))
-                for name, default in DEFAULT_LIMITS.items()},
+        limits={
+            name: int(_number(env, name, default, 1, 100_000_000, "requests"))
+            for name, default in DEFAULT_LIMITS.items()
+        },
         web_host=_host(env, "WEB_HOST", "127.0.0.1"),
-        sandbox_app_url=_url(env, "SANDBOX_APP_URL",
-                             f"http://127.0.0.1:{_port(env, 'WEB_PORT', 5000)}{_base_path(env)}/").rstrip("/") + "/",
+        sandbox_app_url=_url(
+            env, "SANDBOX_APP_URL", f"http://127.0.0.1:{_port(env, 'WEB_PORT', 5000)}{_base_path(env)}/"
+        ).rstrip("/")
+        + "/",
     )
 
 
@@ -310,5 +343,7 @@ def _webhook_url(env: Mapping[str, str]) -> str | None:
         return None
     path = urlsplit(url).path.strip("/").split("/")
     if len(path) < 3 or path[0] != "rest" or not path[1].isdigit():
-        raise SettingsError("BITRIX24_WEBHOOK_URL must look like https://portal.bitrix24.ru/rest/<user id>/<key>/")
+        raise SettingsError(
+            "BITRIX24_WEBHOOK_URL must look like https://portal.bitrix24.ru/rest/<user id>/<key>/"
+        )
     return url.rstrip("/") + "/"

@@ -1,4 +1,5 @@
 """Tokens at rest are encrypted (DESIGN §5) with a key derived from SECRET_KEY."""
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,9 @@ class TokenBox:
     """Seals and opens secrets for the database; a changed SECRET_KEY makes old ones unreadable (None)."""
 
     def __init__(self, secret_key: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"telemost-bitrix tokens at rest"
-                   ).derive(secret_key.encode())
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"telemost-bitrix tokens at rest"
+        ).derive(secret_key.encode())
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         self._digest_key = hashlib.sha256(b"telemost-bitrix digests" + secret_key.encode()).digest()
 

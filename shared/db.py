@@ -5,15 +5,17 @@ for the writer, a busy timeout so writers queue instead of failing, and BEGIN IM
 transactions so two writers never both read and then collide on the upgrade to a write lock.
 Read-only work uses a plain deferred BEGIN so it does not queue behind writers.
 """
+
 from __future__ import annotations
 
 import fcntl
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +25,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 POOL_SIZE, POOL_OVERFLOW = 20, 20
 
 # A forked child (gunicorn, Celery prefork) must not reuse its parent's sockets or file handles.
-_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 os.register_at_fork(after_in_child=lambda: [engine.dispose(close=False) for engine in list(_ENGINES)])
 
 
@@ -64,7 +66,7 @@ class WriterTurn:
     no turn.
     """
 
-    _ALL: "weakref.WeakSet[WriterTurn]" = weakref.WeakSet()
+    _ALL: ClassVar[weakref.WeakSet[WriterTurn]] = weakref.WeakSet()
 
     def __init__(self, url: str) -> None:
         path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
@@ -83,7 +85,7 @@ class WriterTurn:
             return
         with self._threads:
             if self._file is None:
-                self._file = open(self._path, "a")
+                self._file = open(self._path, "a")  # noqa: SIM115 (held open: the flock lives as long as it)
             fcntl.flock(self._file, fcntl.LOCK_EX)
             try:
                 yield
@@ -96,12 +98,19 @@ os.register_at_fork(after_in_child=lambda: [turn._after_fork() for turn in list(
 
 def _make_engine(url: str, echo: bool) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        return create_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW,
-                           connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -114,8 +123,9 @@ def _make_engine(url: str, echo: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         # SQLite's own lower() knows only ASCII; search must fold Cyrillic names as PostgreSQL does.
-        dbapi_connection.create_function("lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
-                                         deterministic=True)
+        dbapi_connection.create_function(
+            "lower", 1, lambda text: text.lower() if isinstance(text, str) else text, deterministic=True
+        )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -2,9 +2,10 @@
 
 Plain data on purpose: shared/ does not import Celery (DESIGN §3).
 """
+
 from __future__ import annotations
 
-from .config import Settings
+from shared.config import Settings
 
 PROVISION_TASK = "conferences.provision"
 SYNC_BITRIX_TASK = "conferences.sync_bitrix"
@@ -38,7 +39,10 @@ def celery_settings(settings: Settings) -> dict:
     return {
         "broker_url": settings.redis_url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS, "socket_connect_timeout": 2},
+        "broker_transport_options": {
+            "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+            "socket_connect_timeout": 2,
+        },
         # Status lives in the database; results in Redis would only be one more thing to lose.
         "task_ignore_result": True,
         "result_backend": None,
@@ -47,14 +51,21 @@ def celery_settings(settings: Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_default_queue": CONFERENCES_QUEUE,
-        "task_routes": {PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
-                        SYNC_BITRIX_TASK: {"queue": BITRIX_QUEUE},
-                        PROCESS_EVENT_TASK: {"queue": BITRIX_QUEUE},
-                        LEGACY_CONFIRM_UNINSTALL_TASK: {"queue": BITRIX_QUEUE},
-                        RECONCILE_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
-                        "maintenance.*": {"queue": MAINTENANCE_QUEUE}},
+        "task_routes": {
+            PROVISION_TASK: {"queue": CONFERENCES_QUEUE},
+            SYNC_BITRIX_TASK: {"queue": BITRIX_QUEUE},
+            PROCESS_EVENT_TASK: {"queue": BITRIX_QUEUE},
+            LEGACY_CONFIRM_UNINSTALL_TASK: {"queue": BITRIX_QUEUE},
+            RECONCILE_CALENDAR_TASK: {"queue": BITRIX_QUEUE},
+            "maintenance.*": {"queue": MAINTENANCE_QUEUE},
+        },
         # If Redis is down the web answers anyway (the sweeper sends later): fail fast, do not hang a request.
-        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+        "task_publish_retry_policy": {
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.2,
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "timezone": "UTC",

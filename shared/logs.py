@@ -1,16 +1,19 @@
 """Logging for every process: one line per event, JSON in production, with the conference id (and, in
 the worker, the Celery task id) on every line written while working on a conference."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator
 
 from pythonjsonlogger.json import JsonFormatter
 
 conference_id_var: ContextVar[int | None] = ContextVar("conference_id", default=None)
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [conference=%(conference_id)s task=%(task_id)s]: %(message)s"
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s [conference=%(conference_id)s task=%(task_id)s]: %(message)s"
+)
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(conference_id)s %(task_id)s"
 
 
@@ -30,8 +33,11 @@ class ContextFilter(logging.Filter):
 def configure_logging(level: str, json_lines: bool, task_id: Callable[[], str | None] | None = None) -> None:
     handler = logging.StreamHandler()
     if json_lines:
-        handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level",
-                                                                       "name": "logger"}))
+        handler.setFormatter(
+            JsonFormatter(
+                JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}
+            )
+        )
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.addFilter(ContextFilter(task_id))

@@ -1,11 +1,12 @@
 """Counters that several processes add to and /metrics reads: kept in Redis (DESIGN §2: Redis holds
 messages and counters; losing them loses only statistics)."""
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Callable
 
 import redis
 import requests
@@ -34,6 +35,7 @@ def status_label(code: object) -> str:
 
 def outside_call_recorder(client: redis.Redis, service_of: Callable[[str], str]):
     """A requests response hook counting each outside call and its time, by service and HTTP status."""
+
     def record(response: requests.Response, *args, **kwargs) -> None:
         service = service_of(response.url)
         field = f"{service}|{status_label(response.status_code)}"
@@ -44,6 +46,7 @@ def outside_call_recorder(client: redis.Redis, service_of: Callable[[str], str])
             pipe.execute()
         except redis.RedisError:  # statistics must never fail a call
             log.debug("outside-call metrics not recorded")
+
     return record
 
 
@@ -61,7 +64,9 @@ def outside_calls(client: redis.Redis) -> list[tuple[str, str, int, float]]:
             total = totals.setdefault((service, status_label(status)), [0, 0.0])
             total[0] += int(value)
             total[1] += float(raw.get(f"{service}|{status}|seconds", 0))
-    return sorted((service, status, int(count), seconds) for (service, status), (count, seconds) in totals.items())
+    return sorted(
+        (service, status, int(count), seconds) for (service, status), (count, seconds) in totals.items()
+    )
 
 
 def beat(client: redis.Redis) -> None:

@@ -1,16 +1,28 @@
 """The database is the source of truth: a conference and the steps that provision it."""
+
 from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -24,22 +36,22 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect):
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class ConferenceType(str, enum.Enum):
+class ConferenceType(enum.StrEnum):
     CONFERENCE = "conference"
     BROADCAST = "broadcast"
 
 
-class ConferenceStatus(str, enum.Enum):
+class ConferenceStatus(enum.StrEnum):
     PENDING = "pending"
     PROVISIONING = "provisioning"
     READY = "ready"
@@ -50,19 +62,32 @@ class ConferenceStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class StepName(str, enum.Enum):
+class StepName(enum.StrEnum):
     CREATE_ROOM = "create_room"
     SYNC_COHOSTS = "sync_cohosts"
     CALENDAR_EVENT = "calendar_event"
     NOTIFY_INVITEES = "notify_invitees"
 
 
-class StepState(str, enum.Enum):
+class StepState(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+def stored_as_text(enum_type: type[enum.StrEnum], length: int) -> Enum:
+    """An enum column kept as its plain value in a VARCHAR, as the migrations made it (no CHECK, no native
+    type): rows read back as the enum, and a value the code does not know fails loudly."""
+    return Enum(
+        enum_type,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class Conference(Base):
@@ -80,7 +105,7 @@ class Conference(Base):
     portal: Mapped[str] = mapped_column(String(255))
     owner_id: Mapped[int] = mapped_column(Integer)
     owner_name: Mapped[str] = mapped_column(String(255))
-    type: Mapped[str] = mapped_column(String(16))
+    type: Mapped[ConferenceType] = mapped_column(stored_as_text(ConferenceType, 16))
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -92,7 +117,9 @@ class Conference(Base):
     invitees: Mapped[list[int]] = mapped_column(JSON, default=list)
     create_calendar_event: Mapped[bool] = mapped_column(default=False)
     invite_users: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(24), default=ConferenceStatus.PENDING.value)
+    status: Mapped[ConferenceStatus] = mapped_column(
+        stored_as_text(ConferenceStatus, 24), default=ConferenceStatus.PENDING
+    )
     join_url: Mapped[str | None] = mapped_column(String(512))
     watch_url: Mapped[str | None] = mapped_column(String(512))
     telemost_id: Mapped[str | None] = mapped_column(String(64))
@@ -117,11 +144,11 @@ class Conference(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    steps: Mapped[list["Step"]] = relationship(
+    steps: Mapped[list[Step]] = relationship(
         back_populates="conference", cascade="all, delete-orphan", order_by="Step.id", lazy="selectin"
     )
 
-    def step(self, name: str) -> "Step":
+    def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
 
 
@@ -135,7 +162,7 @@ class Step(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16), default=StepState.PENDING.value)
+    state: Mapped[StepState] = mapped_column(stored_as_text(StepState, 16), default=StepState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # `attempts` when the user last asked for a retry: the count of tries stays honest, and the
     # retry still gets a full allowance of automatic attempts.
@@ -234,8 +261,14 @@ class InboundEvent(Base):
 
 # Waiting (not yet taken) rows are unique per subject: what arrives before a worker takes the row joins it;
 # what arrives after makes a new one, so a change after the read is read again.
-Index("ix_inbound_events_waiting", InboundEvent.portal, InboundEvent.subject, unique=True,
-      sqlite_where=InboundEvent.taken_at.is_(None), postgresql_where=InboundEvent.taken_at.is_(None))
+Index(
+    "ix_inbound_events_waiting",
+    InboundEvent.portal,
+    InboundEvent.subject,
+    unique=True,
+    sqlite_where=InboundEvent.taken_at.is_(None),
+    postgresql_where=InboundEvent.taken_at.is_(None),
+)
 Index("ix_inbound_events_due", InboundEvent.taken_at, InboundEvent.sent_at)
 
 

@@ -3,24 +3,38 @@
 Requests are validated by these models and the OpenAPI document is generated from them; responses
 are built by `conferences.service.to_dict` and checked against `ConferenceOut` in the tests.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, ClassVar, Literal, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictBool, StrictInt,
-                      StrictStr, ValidationError, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 START_AT_GRACE = timedelta(minutes=5)
 START_AT_HORIZON = timedelta(days=5 * 366)  # far enough for any plan, near enough for every calendar
 WaitingRoomLevel = Literal["PUBLIC", "ORGANIZATION", "ADMINS"]
 ConferenceTypeName = Literal["conference", "broadcast"]
-StatusName = Literal["pending", "provisioning", "ready", "partially_failed", "failed", "syncing", "cancelling",
-                     "cancelled"]
+StatusName = Literal[
+    "pending", "provisioning", "ready", "partially_failed", "failed", "syncing", "cancelling", "cancelled"
+]
 # Control characters have no place in names and break PostgreSQL text (NUL); line breaks are fine in prose.
 # C1 too (U+0080-U+009F): U+009B opens a terminal escape sequence, as ESC does.
-_CONTROL = {chr(c) for c in range(32)} | {chr(c) for c in range(0x7f, 0xa0)}
+_CONTROL = {chr(c) for c in range(32)} | {chr(c) for c in range(0x7F, 0xA0)}
 _PROSE_CONTROL = _CONTROL - {"\n", "\r", "\t"}
 
 
@@ -51,7 +65,7 @@ def _start_at(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00") from None
     if moment.tzinfo is None:
         raise ValueError("must carry an offset, such as 2026-12-01T10:00:00+03:00")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if moment < now - START_AT_GRACE:
         raise ValueError("may not be more than 5 minutes in the past")
     if moment > now + START_AT_HORIZON:
@@ -80,7 +94,7 @@ TimeZoneName = Annotated[StrictStr, Field(max_length=64), AfterValidator(_timezo
 StartAt = Annotated[datetime, BeforeValidator(_start_at)]
 
 
-def Prose(limit: int):  # noqa: N802 - reads as a type in the models below
+def Prose(limit: int):
     return Annotated[StrictStr, Field(max_length=limit), AfterValidator(_prose)]
 
 
@@ -126,9 +140,15 @@ class ConferenceIn(StrictModel):
     invite_users: StrictBool | None = Field(None, description="Default: true when there are invitees")
 
     @model_validator(mode="after")
-    def _rules(self) -> "ConferenceIn":
-        problems = conference_rules({"type": self.type, "live_stream": self.live_stream, "start_at": self.start_at,
-                                     "create_calendar_event": self.create_calendar_event})
+    def _rules(self) -> ConferenceIn:
+        problems = conference_rules(
+            {
+                "type": self.type,
+                "live_stream": self.live_stream,
+                "start_at": self.start_at,
+                "create_calendar_event": self.create_calendar_event,
+            }
+        )
         if problems:
             raise RuleViolations(problems)
         if self.create_calendar_event is None:
@@ -147,7 +167,9 @@ class RuleViolations(ValueError):
 
 
 class ListQuery(StrictModel):
-    scope: Literal["mine", "all"] = Field("mine", description="all: every conference of the portal (administrators)")
+    scope: Literal["mine", "all"] = Field(
+        "mine", description="all: every conference of the portal (administrators)"
+    )
     type: ConferenceTypeName | None = None
     status: StatusName | None = None
     q: Annotated[str, Field(max_length=255), AfterValidator(_no_control)] | None = None
@@ -178,18 +200,22 @@ class SessionOut(BaseModel):
 
 
 class StepOut(BaseModel):
-    name: str = Field(description="The step's name in the pipeline's registry (shared/pipeline/registry.py), "
-                                  "in the order they run: create_room, sync_cohosts, calendar_event, "
-                                  "notify_invitees")
+    name: str = Field(
+        description="The step's name in the pipeline's registry (shared/pipeline/registry.py), "
+        "in the order they run: create_room, sync_cohosts, calendar_event, "
+        "notify_invitees"
+    )
     state: Literal["pending", "running", "done", "failed", "skipped"]
     attempts: int
     error: str | None
-    error_code: str | None = Field(description="A stable code to act on: bitrix_reauth means the user must "
-                                               "renew their Bitrix24 authorisation (open the app again); "
-                                               "yandex_reconnect that the Yandex account which made the room "
-                                               "must be connected again; yandex_app_refused that Yandex refused "
-                                               "to renew its token for a reason that is not the user's to fix "
-                                               "(the account stays connected)")
+    error_code: str | None = Field(
+        description="A stable code to act on: bitrix_reauth means the user must "
+        "renew their Bitrix24 authorisation (open the app again); "
+        "yandex_reconnect that the Yandex account which made the room "
+        "must be connected again; yandex_app_refused that Yandex refused "
+        "to renew its token for a reason that is not the user's to fix "
+        "(the account stays connected)"
+    )
     updated_at: datetime
 
 

@@ -1,6 +1,6 @@
 """The web process: a Flask application factory (DESIGN §2-3)."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import requests
 from flask import Flask
@@ -9,16 +9,15 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from shared.config import Settings, load_settings
 from shared.crypto import TokenBox
-from shared.logs import configure_logging
 from shared.db import Database
+from shared.logs import configure_logging
 from shared.portal.access import BitrixAccess
 from shared.portal.identity import Identity
 from shared.portal.install import Portals
 from shared.yandex.accounts import YandexAccounts
-
-from .errors import register_error_handlers
-from .prefix import PrefixMiddleware
-from .queue import Queue
+from web.errors import register_error_handlers
+from web.prefix import PrefixMiddleware
+from web.queue import Queue
 
 MAX_BODY_BYTES = 64 * 1024  # the largest valid conference is well under this
 
@@ -41,9 +40,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.logging_level, settings.json_logs)
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, SETTINGS=settings, BASE_PATH=settings.base_path,
-                      MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-                      TESTING=settings.flask_env == "testing")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SETTINGS=settings,
+        BASE_PATH=settings.base_path,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        TESTING=settings.flask_env == "testing",
+    )
     app.json.sort_keys = False
     app.url_map.converters["id"] = RowIdConverter
     db, http, box = Database(settings.database_url), requests.Session(), TokenBox(settings.secret_key)
@@ -51,16 +54,30 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The web never sleeps for the portal's budget: a full bucket is a 503 at once (DESIGN §5).
     bitrix = BitrixAccess(settings, db, box, queue.redis, http, max_wait_seconds=0)
     identity = Identity(settings, db, http, limiter=bitrix.limiter)
-    app.extensions.update(db=db, queue=queue, http=http, box=box, identity=identity,
-                          portals=Portals(identity, box),
-                          bitrix=bitrix,
-                          yandex=YandexAccounts(settings, db, box, queue.redis, http))
+    app.extensions.update(
+        db=db,
+        queue=queue,
+        http=http,
+        box=box,
+        identity=identity,
+        portals=Portals(identity, box),
+        bitrix=bitrix,
+        yandex=YandexAccounts(settings, db, box, queue.redis, http),
+    )
 
-    from .api import bitrix_users, conferences, session
-    from . import bitrix_events, health, launch, openapi, security_headers, yandex
+    from web import bitrix_events, health, launch, openapi, security_headers, yandex
+    from web.api import bitrix_users, conferences, session
 
-    for blueprint in (conferences.bp, session.bp, bitrix_users.bp, yandex.bp, health.bp, openapi.bp, launch.bp,
-                      bitrix_events.bp):
+    for blueprint in (
+        conferences.bp,
+        session.bp,
+        bitrix_users.bp,
+        yandex.bp,
+        health.bp,
+        openapi.bp,
+        launch.bp,
+        bitrix_events.bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     health.time_requests(app)

@@ -2,6 +2,7 @@
 
 Third-party cookies are not needed inside the Bitrix24 iframe (DESIGN §5).
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -11,8 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from shared.portal.caller import Caller
 from shared.portal.identity import PortalAccess
-
-from .errors import ApiError
+from web.errors import ApiError
 
 TOKEN_TTL_SECONDS = 1800
 SALT = "telemost-app-token"
@@ -24,8 +24,16 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def issue_token(portal: PortalAccess, user: dict) -> str:
     """`g` ties the token to the install it was issued under: after an uninstall it is refused, reinstall or not."""
-    return _serializer().dumps({"p": portal.key, "g": portal.install_generation, "u": user["id"], "n": user["name"],
-                                "e": user.get("email"), "a": bool(user.get("is_admin"))})
+    return _serializer().dumps(
+        {
+            "p": portal.key,
+            "g": portal.install_generation,
+            "u": user["id"],
+            "n": user["name"],
+            "e": user.get("email"),
+            "a": bool(user.get("is_admin")),
+        }
+    )
 
 
 def verify_token(token: str) -> dict:
@@ -42,10 +50,19 @@ def authenticated(token: str) -> tuple[Caller, dict]:
     claims = verify_token(token)
     generation = current_app.extensions["portals"].install_generation(claims["p"])
     if generation is None or generation != claims.get("g", 0):
-        raise ApiError(401, "The app was uninstalled from this portal (or installed again since): open it from the "
-                            "portal")
-    caller = Caller(portal=claims["p"], user_id=int(claims["u"]), name=claims["n"], is_admin=bool(claims.get("a")))
-    user = {"id": int(claims["u"]), "name": claims["n"], "email": claims.get("e"), "is_admin": claims.get("a", False)}
+        raise ApiError(
+            401,
+            "The app was uninstalled from this portal (or installed again since): open it from the portal",
+        )
+    caller = Caller(
+        portal=claims["p"], user_id=int(claims["u"]), name=claims["n"], is_admin=bool(claims.get("a"))
+    )
+    user = {
+        "id": int(claims["u"]),
+        "name": claims["n"],
+        "email": claims.get("e"),
+        "is_admin": claims.get("a", False),
+    }
     return caller, user
 
 
@@ -57,5 +74,6 @@ def login_required(view):
             raise ApiError(401, "Send the app token as 'Authorization: Bearer <token>'")
         g.caller, g.user = authenticated(token.strip())
         return view(*args, **kwargs)
+
     wrapper.__openapi_secured__ = True
     return wrapper

@@ -10,6 +10,7 @@ stored in the database before the answer (shared/conferences/portal_events.py), 
 its id. If it cannot be stored the answer is 503: the portal drops the event, and the reconciliation of
 calendar events (beat) is what catches up. ONAPPINSTALL is done here and now: what it stores is its result.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,8 @@ from shared.clients.errors import TransientError
 from shared.conferences import calendar_sync
 from shared.conferences import portal_events as inbound_events
 from shared.portal.identity import Launch, NotVouched
-
-from .bitrix_form import nested, number
-from .errors import error_response
+from web.bitrix_form import nested, number
+from web.errors import error_response
 
 bp = Blueprint("bitrix_events", __name__)
 log = logging.getLogger(__name__)
@@ -32,11 +32,19 @@ CALENDAR_EVENTS = ("ONCALENDARENTRYDELETE", "ONCALENDARENTRYUPDATE")
 
 
 def _install(auth: dict, ts: int) -> None:
-    launch = Launch(auth_id=str(auth.get("access_token", "")), domain=str(auth.get("domain", "")),
-                    member_id=str(auth.get("member_id", "")), refresh_id=auth.get("refresh_token") or None,
-                    application_token=auth.get("application_token") or None)
-    current_app.extensions["portals"].install(launch, ts=ts, scope=auth.get("scope"),
-                                              events_url=url_for("bitrix_events.portal_events", _external=True))
+    launch = Launch(
+        auth_id=str(auth.get("access_token", "")),
+        domain=str(auth.get("domain", "")),
+        member_id=str(auth.get("member_id", "")),
+        refresh_id=auth.get("refresh_token") or None,
+        application_token=auth.get("application_token") or None,
+    )
+    current_app.extensions["portals"].install(
+        launch,
+        ts=ts,
+        scope=auth.get("scope"),
+        events_url=url_for("bitrix_events.portal_events", _external=True),
+    )
 
 
 def _store(member_id: str, subject: str, event: str, ts: int, auth: dict) -> None:

@@ -1,8 +1,10 @@
 """Bitrix24 posts events form-encoded with PHP bracket keys (auth[access_token]=…): read them as nested dicts."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 KEY_PART = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 5
@@ -21,8 +23,12 @@ def nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         head, _, rest = key.partition("[")
-        parts = [head] + KEY_PART.findall("[" + rest) if rest else [head]
-        if not head or len(parts) > MAX_DEPTH or (rest and "[" + rest != "".join(f"[{p}]" for p in parts[1:])):
+        parts = [head, *KEY_PART.findall("[" + rest)] if rest else [head]
+        if (
+            not head
+            or len(parts) > MAX_DEPTH
+            or (rest and "[" + rest != "".join(f"[{p}]" for p in parts[1:]))
+        ):
             result[key] = value
             continue
         node = result

@@ -1,4 +1,5 @@
 """Every error the API gives is JSON: {"error": {"code", "message", "fields"}} (CONTRACT §4)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,19 +9,42 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
-         429: "too_many_requests", 500: "internal_error", 501: "not_implemented", 503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    501: "not_implemented",
+    503: "unavailable",
+}
 
 
 DRAIN_AT_MOST = 1024 * 1024  # a refused body up to this size is read and dropped before the 413
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        fields: dict[str, str] | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
-        self.status, self.message, self.fields, self.code = status, message, fields or {}, code or CODES[status]
+        self.status, self.message, self.fields, self.code = (
+            status,
+            message,
+            fields or {},
+            code or CODES[status],
+        )
         self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
@@ -64,8 +88,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        messages = {404: "No such resource", 405: "This method is not allowed here",
-                    413: "The request body is too large"}
+        messages = {
+            404: "No such resource",
+            405: "This method is not allowed here",
+            413: "The request body is too large",
+        }
         if exc.code == 413:
             drain_refused_body()
         return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
@@ -74,4 +101,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         # Never a bare 500 page: log the cause, tell the caller something they can act on.
         log.exception("unexpected error")
-        return error_response(500, "Something went wrong on our side; the request was not applied. Try again.")
+        return error_response(
+            500, "Something went wrong on our side; the request was not applied. Try again."
+        )

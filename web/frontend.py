@@ -1,4 +1,5 @@
 """The built front end (web/frontend, built by Vite into web/static/dist): which files the page loads."""
+
 from __future__ import annotations
 
 import json

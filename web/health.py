@@ -1,4 +1,5 @@
 """Health (database, its schema, Redis, the newest worker heartbeat) and Prometheus metrics."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,7 @@ from shared import metrics as shared_metrics
 from shared.jobs import QUEUES
 from shared.models import Conference, Step
 from shared.schemas import HealthOut
-
-from .openapi import documented
+from web.openapi import documented
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -25,8 +25,9 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # alembic.in
 # Loading the migrations imports alembic, which logs each of its autogenerate plugins at INFO in every web.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 # Per web process: each gunicorn worker counts its own requests (a scrape sees the one that answers).
-REQUEST_SECONDS = Histogram("telemost_http_request_seconds", "Web requests by route and status",
-                            ["method", "route", "status"])
+REQUEST_SECONDS = Histogram(
+    "telemost_http_request_seconds", "Web requests by route and status", ["method", "route", "status"]
+)
 
 
 def _check(name: str, probe) -> str:
@@ -58,7 +59,7 @@ def _read_migration_heads(state) -> None:
 
 
 def _schema(db, expected: frozenset[str]) -> str:
-    """"ok" when the database is at the newest migration; else where it is, for the operator to act on."""
+    """ "ok" when the database is at the newest migration; else where it is, for the operator to act on."""
     try:
         with db.read() as session:
             current = frozenset(session.scalars(text("SELECT version_num FROM alembic_version")))
@@ -80,8 +81,10 @@ def _schema(db, expected: frozenset[str]) -> str:
 
 
 @bp.get("/health")
-@documented("Liveness and readiness: the database, its schema (at the newest migration) and Redis checked",
-            responses={200: HealthOut, 503: HealthOut})
+@documented(
+    "Liveness and readiness: the database, its schema (at the newest migration) and Redis checked",
+    responses={200: HealthOut, 503: HealthOut},
+)
 def health():
     db = current_app.extensions["db"]
 
@@ -89,14 +92,20 @@ def health():
         with db.read() as session:
             session.execute(text("SELECT 1"))
 
-    checks = {"database": _check("database", database),
-              "schema": _schema(db, current_app.extensions["migration_heads"]),
-              "redis": _check("redis", current_app.extensions["queue"].ping)}
+    checks = {
+        "database": _check("database", database),
+        "schema": _schema(db, current_app.extensions["migration_heads"]),
+        "redis": _check("redis", current_app.extensions["queue"].ping),
+    }
     healthy = all(v == "ok" for v in checks.values())
-    body = {"status": "healthy" if healthy else "unhealthy", "service": SERVICE_NAME,
-            "base_path": current_app.config["BASE_PATH"], "checks": checks,
-            # Informative: a web without workers still answers, but nothing gets provisioned.
-            "worker_heartbeat_age_seconds": _heartbeat_age()}
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "service": SERVICE_NAME,
+        "base_path": current_app.config["BASE_PATH"],
+        "checks": checks,
+        # Informative: a web without workers still answers, but nothing gets provisioned.
+        "worker_heartbeat_age_seconds": _heartbeat_age(),
+    }
     return jsonify(body), 200 if healthy else 503
 
 
@@ -106,15 +115,21 @@ def metrics():
     registry = CollectorRegistry()
     conferences = Gauge("telemost_conferences", "Conferences by status", ["status"], registry=registry)
     steps = Gauge("telemost_steps", "Pipeline steps by name and state", ["name", "state"], registry=registry)
-    retries = Gauge("telemost_step_retries", "Attempts beyond the first, by step", ["name"], registry=registry)
+    retries = Gauge(
+        "telemost_step_retries", "Attempts beyond the first, by step", ["name"], registry=registry
+    )
     with current_app.extensions["db"].read() as session:
-        for status, count in session.execute(select(Conference.status, func.count()).group_by(Conference.status)):
+        for status, count in session.execute(
+            select(Conference.status, func.count()).group_by(Conference.status)
+        ):
             conferences.labels(status).set(count)
-        for name, state, count in session.execute(select(Step.name, Step.state, func.count())
-                                                  .group_by(Step.name, Step.state)):
+        for name, state, count in session.execute(
+            select(Step.name, Step.state, func.count()).group_by(Step.name, Step.state)
+        ):
             steps.labels(name, state).set(count)
-        for name, extra in session.execute(select(Step.name, func.sum(Step.attempts - 1))
-                                           .where(Step.attempts > 1).group_by(Step.name)):
+        for name, extra in session.execute(
+            select(Step.name, func.sum(Step.attempts - 1)).where(Step.attempts > 1).group_by(Step.name)
+        ):
             retries.labels(name).set(extra or 0)
     _redis_metrics(registry)
     return Response(generate_latest(registry) + generate_latest(), mimetype=CONTENT_TYPE_LATEST)
@@ -122,9 +137,12 @@ def metrics():
 
 def _redis_metrics(registry: CollectorRegistry) -> None:
     queue = Gauge("telemost_queue_depth", "Messages waiting in each queue", ["queue"], registry=registry)
-    calls = Gauge("telemost_outside_calls", "Calls to the outside services", ["service", "status"], registry=registry)
-    seconds = Gauge("telemost_outside_call_seconds", "Total time of those calls", ["service", "status"],
-                    registry=registry)
+    calls = Gauge(
+        "telemost_outside_calls", "Calls to the outside services", ["service", "status"], registry=registry
+    )
+    seconds = Gauge(
+        "telemost_outside_call_seconds", "Total time of those calls", ["service", "status"], registry=registry
+    )
     client = current_app.extensions["queue"].redis
     try:
         for name in QUEUES:
@@ -151,5 +169,6 @@ def time_requests(app: Flask) -> None:
             method = request.method if request.method in served else "other"
             route = request.url_rule.rule if request.url_rule else "unmatched"
             REQUEST_SECONDS.labels(method, route, shared_metrics.status_label(response.status_code)).observe(
-                time.perf_counter() - g.started)
+                time.perf_counter() - g.started
+            )
         return response

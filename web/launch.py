@@ -1,4 +1,5 @@
 """Opening the app from Bitrix24: the launch page and the install page (CONTRACT §3)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,10 +9,9 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from shared.clients.errors import TransientError
 from shared.portal.identity import Launch, NotVouched, VerifiedUser
-
-from . import security_headers
-from .auth import TOKEN_TTL_SECONDS, issue_token
-from .frontend import bundle_assets
+from web import security_headers
+from web.auth import TOKEN_TTL_SECONDS, issue_token
+from web.frontend import bundle_assets
 
 bp = Blueprint("launch", __name__)
 log = logging.getLogger(__name__)
@@ -25,10 +25,14 @@ def _field(name: str) -> str:
 
 
 def _launch() -> Launch:
-    return Launch(auth_id=_field("AUTH_ID"), domain=_field("DOMAIN"), member_id=_field("member_id"),
-                  refresh_id=_field("REFRESH_ID") or None,
-                  application_token=_field("APPLICATION_TOKEN") or None,
-                  server_endpoint=_field("SERVER_ENDPOINT") or None)  # only a known server is asked
+    return Launch(
+        auth_id=_field("AUTH_ID"),
+        domain=_field("DOMAIN"),
+        member_id=_field("member_id"),
+        refresh_id=_field("REFRESH_ID") or None,
+        application_token=_field("APPLICATION_TOKEN") or None,
+        server_endpoint=_field("SERVER_ENDPOINT") or None,
+    )  # only a known server is asked
 
 
 def _refused(reason: str, status: int = 401) -> tuple[str, int]:
@@ -50,7 +54,8 @@ def _framed_by(response: Response, user: VerifiedUser) -> Response:
     portal = f"{scheme}://{user.portal.domain}"
     bx24 = urlsplit(_bx24_url(user, user.portal.domain))
     response.headers["Content-Security-Policy"] = security_headers.page_policy(
-        scripts=[f"{bx24.scheme}://{bx24.netloc}"], connect=[portal], frame_ancestors=["'self'", portal])
+        scripts=[f"{bx24.scheme}://{bx24.netloc}"], connect=[portal], frame_ancestors=["'self'", portal]
+    )
     return response
 
 
@@ -61,7 +66,9 @@ def _verified(verify) -> VerifiedUser | tuple[str, int]:
     try:
         return verify(launch)
     except NotVouched as exc:
-        log.warning("launch refused for %r: %s", launch.domain, exc)  # %r: a posted DOMAIN cannot forge log lines
+        log.warning(
+            "launch refused for %r: %s", launch.domain, exc
+        )  # %r: a posted DOMAIN cannot forge log lines
         return _refused(str(exc))
     except TransientError:
         return _refused("Bitrix24 did not answer; reload the page in a moment.", 503)
@@ -74,12 +81,23 @@ def launch_page():
     if not isinstance(user, VerifiedUser):
         return user
     portals.keep_user_tokens(user, _launch().refresh_id, replace=True)
-    config = {"token": issue_token(user.portal, user.as_dict()), "expiresIn": TOKEN_TTL_SECONDS,
-              "user": user.as_dict(), "basePath": request.script_root, "portal": user.portal.domain,
-              "memberId": _launch().member_id, "lang": (_field("LANG") or "ru").lower()[:8],
-              "sandbox": current_app.config["SETTINGS"].sandbox}
-    page = render_template("app.html", user=user, config=config, bx24_url=_bx24_url(user, user.portal.domain),
-                           bundle=bundle_assets())
+    config = {
+        "token": issue_token(user.portal, user.as_dict()),
+        "expiresIn": TOKEN_TTL_SECONDS,
+        "user": user.as_dict(),
+        "basePath": request.script_root,
+        "portal": user.portal.domain,
+        "memberId": _launch().member_id,
+        "lang": (_field("LANG") or "ru").lower()[:8],
+        "sandbox": current_app.config["SETTINGS"].sandbox,
+    }
+    page = render_template(
+        "app.html",
+        user=user,
+        config=config,
+        bx24_url=_bx24_url(user, user.portal.domain),
+        bundle=bundle_assets(),
+    )
     return _framed_by(Response(page, mimetype="text/html"), user)
 
 
@@ -95,8 +113,13 @@ def install_page():
     if not isinstance(user, VerifiedUser):
         return user
     # A handler that could not be bound means lost calendar changes: the administrator is told here.
-    problems = portals.bind_events(user.portal.rest_url, _launch().auth_id,
-                                   url_for("bitrix_events.portal_events", _external=True))
-    page = render_template("install.html", domain=user.portal.domain, bx24_url=_bx24_url(user, user.portal.domain),
-                           problems=problems)
+    problems = portals.bind_events(
+        user.portal.rest_url, _launch().auth_id, url_for("bitrix_events.portal_events", _external=True)
+    )
+    page = render_template(
+        "install.html",
+        domain=user.portal.domain,
+        bx24_url=_bx24_url(user, user.portal.domain),
+        problems=problems,
+    )
     return _framed_by(Response(page, mimetype="text/html"), user)

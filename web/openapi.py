@@ -1,4 +1,5 @@
 """The OpenAPI 3 document, generated from the routes and the pydantic models they declare."""
+
 from __future__ import annotations
 
 import re
@@ -13,13 +14,26 @@ bp = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"
 
 
-def documented(summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-               responses: dict[int, type[BaseModel] | None], headers: dict[str, str] | None = None):
+def documented(
+    summary: str,
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    responses: dict[int, type[BaseModel] | None],
+    headers: dict[str, str] | None = None,
+):
     """Declares what a view accepts and answers; the document is built from these declarations."""
+
     def attach(view):
-        view.__openapi__ = {"summary": summary, "body": body, "query": query, "responses": responses,
-                            "headers": headers or {}}
+        view.__openapi__ = {
+            "summary": summary,
+            "body": body,
+            "query": query,
+            "responses": responses,
+            "headers": headers or {},
+        }
         return view
+
     return attach
 
 
@@ -31,17 +45,30 @@ def _operation(spec: dict, view, schemas: dict[str, Any], path_params: list[str]
         return {"$ref": REF.format(model=model.__name__)}
 
     operation: dict[str, Any] = {"summary": spec["summary"], "responses": {}}
-    parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in path_params]
+    parameters = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in path_params
+    ]
     if spec["query"] is not None:
         for name, field in spec["query"].model_fields.items():
-            parameters.append({"name": name, "in": "query", "required": field.is_required(),
-                               "schema": spec["query"].model_json_schema()["properties"][name]})
-    parameters += [{"name": h, "in": "header", "required": False, "description": d, "schema": {"type": "string"}}
-                   for h, d in spec["headers"].items()]
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": field.is_required(),
+                    "schema": spec["query"].model_json_schema()["properties"][name],
+                }
+            )
+    parameters += [
+        {"name": h, "in": "header", "required": False, "description": d, "schema": {"type": "string"}}
+        for h, d in spec["headers"].items()
+    ]
     if parameters:
         operation["parameters"] = parameters
     if spec["body"] is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(spec["body"])}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(spec["body"])}},
+        }
     for status, model in spec["responses"].items():
         answer: dict[str, Any] = {"description": _describe(status)}
         if model is not None:
@@ -49,16 +76,25 @@ def _operation(spec: dict, view, schemas: dict[str, Any], path_params: list[str]
         operation["responses"][str(status)] = answer
     if getattr(view, "__openapi_secured__", False):
         operation["security"] = [{"appToken": []}]
-        operation["responses"].setdefault("401", {"description": _describe(401),
-                                                  "content": {"application/json": {"schema": ref(ErrorOut)}}})
+        operation["responses"].setdefault(
+            "401", {"description": _describe(401), "content": {"application/json": {"schema": ref(ErrorOut)}}}
+        )
     return operation
 
 
 def _describe(status: int) -> str:
-    return {200: "OK", 202: "Accepted: the work continues in the background", 400: "Malformed request",
-            401: "No valid app token", 404: "Not found (or not yours)", 409: "Conflict", 413: "Body too large",
-            422: "A rule was broken; every offending field is named", 501: "Not implemented yet",
-            503: "A dependency is down"}.get(status, "Answer")
+    return {
+        200: "OK",
+        202: "Accepted: the work continues in the background",
+        400: "Malformed request",
+        401: "No valid app token",
+        404: "Not found (or not yours)",
+        409: "Conflict",
+        413: "Body too large",
+        422: "A rule was broken; every offending field is named",
+        501: "Not implemented yet",
+        503: "A dependency is down",
+    }.get(status, "Answer")
 
 
 def build_document(app: Flask) -> dict:
@@ -74,12 +110,22 @@ def build_document(app: Flask) -> dict:
             paths.setdefault(path, {})[method.lower()] = _operation(spec, view, schemas, list(rule.arguments))
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Telemost for Bitrix24", "version": "1.0.0",
-                 "description": "Create Yandex Telemost meetings and broadcasts from a Bitrix24 portal."},
+        "info": {
+            "title": "Telemost for Bitrix24",
+            "version": "1.0.0",
+            "description": "Create Yandex Telemost meetings and broadcasts from a Bitrix24 portal.",
+        },
         "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"appToken": {"type": "http", "scheme": "bearer",
-                                                        "description": "The token from POST /api/session"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "appToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The token from POST /api/session",
+                }
+            },
+        },
     }
 
 

@@ -1,4 +1,5 @@
 """Serving under a path prefix (BASE_PATH), or under the one nginx announces in X-Script-Name."""
+
 from __future__ import annotations
 
 
@@ -12,5 +13,5 @@ class PrefixMiddleware:
         path = environ.get("PATH_INFO", "")
         if prefix and (path == prefix or path.startswith(prefix + "/")):
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-            environ["PATH_INFO"] = path[len(prefix):] or "/"
+            environ["PATH_INFO"] = path[len(prefix) :] or "/"
         return self.app(environ, start_response)

@@ -2,6 +2,7 @@
 
 If Redis is down the request still succeeds: the conference is saved and the sweeper sends it later.
 """
+
 from __future__ import annotations
 
 import logging

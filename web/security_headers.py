@@ -6,10 +6,11 @@ the user is): `Cache-Control: no-store`. An HTML page runs only the scripts and 
 origin, the BX24 script host its caller names and the inline blocks that carry this answer's nonce
 (`{{ csp_nonce() }}` in a template); any other answer runs nothing at all.
 """
+
 from __future__ import annotations
 
 import secrets
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import Flask, Response, g, request
 
@@ -25,8 +26,9 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def page_policy(*, scripts: Iterable[str] = (), connect: Iterable[str] = (),
-                frame_ancestors: Iterable[str] | None = None) -> str:
+def page_policy(
+    *, scripts: Iterable[str] = (), connect: Iterable[str] = (), frame_ancestors: Iterable[str] | None = None
+) -> str:
     """The CSP of an HTML page of the app.
 
     scripts: origins a page loads scripts from besides its own (the BX24 script host).

@@ -1,10 +1,10 @@
 """gunicorn entry point: `gunicorn web.wsgi:app`. A bad setting stops the process with one line."""
+
 import gc
 import sys
 
 from shared.config import SettingsError
-
-from . import create_app
+from web import create_app
 
 # gunicorn's master stops when a worker exits with this code, instead of starting it again forever.
 WORKER_BOOT_ERROR = 3

@@ -4,6 +4,7 @@ The popup opens /auth/yandex/login on the app's own origin, so the cookie set th
 comes back on Yandex's top-level redirect to the callback (SameSite=Lax) and nowhere else (its Path).
 Every refusal is a page that says what to do, and stores nothing.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -14,10 +15,9 @@ from pydantic import BaseModel
 from shared.clients.errors import OutsideServiceError
 from shared.schemas import ErrorOut
 from shared.yandex.accounts import CONNECT_TTL_SECONDS, ConnectRefused
-
-from .auth import authenticated, login_required
-from .errors import ApiError
-from .openapi import documented
+from web.auth import authenticated, login_required
+from web.errors import ApiError
+from web.openapi import documented
 
 bp = Blueprint("yandex", __name__)
 BROWSER_COOKIE = "telemost_yandex_connect"
@@ -48,8 +48,12 @@ def _result(ok: bool, message: str, status: int = 200, replace: bool = False):
 def _cookie_options() -> dict:
     """Path and Secure follow the callback URL Yandex sends the browser to (YANDEX_REDIRECT_URI)."""
     callback = urlsplit(_accounts().oauth.redirect_uri)
-    return {"path": callback.path or "/", "secure": request.is_secure or callback.scheme == "https",
-            "httponly": True, "samesite": "Lax"}
+    return {
+        "path": callback.path or "/",
+        "secure": request.is_secure or callback.scheme == "https",
+        "httponly": True,
+        "samesite": "Lax",
+    }
 
 
 def _forget_browser(response) -> None:
@@ -63,10 +67,13 @@ def login():
 
     `replace=1` is the user's consent, asked by the app, to replace a connected account with another.
     """
-    caller, _ = authenticated(request.args.get("token", ""))  # refused once the install it was issued under ends
+    caller, _ = authenticated(
+        request.args.get("token", "")
+    )  # refused once the install it was issued under ends
     try:
-        url, browser_secret = _accounts().start_connect(caller.portal, caller.user_id,
-                                                        replace=request.args.get("replace") == "1")
+        url, browser_secret = _accounts().start_connect(
+            caller.portal, caller.user_id, replace=request.args.get("replace") == "1"
+        )
     except ConnectRefused as refused:
         return _result(False, refused.message, refused.status)
     response = redirect(url)
@@ -90,11 +97,18 @@ def callback():
         if error.transient:
             return _result(False, error.message, 502)
         # Yandex refused the code (used, expired, or not this sign-in's: PKCE) or the token it gave.
-        return _result(False, f"Yandex did not accept this sign-in ({error.code or error.status}), so nothing "
-                              "was connected. Start again from the app.", 400)
+        return _result(
+            False,
+            f"Yandex did not accept this sign-in ({error.code or error.status}), so nothing "
+            "was connected. Start again from the app.",
+            400,
+        )
     # Only a room's organiser changes it (yandex/room_organiser.py): say so before an edit fails.
-    return _result(True, f"Connected {email or 'your Yandex account'}. Your new rooms are made with it; a room made "
-                         "before is changed only with the account that made it.")
+    return _result(
+        True,
+        f"Connected {email or 'your Yandex account'}. Your new rooms are made with it; a room made "
+        "before is changed only with the account that made it.",
+    )
 
 
 @bp.get("/api/yandex/account")

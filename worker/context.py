@@ -1,4 +1,5 @@
 """What a worker process holds once: the database and the clients (each with its connection pool)."""
+
 from __future__ import annotations
 
 import threading
@@ -11,12 +12,11 @@ import requests
 from shared.crypto import TokenBox
 from shared.db import Database
 from shared.metrics import outside_call_recorder
-from shared.portal.access import BitrixAccess
-from shared.yandex.accounts import YandexAccounts
 from shared.pipeline.runner import Runner
 from shared.pipeline.step import OutsideClients
-
-from .celery_app import app
+from shared.portal.access import BitrixAccess
+from shared.yandex.accounts import YandexAccounts
+from worker.celery_app import app
 
 
 def once(build):
@@ -30,6 +30,7 @@ def once(build):
             if not built:
                 built.append(build())
         return built[0]
+
     return get
 
 
@@ -52,12 +53,19 @@ def bitrix_access() -> BitrixAccess:
 
 def service_of(settings):
     """Which outside service a URL belongs to, for the call metrics."""
-    prefixes = [(settings.telemost_api_url, "telemost"), (settings.yandex_oauth_url, "yandex-oauth"),
-                (settings.yandex_login_url, "yandex-login"), (settings.bitrix24_oauth_url, "bitrix24-oauth")]
-    prefixes += [(server, "bitrix24-oauth") for server in settings.bitrix24_oauth_servers]  # the regional ones
+    prefixes = [
+        (settings.telemost_api_url, "telemost"),
+        (settings.yandex_oauth_url, "yandex-oauth"),
+        (settings.yandex_login_url, "yandex-login"),
+        (settings.bitrix24_oauth_url, "bitrix24-oauth"),
+    ]
+    prefixes += [
+        (server, "bitrix24-oauth") for server in settings.bitrix24_oauth_servers
+    ]  # the regional ones
 
     def name(url: str) -> str:
         return next((service for prefix, service in prefixes if url.startswith(prefix)), "bitrix24")
+
     return name
 
 
@@ -71,7 +79,9 @@ def yandex_accounts() -> YandexAccounts:
 def runner() -> Runner:
     settings = app.settings
     bitrix = bitrix_access()
-    clients = OutsideClients(telemost_for=yandex_accounts().telemost_for,
-                             bitrix_for=lambda conference: bitrix.client(conference.portal, conference.owner_id),
-                             notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app")
+    clients = OutsideClients(
+        telemost_for=yandex_accounts().telemost_for,
+        bitrix_for=lambda conference: bitrix.client(conference.portal, conference.owner_id),
+        notify_client_id=settings.bitrix24_client_id or "telemost-bitrix-app",
+    )
     return Runner(database(), clients, timedelta(seconds=settings.stale_running_after_seconds))

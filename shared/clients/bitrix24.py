@@ -4,22 +4,36 @@ Why not b24pysdk: it builds the REST root as https://{domain}/rest and hard-code
 cannot talk to the plain-http sandbox portal nor to a configured OAuth server, and it retries only on
 503 on its own schedule, where the pipeline needs every transient failure handed back to it.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from .errors import PermanentError, TransientError, json_or_none, network_failure, retry_after_seconds
+from shared.clients.errors import (
+    PermanentError,
+    TransientError,
+    json_or_none,
+    network_failure,
+    retry_after_seconds,
+)
 
 SERVICE = "Bitrix24"
 MAX_BATCH_COMMANDS = 50
-TRANSIENT_CODES = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT", "INTERNAL_SERVER_ERROR",
-                   "ERROR_UNEXPECTED_ANSWER", "EXPIRED_TOKEN"}
+TRANSIENT_CODES = {
+    "QUERY_LIMIT_EXCEEDED",
+    "OPERATION_TIME_LIMIT",
+    "OVERLOAD_LIMIT",
+    "INTERNAL_SERVER_ERROR",
+    "ERROR_UNEXPECTED_ANSWER",
+    "EXPIRED_TOKEN",
+}
 CREDENTIAL_CODES = {"INVALID_TOKEN", "NO_AUTH_FOUND", "INVALID_CREDENTIALS", "AUTHORIZATION_ERROR"}
 REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -91,15 +105,23 @@ def php_query(params: Mapping[str, Any]) -> str:
 class Bitrix24Client:
     """Calls one portal, either through an inbound webhook URL or a REST root plus an OAuth access token."""
 
-    def __init__(self, rest_url: str, auth: str | None = None, timeout: float = 10.0,
-                 session: requests.Session | None = None, limiter: Callable[[str], None] | None = None,
-                 recorder: Callable[[RestCall], None] | None = None) -> None:
+    def __init__(
+        self,
+        rest_url: str,
+        auth: str | None = None,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        limiter: Callable[[str], None] | None = None,
+        recorder: Callable[[RestCall], None] | None = None,
+    ) -> None:
         self.rest_url = rest_url.rstrip("/") + "/"
         self.auth = auth
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
         self.limiter = limiter  # takes a slot of the portal's request budget before each request
-        self.recorder = recorder  # told every request and its answer (Bitrix24 Market asks for 3 days of them)
+        self.recorder = (
+            recorder  # told every request and its answer (Bitrix24 Market asks for 3 days of them)
+        )
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> dict:
         """The whole envelope ({result, time, total?, next?}); raises on any error."""
@@ -112,8 +134,12 @@ class Bitrix24Client:
             response = self._post(method, params)
         data = json_or_none(response)
         if isinstance(data, dict) and "error" in data:  # an error key means failure even with HTTP 200
-            raise error_from(data.get("error"), data.get("error_description"), response.status_code,
-                             retry_after_seconds(response))
+            raise error_from(
+                data.get("error"),
+                data.get("error_description"),
+                response.status_code,
+                retry_after_seconds(response),
+            )
         if response.status_code >= 300 or not isinstance(data, dict):
             raise error_from(None, response.reason, response.status_code, retry_after_seconds(response))
         return data
@@ -127,17 +153,28 @@ class Bitrix24Client:
             self.limiter(host)
         started = time.monotonic()
         try:
-            response = self.http.post(f"{self.rest_url}{method}.json", json=body, timeout=self.timeout,
-                                      allow_redirects=False,
-                                      headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"})
+            response = self.http.post(
+                f"{self.rest_url}{method}.json",
+                json=body,
+                timeout=self.timeout,
+                allow_redirects=False,
+                headers={"Accept": "application/json", "User-Agent": "telemost-bitrix-app"},
+            )
         except requests.RequestException as exc:
             self._record(host, method, params, None, f"{type(exc).__name__}: {exc}", started)
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         self._record(host, method, params, response.status_code, response.text, started)
         return response
 
-    def _record(self, host: str, method: str, params: Mapping[str, Any] | None, status: int | None, answer: str,
-                started: float) -> None:
+    def _record(
+        self,
+        host: str,
+        method: str,
+        params: Mapping[str, Any] | None,
+        status: int | None,
+        answer: str,
+        started: float,
+    ) -> None:
         if self.recorder is not None:
             sent = json.dumps(dict(params or {}), ensure_ascii=False, default=str)
             self.recorder(RestCall(host, method, sent, status, answer, time.monotonic() - started))
@@ -147,12 +184,19 @@ class Bitrix24Client:
         the old root was, and that the portal is confirmed to answer at (confirm_move)."""
         target = urljoin(f"{self.rest_url}{method}.json", location).split("?", 1)[0]
         suffix = f"{method}.json"
-        root = target[:-len(suffix)] if location and target.endswith("/" + suffix) else ""
-        downgrade = self.rest_url.startswith("https:") and not root.startswith("https:")  # the token stays on TLS
+        root = target[: -len(suffix)] if location and target.endswith("/" + suffix) else ""
+        downgrade = self.rest_url.startswith("https:") and not root.startswith(
+            "https:"
+        )  # the token stays on TLS
         confirmed = self.confirm_move(root) if web_host(root) is not None and not downgrade else None
         if confirmed is None:
-            raise PermanentError(SERVICE, f"Bitrix24 redirected the request to {location[:200]!r}, which is not "
-                                          "a REST endpoint of this portal", code="UNEXPECTED_REDIRECT", status=302)
+            raise PermanentError(
+                SERVICE,
+                f"Bitrix24 redirected the request to {location[:200]!r}, which is not "
+                "a REST endpoint of this portal",
+                code="UNEXPECTED_REDIRECT",
+                status=302,
+            )
         return confirmed
 
     def confirm_move(self, root: str) -> str | None:
@@ -191,28 +235,48 @@ def error_from(code: Any, description: Any, status: int | None, retry_after: flo
     text = str(description or "").strip() or "no details"
     details = {"code": code or None, "status": status, "retry_after": retry_after}
     if upper == "PORTAL_DELETED":
-        return PortalDeleted(SERVICE, "The Bitrix24 portal was deleted (PORTAL_DELETED): the app no longer works "
-                                      "with it.", **details)
+        return PortalDeleted(
+            SERVICE,
+            "The Bitrix24 portal was deleted (PORTAL_DELETED): the app no longer works with it.",
+            **details,
+        )
     if upper == "EXPIRED_TOKEN":
-        return TokenExpired(SERVICE, "The Bitrix24 access token has expired; the app will try again",
-                            **details)
+        return TokenExpired(
+            SERVICE, "The Bitrix24 access token has expired; the app will try again", **details
+        )
     if upper in TRANSIENT_CODES or (status is not None and (status == 429 or status >= 500)):
-        return TransientError(SERVICE, f"Bitrix24 is busy or unavailable ({code or status}); the app will try again",
-                              **details)
+        return TransientError(
+            SERVICE, f"Bitrix24 is busy or unavailable ({code or status}); the app will try again", **details
+        )
     if upper in CREDENTIAL_CODES:
-        return PermanentError(SERVICE, f"Bitrix24 did not accept the app's credentials ({code}): {text}. "
-                                       "Reinstall the app or check BITRIX24_WEBHOOK_URL.", **details)
+        return PermanentError(
+            SERVICE,
+            f"Bitrix24 did not accept the app's credentials ({code}): {text}. "
+            "Reinstall the app or check BITRIX24_WEBHOOK_URL.",
+            **details,
+        )
     if upper in {"INSUFFICIENT_SCOPE", "ACCESS_DENIED", "WRONG_AUTH_TYPE", "USER_ACCESS_ERROR"}:
-        return PermanentError(SERVICE, f"Bitrix24 refused ({code}): {text}. The app or webhook needs the "
-                                       "calendar, im and user scopes.", **details)
-    return PermanentError(SERVICE, f"Bitrix24 rejected the request{f' ({code})' if code else ''}: {text}", **details)
+        return PermanentError(
+            SERVICE,
+            f"Bitrix24 refused ({code}): {text}. The app or webhook needs the calendar, im and user scopes.",
+            **details,
+        )
+    return PermanentError(
+        SERVICE, f"Bitrix24 rejected the request{f' ({code})' if code else ''}: {text}", **details
+    )
 
 
 class Bitrix24OAuthServer:
     """One Bitrix24 OAuth server: token refresh and the trusted app.info."""
 
-    def __init__(self, base_url: str, client_id: str, client_secret: str, timeout: float = 10.0,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client_id, self.client_secret = client_id, client_secret
         self.timeout = (min(3.05, timeout), timeout)
@@ -220,12 +284,17 @@ class Bitrix24OAuthServer:
 
     def refresh(self, refresh_token: str) -> dict:
         """A new pair for a refresh token (which stops working): access_token, refresh_token, expires_in, ..."""
-        params = {"grant_type": "refresh_token", "client_id": self.client_id, "client_secret": self.client_secret,
-                  "refresh_token": refresh_token}
+        params = {
+            "grant_type": "refresh_token",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": refresh_token,
+        }
         try:
             # Never redirected: the query carries the client secret and the refresh token.
-            response = self.http.get(f"{self.base_url}/oauth/token/", params=params, timeout=self.timeout,
-                                     allow_redirects=False)
+            response = self.http.get(
+                f"{self.base_url}/oauth/token/", params=params, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
@@ -233,28 +302,51 @@ class Bitrix24OAuthServer:
             return data
         data = data if isinstance(data, dict) else {}
         if response.status_code in REDIRECTS:  # not an answer about the token: it is not dropped for this
-            raise TransientError(SERVICE, f"The Bitrix24 OAuth server redirected the refresh ({response.status_code}); "
-                                          "the app will try again", code="UNEXPECTED_REDIRECT", status=response.status_code)
+            raise TransientError(
+                SERVICE,
+                f"The Bitrix24 OAuth server redirected the refresh ({response.status_code}); "
+                "the app will try again",
+                code="UNEXPECTED_REDIRECT",
+                status=response.status_code,
+            )
         if response.status_code >= 500 or response.status_code == 429:
-            raise error_from(data.get("error"), data.get("error_description"), response.status_code,
-                             retry_after_seconds(response))
-        raise PermanentError(SERVICE, "Bitrix24 no longer accepts the app's authorisation for this portal "
-                                      f"({data.get('error') or response.status_code}): open the app in the portal "
-                                      "again, or reinstall it.", code=data.get("error"), status=response.status_code)
+            raise error_from(
+                data.get("error"),
+                data.get("error_description"),
+                response.status_code,
+                retry_after_seconds(response),
+            )
+        raise PermanentError(
+            SERVICE,
+            "Bitrix24 no longer accepts the app's authorisation for this portal "
+            f"({data.get('error') or response.status_code}): open the app in the portal "
+            "again, or reinstall it.",
+            code=data.get("error"),
+            status=response.status_code,
+        )
 
     def app_info(self, auth: str) -> dict:
         """Which application, portal and user a token belongs to, from the OAuth server itself, asked as
         b24pysdk asks it: GET {oauth}/rest/app.info/?auth=... (bitrix_oauth_requester.py _APP_INFO_URL)."""
         try:
-            response = self.http.get(f"{self.base_url}/rest/app.info/", params={"auth": auth}, timeout=self.timeout,
-                                     headers={"Accept": "application/json"}, allow_redirects=False)
+            response = self.http.get(
+                f"{self.base_url}/rest/app.info/",
+                params={"auth": auth},
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise network_failure(SERVICE, exc, self.timeout[1]) from exc
         data = json_or_none(response)
         if not isinstance(data, dict) or "error" in data or response.status_code >= 300:
             data = data if isinstance(data, dict) else {}
-            raise error_from(data.get("error"), data.get("error_description") or response.reason,
-                             response.status_code, retry_after_seconds(response))
+            raise error_from(
+                data.get("error"),
+                data.get("error_description") or response.reason,
+                response.status_code,
+                retry_after_seconds(response),
+            )
         info = data.get("result")
         return info if isinstance(info, dict) else {}
 
@@ -267,11 +359,20 @@ class OAuthServers:
     posted by the browser, so it can only choose among servers that are Bitrix24's own.
     """
 
-    def __init__(self, configured: str, regional: tuple[str, ...], client_id: str, client_secret: str,
-                 timeout: float, session: requests.Session) -> None:
+    def __init__(
+        self,
+        configured: str,
+        regional: tuple[str, ...],
+        client_id: str,
+        client_secret: str,
+        timeout: float,
+        session: requests.Session,
+    ) -> None:
         urls = dict.fromkeys(url.rstrip("/") for url in (configured, *regional))
         self.configured = configured.rstrip("/")
-        self._servers = {url: Bitrix24OAuthServer(url, client_id, client_secret, timeout, session) for url in urls}
+        self._servers = {
+            url: Bitrix24OAuthServer(url, client_id, client_secret, timeout, session) for url in urls
+        }
 
     def known(self, endpoint: Any) -> str | None:
         """The base URL of the known server that `endpoint` names (a server_endpoint such as
@@ -290,7 +391,7 @@ class OAuthServers:
 def _server_key(url: str) -> tuple[str, str, str]:
     parts = urlsplit(url.strip())
     path = parts.path.rstrip("/")
-    path = path[:-len("/rest")] if path.endswith("/rest") else path
+    path = path[: -len("/rest")] if path.endswith("/rest") else path
     return parts.scheme.lower(), parts.netloc.lower(), path
 
 

@@ -1,4 +1,5 @@
 """One vocabulary of failure for every outside call, so the pipeline decides retry vs fail in one place."""
+
 from __future__ import annotations
 
 import requests
@@ -13,10 +14,20 @@ class OutsideServiceError(Exception):
 
     transient = False
 
-    def __init__(self, service: str, message: str, *, code: str | None = None, status: int | None = None,
-                 retry_after: float | None = None, subjects: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        subjects: list[str] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.subjects = subjects or []  # what the error is about, e.g. the cohost addresses Yandex does not know
+        self.subjects = (
+            subjects or []
+        )  # what the error is about, e.g. the cohost addresses Yandex does not know
         self.service = service
         self.message = message
         self.code = code
@@ -51,8 +62,9 @@ def network_failure(service: str, exc: requests.RequestException, read_timeout: 
     # A request sent and not answered may still be carried out: the next try (which first looks for what
     # this one made) waits as long again, so that it does not look before the service has finished.
     unanswered = read_timeout if isinstance(exc, requests.ReadTimeout) else None
-    return TransientError(service, f"{service} {kind}; the app will try again", code=type(exc).__name__,
-                          retry_after=unanswered)
+    return TransientError(
+        service, f"{service} {kind}; the app will try again", code=type(exc).__name__, retry_after=unanswered
+    )
 
 
 def json_or_none(response: requests.Response):

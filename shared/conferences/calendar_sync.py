@@ -13,23 +13,23 @@ way or failed, the portal may still show an older write of ours, so a read then 
 let go: our write brings the calendar to the newest edit (the app's edit wins a tie), and its own echo
 brings a later read. A read during which our write landed is let go too (the step's attempt count moved).
 """
+
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
+from shared.conferences.versions import new_version
 from shared.db import Database
 from shared.models import Conference, Step, StepName, StepState, utcnow
 from shared.pipeline import bitrix_text
 from shared.pipeline.batch import run_batches
-from shared.conferences.versions import new_version
-from shared.pipeline.state import refresh_status
 
 log = logging.getLogger(__name__)
 # The reconciliation reads up to this many linked events a run (beat: every 5 minutes), the longest unread
@@ -42,9 +42,15 @@ WriteMark = tuple[int, int]  # (conference version, calendar step attempts) of a
 
 
 def _linked(session, portal: str, event_id: int) -> list[Conference]:
-    return list(session.scalars(select(Conference).where(
-        Conference.portal == portal, Conference.calendar_event_id == event_id,
-        Conference.cancel_requested.is_(False))))
+    return list(
+        session.scalars(
+            select(Conference).where(
+                Conference.portal == portal,
+                Conference.calendar_event_id == event_id,
+                Conference.cancel_requested.is_(False),
+            )
+        )
+    )
 
 
 def conferences_of_event(db: Database, portal: str, event_id: int) -> list[int]:
@@ -53,7 +59,7 @@ def conferences_of_event(db: Database, portal: str, event_id: int) -> list[int]:
 
 
 def _moment(value) -> datetime | None:
-    return datetime.fromtimestamp(int(value), timezone.utc) if str(value or "").isdigit() else None
+    return datetime.fromtimestamp(int(value), UTC) if str(value or "").isdigit() else None
 
 
 def is_gone(event) -> bool:
@@ -72,7 +78,9 @@ def write_mark(conference: Conference) -> WriteMark | None:
     return conference.version, step.attempts
 
 
-def follow_event(db: Database, bitrix_for: Callable[[Conference], Bitrix24Client], conference_id: int) -> bool:
+def follow_event(
+    db: Database, bitrix_for: Callable[[Conference], Bitrix24Client], conference_id: int
+) -> bool:
     """Reads the conference's event from the portal and follows what the portal says, never what an event
     posted to the app claims (anyone can post one: DESIGN §5). Gone: the conference is cancelled the same
     way as from the app, minus deleting the event again. Moved or renamed since our last write: the
@@ -107,13 +115,19 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
         if mark is None or write_mark(conference) != mark:
             # A failed write (no access to the calendar, say) counts too: the portal then shows an older version,
             # and following it would undo the edit the app could not write. A deletion is followed even so.
-            log.info("conference %s: its calendar event %s shows another time or name, read while a write of "
-                     "ours was due, under way or failed; not followed (the write brings the calendar to the "
-                     "conference)", conference_id, event_id)
+            log.info(
+                "conference %s: its calendar event %s shows another time or name, read while a write of "
+                "ours was due, under way or failed; not followed (the write brings the calendar to the "
+                "conference)",
+                conference_id,
+                event_id,
+            )
             return False
         conference.start_at, conference.duration_minutes, conference.name = start, duration, name
         new_version(conference)
-    log.info("conference %s follows its calendar event: %s, %d min", conference_id, start.isoformat(), duration)
+    log.info(
+        "conference %s follows its calendar event: %s, %d min", conference_id, start.isoformat(), duration
+    )
     return True
 
 
@@ -125,37 +139,56 @@ def _cancel_for_deleted_event(db: Database, conference_id: int, event_id: int) -
         conference.calendar_event_id = None
         conference.cancel_requested = True
         new_version(conference)
-    log.info("conference %s cancelled: the portal says its calendar event %s is gone", conference_id, event_id)
+    log.info(
+        "conference %s cancelled: the portal says its calendar event %s is gone", conference_id, event_id
+    )
     return True
 
 
 # --- reconciliation -------------------------------------------------------------------------------
 
-def _due_for_reading(db: Database, limit: int, owners: int) -> dict[tuple[str, int], list[tuple[int, int, WriteMark]]]:
+
+def _due_for_reading(
+    db: Database, limit: int, owners: int
+) -> dict[tuple[str, int], list[tuple[int, int, WriteMark]]]:
     """Upcoming conferences whose calendar event the app last wrote, the longest unread first, of at most
     `owners` owners (one request each), {(portal, owner): [(id, event id, mark)]}; stamped read at once,
     so that the next run reads others."""
     now = utcnow()
     with db.write() as session:
         conferences = session.scalars(
-            select(Conference).join(Step, Step.conference_id == Conference.id).where(
-                Conference.calendar_event_id.is_not(None), Conference.cancel_requested.is_(False),
-                Conference.start_at > now, Step.name == StepName.CALENDAR_EVENT.value,
-                Step.state == StepState.DONE.value)
-            .order_by(Conference.calendar_checked_at.asc().nulls_first(), Conference.id).limit(limit))
+            select(Conference)
+            .join(Step, Step.conference_id == Conference.id)
+            .where(
+                Conference.calendar_event_id.is_not(None),
+                Conference.cancel_requested.is_(False),
+                Conference.start_at > now,
+                Step.name == StepName.CALENDAR_EVENT.value,
+                Step.state == StepState.DONE.value,
+            )
+            .order_by(Conference.calendar_checked_at.asc().nulls_first(), Conference.id)
+            .limit(limit)
+        )
         due: dict[tuple[str, int], list[tuple[int, int, WriteMark]]] = defaultdict(list)
         for c in conferences:
             if (c.portal, c.owner_id) in due or len(due) < owners:
                 due[(c.portal, c.owner_id)].append((c.id, c.calendar_event_id, write_mark(c)))
         ids = [conference_id for linked in due.values() for conference_id, _, _ in linked]
         if ids:
-            session.execute(update(Conference).where(Conference.id.in_(ids))
-                            .values(calendar_checked_at=now, updated_at=Conference.updated_at))
+            session.execute(
+                update(Conference)
+                .where(Conference.id.in_(ids))
+                .values(calendar_checked_at=now, updated_at=Conference.updated_at)
+            )
     return due
 
 
-def reconcile(db: Database, bitrix_for: Callable[[str, int], Bitrix24Client], limit: int = RECONCILE_BATCH,
-              owners: int = RECONCILE_OWNERS) -> list[int]:
+def reconcile(
+    db: Database,
+    bitrix_for: Callable[[str, int], Bitrix24Client],
+    limit: int = RECONCILE_BATCH,
+    owners: int = RECONCILE_OWNERS,
+) -> list[int]:
     """Reads linked calendar events back and follows what an event lost on the way would have told
     (moved, renamed, deleted). `bitrix_for(portal, owner_id)` is the owner's own client. Answers the
     conferences that changed. Stops at the first transient failure: the portal's budget is for people."""
@@ -165,10 +198,17 @@ def reconcile(db: Database, bitrix_for: Callable[[str, int], Bitrix24Client], li
             bitrix = bitrix_for(portal, owner_id)
             commands = {f"event_{cid}": ("calendar.event.getbyid", {"id": eid}) for cid, eid, _ in linked}
             results, errors = run_batches(bitrix, commands)
-        except OutsideServiceError as error:  # no pair of the owner's: their events wait for their next launch
+        except (
+            OutsideServiceError
+        ) as error:  # no pair of the owner's: their events wait for their next launch
             errors, results = {"all": error}, {}
         if any(e.transient for e in errors.values()):
-            log.info("calendar reconciliation paused at %s's user %s: %s", portal, owner_id, next(iter(errors.values())))
+            log.info(
+                "calendar reconciliation paused at %s's user %s: %s",
+                portal,
+                owner_id,
+                next(iter(errors.values())),
+            )
             break
         for conference_id, event_id, mark in linked:
             key = f"event_{conference_id}"

@@ -10,6 +10,7 @@ An event is a hint to check a subject with the portal (DESIGN §5): one row wait
 arrives before a worker takes it joins it, so a flood of one hint is one check. A worker takes the row
 before it reads the portal: an event after that makes a new row and a later read.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,9 +21,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.clients.errors import PermanentError
+from shared.conferences import calendar_sync
 from shared.db import Database
 from shared.models import InboundEvent, utcnow
-from shared.conferences import calendar_sync
 from shared.portal.access import BitrixAccess
 from shared.portal.uninstall import confirm_uninstall
 
@@ -72,19 +73,35 @@ def store(db: Database, portal: str, subject: str, event: str, ts: int) -> int |
     """
     try:
         with db.write() as session:
-            waiting = session.scalars(select(InboundEvent).where(
-                InboundEvent.portal == portal, InboundEvent.subject == subject,
-                InboundEvent.taken_at.is_(None))).one_or_none()
+            waiting = session.scalars(
+                select(InboundEvent).where(
+                    InboundEvent.portal == portal,
+                    InboundEvent.subject == subject,
+                    InboundEvent.taken_at.is_(None),
+                )
+            ).one_or_none()
             if waiting is not None:
                 waiting.ts, waiting.event = max(waiting.ts, ts), event
                 return None
             if _waiting_count(session, portal) >= MAX_WAITING_PER_PORTAL:
-                log.warning("Bitrix24 event %s for %s on %s dropped: %d events of that portal wait already",
-                            event, subject, portal, MAX_WAITING_PER_PORTAL)
+                log.warning(
+                    "Bitrix24 event %s for %s on %s dropped: %d events of that portal wait already",
+                    event,
+                    subject,
+                    portal,
+                    MAX_WAITING_PER_PORTAL,
+                )
                 return None
             # Counted as sent: the caller sends its task now, and if that fails the sweeper does, a while later.
-            row = InboundEvent(portal=portal, subject=subject, event=event, ts=ts, received_at=utcnow(),
-                               sent_at=utcnow(), attempts=0)
+            row = InboundEvent(
+                portal=portal,
+                subject=subject,
+                event=event,
+                ts=ts,
+                received_at=utcnow(),
+                sent_at=utcnow(),
+                attempts=0,
+            )
             session.add(row)
             session.flush()
             return row.id
@@ -93,8 +110,11 @@ def store(db: Database, portal: str, subject: str, event: str, ts: int) -> int |
 
 
 def _waiting_count(session, portal: str) -> int:
-    return session.scalar(select(func.count()).select_from(InboundEvent).where(
-        InboundEvent.portal == portal, InboundEvent.taken_at.is_(None)))
+    return session.scalar(
+        select(func.count())
+        .select_from(InboundEvent)
+        .where(InboundEvent.portal == portal, InboundEvent.taken_at.is_(None))
+    )
 
 
 def mark_sent(db: Database, ids: list[int]) -> None:
@@ -107,10 +127,14 @@ def take(db: Database, row_id: int) -> Taken | None:
     """Claims the row for this worker; None when it is gone (done) or another worker has it."""
     now = utcnow()
     with db.write() as session:
-        claimed = session.execute(update(InboundEvent).where(
-            InboundEvent.id == row_id,
-            or_(InboundEvent.taken_at.is_(None), InboundEvent.taken_at <= now - TAKEN_STALE_AFTER),
-        ).values(taken_at=now, attempts=InboundEvent.attempts + 1))
+        claimed = session.execute(
+            update(InboundEvent)
+            .where(
+                InboundEvent.id == row_id,
+                or_(InboundEvent.taken_at.is_(None), InboundEvent.taken_at <= now - TAKEN_STALE_AFTER),
+            )
+            .values(taken_at=now, attempts=InboundEvent.attempts + 1)
+        )
         if claimed.rowcount != 1:
             return None
         row = session.get(InboundEvent, row_id)
@@ -126,14 +150,22 @@ def release(db: Database, taken: Taken) -> bool:
     """Puts a row whose processing failed for now back to wait; answers False when it was dropped instead
     (tried too often, or a newer event of its subject waits already and will do the same check)."""
     if taken.attempts >= MAX_ATTEMPTS:
-        log.warning("Bitrix24 event %s for %s on %s dropped after %d attempts", taken.event, taken.subject,
-                    taken.portal, taken.attempts)
+        log.warning(
+            "Bitrix24 event %s for %s on %s dropped after %d attempts",
+            taken.event,
+            taken.subject,
+            taken.portal,
+            taken.attempts,
+        )
         done(db, taken.id)
         return False
     try:
         with db.write() as session:
-            session.execute(update(InboundEvent).where(InboundEvent.id == taken.id)
-                            .values(taken_at=None, sent_at=utcnow()))
+            session.execute(
+                update(InboundEvent)
+                .where(InboundEvent.id == taken.id)
+                .values(taken_at=None, sent_at=utcnow())
+            )
         return True
     except IntegrityError:
         done(db, taken.id)
@@ -143,11 +175,23 @@ def release(db: Database, taken: Taken) -> bool:
 def due_ids(db: Database, resend_after_seconds: float, limit: int = 500) -> list[int]:
     """Rows with no task on the way: waiting and not sent for a while, or taken by a worker that is gone."""
     now = utcnow()
-    quiet = or_(InboundEvent.sent_at.is_(None), InboundEvent.sent_at <= now - timedelta(seconds=resend_after_seconds))
+    quiet = or_(
+        InboundEvent.sent_at.is_(None), InboundEvent.sent_at <= now - timedelta(seconds=resend_after_seconds)
+    )
     with db.read() as session:
-        return list(session.scalars(select(InboundEvent.id).where(or_(
-            and_(InboundEvent.taken_at.is_(None), quiet),
-            InboundEvent.taken_at <= now - TAKEN_STALE_AFTER)).order_by(InboundEvent.id).limit(limit)))
+        return list(
+            session.scalars(
+                select(InboundEvent.id)
+                .where(
+                    or_(
+                        and_(InboundEvent.taken_at.is_(None), quiet),
+                        InboundEvent.taken_at <= now - TAKEN_STALE_AFTER,
+                    )
+                )
+                .order_by(InboundEvent.id)
+                .limit(limit)
+            )
+        )
 
 
 def process(access: BitrixAccess, taken: Taken) -> list[int]:
@@ -158,9 +202,13 @@ def process(access: BitrixAccess, taken: Taken) -> list[int]:
         return []
     event_id = calendar_event_id(taken.subject)
     changed = []
-    for conference_id in ([] if event_id is None else calendar_sync.conferences_of_event(access.db, taken.portal, event_id)):
+    for conference_id in (
+        [] if event_id is None else calendar_sync.conferences_of_event(access.db, taken.portal, event_id)
+    ):
         try:
-            if calendar_sync.follow_event(access.db, lambda c: access.client(c.portal, c.owner_id), conference_id):
+            if calendar_sync.follow_event(
+                access.db, lambda c: access.client(c.portal, c.owner_id), conference_id
+            ):
                 changed.append(conference_id)
         except PermanentError as error:  # no pair of the owner's, access denied: nothing is changed
             log.warning("calendar event of conference %s not checked: %s", conference_id, error)

@@ -1,4 +1,5 @@
 """A conference as the API shows it (shared/schemas.py ConferenceOut)."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -25,9 +26,17 @@ def to_dict(conference: Conference) -> dict:
         "invite_users": conference.invite_users,
         "owner": {"id": conference.owner_id, "name": conference.owner_name},
         "status": conference.status,
-        "steps": [{"name": s.name, "state": s.state, "attempts": s.attempts, "error": s.error,
-                   "error_code": s.error_code,
-                   "updated_at": s.updated_at.isoformat()} for s in conference.steps],
+        "steps": [
+            {
+                "name": s.name,
+                "state": s.state,
+                "attempts": s.attempts,
+                "error": s.error,
+                "error_code": s.error_code,
+                "updated_at": s.updated_at.isoformat(),
+            }
+            for s in conference.steps
+        ],
         "join_url": conference.join_url,
         "watch_url": conference.watch_url,
         "telemost_id": conference.telemost_id,

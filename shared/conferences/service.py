@@ -1,4 +1,5 @@
 """What the API does with conferences: create (idempotently), list, read, retry. No HTTP here."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,12 +8,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import Database
 from shared.conferences.versions import new_version
+from shared.db import Database
 from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
-from shared.portal.caller import Caller
 from shared.pipeline.state import refresh_status
+from shared.portal.caller import Caller
 from shared.schemas import ConferenceIn, ListQuery
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -35,12 +36,18 @@ class Unchangeable(Exception):
 
 
 def _find_by_key(session: Session, caller: Caller, key: str) -> Conference | None:
-    return session.scalars(select(Conference).where(
-        Conference.portal == caller.portal, Conference.owner_id == caller.user_id,
-        Conference.idempotency_key == key)).one_or_none()
+    return session.scalars(
+        select(Conference).where(
+            Conference.portal == caller.portal,
+            Conference.owner_id == caller.user_id,
+            Conference.idempotency_key == key,
+        )
+    ).one_or_none()
 
 
-def create(db: Database, caller: Caller, data: ConferenceIn, idempotency_key: str | None) -> tuple[Conference, bool]:
+def create(
+    db: Database, caller: Caller, data: ConferenceIn, idempotency_key: str | None
+) -> tuple[Conference, bool]:
     """Saves a new conference with its steps; answers (conference, created).
 
     With an Idempotency-Key seen from the same user within 24 h, answers the earlier conference.
@@ -55,14 +62,23 @@ def create(db: Database, caller: Caller, data: ConferenceIn, idempotency_key: st
                     earlier.idempotency_key = None
                     session.flush()
             conference = Conference(
-                portal=caller.portal, owner_id=caller.user_id, owner_name=caller.name, type=data.type,
-                name=data.name, description=data.description, start_at=data.start_at,
-                duration_minutes=data.duration_minutes, timezone=data.timezone,
+                portal=caller.portal,
+                owner_id=caller.user_id,
+                owner_name=caller.name,
+                type=data.type,
+                name=data.name,
+                description=data.description,
+                start_at=data.start_at,
+                duration_minutes=data.duration_minutes,
+                timezone=data.timezone,
                 waiting_room_level=data.waiting_room_level,
                 live_stream=data.live_stream.model_dump() if data.live_stream else None,
-                cohosts=list(data.cohosts), invitees=list(data.invitees),
-                create_calendar_event=data.create_calendar_event, invite_users=data.invite_users,
-                idempotency_key=idempotency_key, enqueued_at=utcnow(),
+                cohosts=list(data.cohosts),
+                invitees=list(data.invitees),
+                create_calendar_event=data.create_calendar_event,
+                invite_users=data.invite_users,
+                idempotency_key=idempotency_key,
+                enqueued_at=utcnow(),
             )
             conference.steps = registry.initial_steps(conference)
             refresh_status(conference)
@@ -97,9 +113,13 @@ def list_page(session: Session, caller: Caller, query: ListQuery) -> tuple[list[
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(_name_matches(session, pattern.lower()))
     total = session.scalar(select(func.count()).select_from(Conference).where(*where))
-    items = session.scalars(select(Conference).where(*where)
-                            .order_by(Conference.created_at.desc(), Conference.id.desc())
-                            .limit(query.per_page).offset((query.page - 1) * query.per_page)).all()
+    items = session.scalars(
+        select(Conference)
+        .where(*where)
+        .order_by(Conference.created_at.desc(), Conference.id.desc())
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    ).all()
     return list(items), total
 
 
@@ -126,12 +146,19 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
 
 
 def _fields(data: ConferenceIn) -> dict:
-    return {"name": data.name, "description": data.description, "start_at": data.start_at,
-            "duration_minutes": data.duration_minutes, "timezone": data.timezone,
-            "waiting_room_level": data.waiting_room_level,
-            "live_stream": data.live_stream.model_dump() if data.live_stream else None,
-            "cohosts": list(data.cohosts), "invitees": list(data.invitees),
-            "create_calendar_event": data.create_calendar_event, "invite_users": data.invite_users}
+    return {
+        "name": data.name,
+        "description": data.description,
+        "start_at": data.start_at,
+        "duration_minutes": data.duration_minutes,
+        "timezone": data.timezone,
+        "waiting_room_level": data.waiting_room_level,
+        "live_stream": data.live_stream.model_dump() if data.live_stream else None,
+        "cohosts": list(data.cohosts),
+        "invitees": list(data.invitees),
+        "create_calendar_event": data.create_calendar_event,
+        "invite_users": data.invite_users,
+    }
 
 
 def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -> Conference:
@@ -162,5 +189,8 @@ def mark_enqueued(db: Database, conference_ids: list[int]) -> None:
     if conference_ids:
         with db.write() as session:
             # updated_at stays: being sent to the queue again is not a change the user made.
-            session.execute(update(Conference).where(Conference.id.in_(conference_ids))
-                            .values(enqueued_at=utcnow(), updated_at=Conference.updated_at))
+            session.execute(
+                update(Conference)
+                .where(Conference.id.in_(conference_ids))
+                .values(enqueued_at=utcnow(), updated_at=Conference.updated_at)
+            )

@@ -1,5 +1,6 @@
 """One place for a new version of a conference's desired state: an edit, a cancel, or a change that flowed
 back from the portal's calendar. The steps reopen for it and the conference goes back to the queue."""
+
 from __future__ import annotations
 
 from shared.models import Conference, utcnow

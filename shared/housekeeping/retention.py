@@ -1,20 +1,21 @@
 """Beat's housekeeping: retention and reminders. Each action is claimed by a conditional statement, so
 two runs at once (or a run after a crash) do each action once, and each action logs one line."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy import delete, select, update
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
+from shared.conferences.service import IDEMPOTENCY_WINDOW
 from shared.db import Database
 from shared.models import Conference, ConferenceStatus, utcnow
 from shared.pipeline import bitrix_text
 from shared.pipeline.batch import run_batches
-from shared.conferences.service import IDEMPOTENCY_WINDOW
 
 log = logging.getLogger(__name__)
 PURGED_STATUSES = [ConferenceStatus.CANCELLED.value, ConferenceStatus.FAILED.value]
@@ -23,9 +24,17 @@ PURGED_STATUSES = [ConferenceStatus.CANCELLED.value, ConferenceStatus.FAILED.val
 def forget_idempotency_keys(db: Database) -> list[int]:
     """Keys are honoured for 24 h; after that they are removed (and may be used again)."""
     with db.write() as session:
-        ids = list(session.scalars(update(Conference).where(
-            Conference.idempotency_key.is_not(None), Conference.created_at < utcnow() - IDEMPOTENCY_WINDOW,
-        ).values(idempotency_key=None, updated_at=Conference.updated_at).returning(Conference.id)))
+        ids = list(
+            session.scalars(
+                update(Conference)
+                .where(
+                    Conference.idempotency_key.is_not(None),
+                    Conference.created_at < utcnow() - IDEMPOTENCY_WINDOW,
+                )
+                .values(idempotency_key=None, updated_at=Conference.updated_at)
+                .returning(Conference.id)
+            )
+        )
     for conference_id in ids:
         log.info("conference %s: Idempotency-Key removed after 24 h", conference_id)
     return ids
@@ -34,56 +43,91 @@ def forget_idempotency_keys(db: Database) -> list[int]:
 def purge_old(db: Database, retention_days: int) -> list[int]:
     """Cancelled and failed conferences older than the retention go, with their steps; ready ones never do."""
     with db.write() as session:
-        ids = list(session.scalars(delete(Conference).where(
-            Conference.status.in_(PURGED_STATUSES),
-            Conference.updated_at < utcnow() - timedelta(days=retention_days),
-        ).returning(Conference.id)))
+        ids = list(
+            session.scalars(
+                delete(Conference)
+                .where(
+                    Conference.status.in_(PURGED_STATUSES),
+                    Conference.updated_at < utcnow() - timedelta(days=retention_days),
+                )
+                .returning(Conference.id)
+            )
+        )
     for conference_id in ids:
-        log.info("conference %s purged: cancelled or failed more than %d days ago", conference_id, retention_days)
+        log.info(
+            "conference %s purged: cancelled or failed more than %d days ago", conference_id, retention_days
+        )
     return ids
 
 
-def send_reminders(db: Database, minutes: int, bitrix_for: Callable[[Conference], Bitrix24Client],
-                   client_id: str | None) -> list[int]:
+def send_reminders(
+    db: Database, minutes: int, bitrix_for: Callable[[Conference], Bitrix24Client], client_id: str | None
+) -> list[int]:
     """Invitees of a conference with no calendar event (which would remind them itself) hear shortly before."""
     now = utcnow()
     with db.read() as session:
-        due = list(session.scalars(select(Conference).where(
-            Conference.reminded_at.is_(None), Conference.cancel_requested.is_(False),
-            Conference.create_calendar_event.is_(False), Conference.invite_users.is_(True),
-            Conference.join_url.is_not(None), Conference.start_at > now,
-            Conference.start_at <= now + timedelta(minutes=minutes))))
+        due = list(
+            session.scalars(
+                select(Conference).where(
+                    Conference.reminded_at.is_(None),
+                    Conference.cancel_requested.is_(False),
+                    Conference.create_calendar_event.is_(False),
+                    Conference.invite_users.is_(True),
+                    Conference.join_url.is_not(None),
+                    Conference.start_at > now,
+                    Conference.start_at <= now + timedelta(minutes=minutes),
+                )
+            )
+        )
     sent = []
     for conference in due:
         if not conference.invitees or not _claim_reminder(db, conference.id):
             continue
         try:
             bitrix = bitrix_for(conference)
-            commands = {f"remind_{user_id}": ("im.notify.system.add",
-                                              bitrix_text.reminder(conference, user_id, client_id))
-                        for user_id in conference.invitees}
+            commands = {
+                f"remind_{user_id}": (
+                    "im.notify.system.add",
+                    bitrix_text.reminder(conference, user_id, client_id),
+                )
+                for user_id in conference.invitees
+            }
             _, errors = run_batches(bitrix, commands)
         except OutsideServiceError as error:
             errors = {"all": error}
         if errors and all(e.transient for e in errors.values()):
             _release_reminder(db, conference.id)  # a later run tries again
-            log.warning("conference %s: reminder not sent yet (%s)", conference.id, next(iter(errors.values())))
+            log.warning(
+                "conference %s: reminder not sent yet (%s)", conference.id, next(iter(errors.values()))
+            )
             continue
-        log.info("conference %s: reminder sent to %d invitee(s)%s", conference.id, len(conference.invitees),
-                 f", {len(errors)} failed" if errors else "")
+        log.info(
+            "conference %s: reminder sent to %d invitee(s)%s",
+            conference.id,
+            len(conference.invitees),
+            f", {len(errors)} failed" if errors else "",
+        )
         sent.append(conference.id)
     return sent
 
 
 def _claim_reminder(db: Database, conference_id: int) -> bool:
     with db.write() as session:
-        claimed = session.execute(update(Conference).where(
-            Conference.id == conference_id, Conference.reminded_at.is_(None),
-        ).values(reminded_at=utcnow(), updated_at=Conference.updated_at))
+        claimed = session.execute(
+            update(Conference)
+            .where(
+                Conference.id == conference_id,
+                Conference.reminded_at.is_(None),
+            )
+            .values(reminded_at=utcnow(), updated_at=Conference.updated_at)
+        )
         return claimed.rowcount == 1
 
 
 def _release_reminder(db: Database, conference_id: int) -> None:
     with db.write() as session:
-        session.execute(update(Conference).where(Conference.id == conference_id)
-                        .values(reminded_at=None, updated_at=Conference.updated_at))
+        session.execute(
+            update(Conference)
+            .where(Conference.id == conference_id)
+            .values(reminded_at=None, updated_at=Conference.updated_at)
+        )

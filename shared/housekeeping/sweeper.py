@@ -3,6 +3,7 @@
 It is what finishes a conference saved while Redis was down, one whose message Redis lost, and one
 whose worker died mid-step (DESIGN §4 rules 1 and 3).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,8 +17,12 @@ from shared.jobs import BITRIX_QUEUE, CONFERENCES_QUEUE
 from shared.models import Conference, ConferenceStatus, Step, StepState, utcnow
 from shared.pipeline import registry
 
-ACTIVE_STATUSES = [ConferenceStatus.PENDING.value, ConferenceStatus.PROVISIONING.value,
-                   ConferenceStatus.SYNCING.value, ConferenceStatus.CANCELLING.value]
+ACTIVE_STATUSES = [
+    ConferenceStatus.PENDING.value,
+    ConferenceStatus.PROVISIONING.value,
+    ConferenceStatus.SYNCING.value,
+    ConferenceStatus.CANCELLING.value,
+]
 
 
 # While messages wait in the queues (a portal's rate limit holding Bitrix24 work back, a burst of
@@ -38,22 +43,39 @@ def resend_after_seconds(normal: float, queued: int) -> float:
     return normal if queued == 0 else max(normal, BACKLOG_RESEND_AFTER_SECONDS)
 
 
-def due_conference_ids(db: Database, resend_after_seconds: float, stale_after_seconds: float,
-                       limit: int = 500) -> list[int]:
+def due_conference_ids(
+    db: Database, resend_after_seconds: float, stale_after_seconds: float, limit: int = 500
+) -> list[int]:
     """Conferences with a due or stuck step that were not sent to the queue in the last `resend_after_seconds`."""
     now = utcnow()
     due_step = exists().where(
         Step.conference_id == Conference.id,
         # A step that waits for another has nothing to send while that one is not done (backing off, say).
         _waited_for_is_done(),
-        or_(and_(Step.state == StepState.PENDING.value,
-                 or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now)),
-            and_(Step.state == StepState.RUNNING.value, Step.started_at <= now - timedelta(seconds=stale_after_seconds))))
-    quiet = or_(Conference.enqueued_at.is_(None), Conference.enqueued_at <= now - timedelta(seconds=resend_after_seconds))
+        or_(
+            and_(
+                Step.state == StepState.PENDING.value,
+                or_(Step.next_attempt_at.is_(None), Step.next_attempt_at <= now),
+            ),
+            and_(
+                Step.state == StepState.RUNNING.value,
+                Step.started_at <= now - timedelta(seconds=stale_after_seconds),
+            ),
+        ),
+    )
+    quiet = or_(
+        Conference.enqueued_at.is_(None),
+        Conference.enqueued_at <= now - timedelta(seconds=resend_after_seconds),
+    )
     with db.read() as session:
-        return list(session.scalars(
-            select(Conference.id).where(Conference.status.in_(ACTIVE_STATUSES), quiet, due_step)
-            .order_by(Conference.id).limit(limit)))
+        return list(
+            session.scalars(
+                select(Conference.id)
+                .where(Conference.status.in_(ACTIVE_STATUSES), quiet, due_step)
+                .order_by(Conference.id)
+                .limit(limit)
+            )
+        )
 
 
 def _waited_for_is_done():
@@ -62,6 +84,14 @@ def _waited_for_is_done():
     done = []
     for step in waiting:
         needed = aliased(Step)
-        done.append(and_(Step.name == step.name, exists().where(
-            needed.conference_id == Conference.id, needed.name == step.waits_for, needed.state == StepState.DONE.value)))
+        done.append(
+            and_(
+                Step.name == step.name,
+                exists().where(
+                    needed.conference_id == Conference.id,
+                    needed.name == step.waits_for,
+                    needed.state == StepState.DONE.value,
+                ),
+            )
+        )
     return or_(Step.name.not_in([step.name for step in waiting]), *done)

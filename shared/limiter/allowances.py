@@ -10,14 +10,15 @@ a portal of thousands of employees, does; operators change them with the LIMIT_*
 A request over a limit is refused at once with how long to wait, never held. Without Redis everything
 passes (DESIGN §4 rule 1: a create succeeds with Redis down), with a warning now and then.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import redis
 from redis.backoff import NoBackoff
@@ -43,16 +44,26 @@ WINDOWS = {"minute": 60, "day": 86_400}
 # - search_misses: each is a Bitrix24 call from the portal's 2 a second (120 a minute), which the
 #   workers need for calendar events and invitations: the portal's searches get half of it at most.
 DEFAULTS: dict[tuple[str, str], tuple[int, int]] = {
-    (CREATES, USER): (30, 300), (CREATES, PORTAL): (300, 20_000),
-    (EDITS, USER): (60, 1_000), (EDITS, PORTAL): (600, 40_000),
-    (RETRIES, USER): (20, 200), (RETRIES, PORTAL): (200, 5_000),
-    (INVITATIONS, USER): (500, 3_000), (INVITATIONS, PORTAL): (3_000, 100_000),
+    (CREATES, USER): (30, 300),
+    (CREATES, PORTAL): (300, 20_000),
+    (EDITS, USER): (60, 1_000),
+    (EDITS, PORTAL): (600, 40_000),
+    (RETRIES, USER): (20, 200),
+    (RETRIES, PORTAL): (200, 5_000),
+    (INVITATIONS, USER): (500, 3_000),
+    (INVITATIONS, PORTAL): (3_000, 100_000),
     (SEARCHES, USER): (120, 3_000),
-    (SEARCH_MISSES, USER): (30, 1_000), (SEARCH_MISSES, PORTAL): (60, 30_000),
+    (SEARCH_MISSES, USER): (30, 1_000),
+    (SEARCH_MISSES, PORTAL): (60, 30_000),
 }
-NOUNS = {CREATES: "new conferences", EDITS: "changes to conferences", RETRIES: "retries",
-         INVITATIONS: "invitations and change notices", SEARCHES: "people searches",
-         SEARCH_MISSES: "people searches sent to Bitrix24"}
+NOUNS = {
+    CREATES: "new conferences",
+    EDITS: "changes to conferences",
+    RETRIES: "retries",
+    INVITATIONS: "invitations and change notices",
+    SEARCHES: "people searches",
+    SEARCH_MISSES: "people searches sent to Bitrix24",
+}
 
 
 def setting_name(action: str, scope: str, window: str) -> str:
@@ -60,9 +71,11 @@ def setting_name(action: str, scope: str, window: str) -> str:
 
 
 # Every LIMIT_* setting and its default (shared/config.py reads them; .env.example lists them).
-DEFAULT_SETTINGS: dict[str, int] = {setting_name(action, scope, window): count
-                                    for (action, scope), counts in DEFAULTS.items()
-                                    for window, count in zip(WINDOWS, counts)}
+DEFAULT_SETTINGS: dict[str, int] = {
+    setting_name(action, scope, window): count
+    for (action, scope), counts in DEFAULTS.items()
+    for window, count in zip(WINDOWS, counts, strict=True)
+}
 
 
 @dataclass(frozen=True)
@@ -113,12 +126,18 @@ class Policy:
 
     def __init__(self, settings: Mapping[str, int] | None = None) -> None:
         settings = settings or {}
-        self.limits = [Limit(action, scope, window, settings.get(setting_name(action, scope, window), count))
-                       for (action, scope), counts in DEFAULTS.items() for window, count in zip(WINDOWS, counts)]
+        self.limits = [
+            Limit(action, scope, window, settings.get(setting_name(action, scope, window), count))
+            for (action, scope), counts in DEFAULTS.items()
+            for window, count in zip(WINDOWS, counts, strict=True)
+        ]
 
     def cells(self, portal: str, user_id: int, costs: Mapping[str, int]) -> list[tuple[Limit, Cell]]:
-        return [(limit, limit.cell(portal, user_id, costs[limit.action]))
-                for limit in self.limits if costs.get(limit.action, 0) > 0]
+        return [
+            (limit, limit.cell(portal, user_id, costs[limit.action]))
+            for limit in self.limits
+            if costs.get(limit.action, 0) > 0
+        ]
 
     @staticmethod
     def refusal(limit: Limit, wait_seconds: float) -> Refusal:
@@ -137,8 +156,9 @@ def quick_client(redis_url: str) -> redis.Redis:
     redis-py's default retries with backoff (some 5 s with Redis down) would hold every request; one
     immediate retry covers a connection dropped by a Redis restart.
     """
-    return redis.Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5,
-                                retry=Retry(NoBackoff(), 1))
+    return redis.Redis.from_url(
+        redis_url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
 
 
 class Limiter:
@@ -148,8 +168,14 @@ class Limiter:
         self.policy, self.script = Policy(settings), CellScript(client)
         self._warned_at = -math.inf
 
-    def charge(self, portal: str, user_id: int, costs: Mapping[str, int], once: str | None = None,
-               once_seconds: float = 0) -> Refusal | None:
+    def charge(
+        self,
+        portal: str,
+        user_id: int,
+        costs: Mapping[str, int],
+        once: str | None = None,
+        once_seconds: float = 0,
+    ) -> Refusal | None:
         """Takes `costs` ({action: count}) from every allowance they touch, or nothing and answers the Refusal
         that binds longest. `once` (a request's own key) makes repeats of that request free for `once_seconds`."""
         cells = self.policy.cells(portal, user_id, costs)

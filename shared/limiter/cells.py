@@ -9,12 +9,13 @@ A portal's REST API is a leaky bucket: 50 requests of burst, draining 2 a second
 caller (reference/bitrix24-rest.md §3). Each of our requests takes a slot here first, so the portal's
 bucket never overflows, however many workers there are.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import redis
 
@@ -63,7 +64,7 @@ class Cell:
     cost: int = 1
 
     @classmethod
-    def allowing(cls, key: str, count: int, seconds: float, cost: int = 1) -> "Cell":
+    def allowing(cls, key: str, count: int, seconds: float, cost: int = 1) -> Cell:
         """`count` requests in any `seconds`, all of them at once if need be (a burst of `count`)."""
         interval = max(1, int(seconds * 1_000_000 / count))
         return cls(key, interval, interval * (count - 1), cost)
@@ -75,7 +76,9 @@ class CellScript:
     def __init__(self, client: redis.Redis) -> None:
         self.script = client.register_script(GCRA)
 
-    def take(self, cells: Sequence[Cell], mark: str | None = None, mark_seconds: float = 0) -> tuple[float, int | None]:
+    def take(
+        self, cells: Sequence[Cell], mark: str | None = None, mark_seconds: float = 0
+    ) -> tuple[float, int | None]:
         """Takes each cell's cost, or nothing; answers (0, None), or (seconds to wait, index of the cell that binds).
 
         With `mark`, a request that already paid under that mark (within `mark_seconds`) passes without paying again.
@@ -89,8 +92,9 @@ class CellScript:
 
 
 class PortalRateLimiter:
-    def __init__(self, client: redis.Redis, per_second: float, burst: int,
-                 max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
+    def __init__(
+        self, client: redis.Redis, per_second: float, burst: int, max_wait_seconds: float = MAX_WAIT_SECONDS
+    ) -> None:
         """max_wait_seconds: 0 in the web, which answers 503 at once rather than hold a request (DESIGN §5)."""
         self.cells = CellScript(client)
         self.max_wait_seconds = max_wait_seconds
@@ -109,6 +113,10 @@ class PortalRateLimiter:
             if wait <= 0:
                 return
             if wait > self.max_wait_seconds:
-                raise TransientError("Bitrix24", "The portal's request budget is used up for now; the app will "
-                                                 "try again", code="RATE_LIMITED", retry_after=wait)
+                raise TransientError(
+                    "Bitrix24",
+                    "The portal's request budget is used up for now; the app will try again",
+                    code="RATE_LIMITED",
+                    retry_after=wait,
+                )
             time.sleep(wait)

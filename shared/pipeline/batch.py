@@ -1,6 +1,7 @@
 """Bitrix24 commands sent together: `batch` requests of up to 50 commands, each one unit of the portal's
 rate limit (DESIGN §4 rule 7). Used by the pipeline's Bitrix24 lane, the reminders and the calendar
 read-back."""
+
 from __future__ import annotations
 
 import re
@@ -14,22 +15,29 @@ SEPARATOR = "__"  # between a step's name and its own key: step names never hold
 _REFERENCE = re.compile(r"\$(result|error)\[([^\]]+)\]")
 
 
-def run_batches(bitrix: Bitrix24Client, commands: Commands) -> tuple[dict[str, Any], dict[str, OutsideServiceError]]:
+def run_batches(
+    bitrix: Bitrix24Client, commands: Commands
+) -> tuple[dict[str, Any], dict[str, OutsideServiceError]]:
     """Runs commands in batches of 50; answers (results, errors) by key. A failed request fails its keys."""
     results: dict[str, Any] = {}
     errors: dict[str, OutsideServiceError] = {}
     keys = list(commands)
     for start in range(0, len(keys), MAX_BATCH_COMMANDS):
-        chunk = {key: commands[key] for key in keys[start:start + MAX_BATCH_COMMANDS]}
+        chunk = {key: commands[key] for key in keys[start : start + MAX_BATCH_COMMANDS]}
         try:
             outcome = bitrix.batch(chunk)
         except OutsideServiceError as error:
-            errors.update({key: error for key in chunk})
+            errors.update(dict.fromkeys(chunk, error))
             continue
         results.update(outcome.results)
         errors.update(outcome.errors)
-        errors.update({key: PermanentError("Bitrix24", f"Bitrix24 gave no answer for {key}")
-                       for key in chunk if key not in outcome.results and key not in outcome.errors})
+        errors.update(
+            {
+                key: PermanentError("Bitrix24", f"Bitrix24 gave no answer for {key}")
+                for key in chunk
+                if key not in outcome.results and key not in outcome.errors
+            }
+        )
     return results, errors
 
 
@@ -40,17 +48,21 @@ def namespaced(owner: str, commands: Commands) -> Commands:
 
     def rename(value: Any) -> Any:
         if isinstance(value, str):
-            return _REFERENCE.sub(lambda m: f"${m[1]}[{owner}{SEPARATOR}{m[2]}]" if m[2] in own else m[0], value)
+            return _REFERENCE.sub(
+                lambda m: f"${m[1]}[{owner}{SEPARATOR}{m[2]}]" if m[2] in own else m[0], value
+            )
         if isinstance(value, dict):
             return {k: rename(v) for k, v in value.items()}
         if isinstance(value, list):
             return [rename(v) for v in value]
         return value
 
-    return {f"{owner}{SEPARATOR}{key}": (method, rename(params)) for key, (method, params) in commands.items()}
+    return {
+        f"{owner}{SEPARATOR}{key}": (method, rename(params)) for key, (method, params) in commands.items()
+    }
 
 
 def slice_of(owner: str, answers: dict[str, Any]) -> dict[str, Any]:
     """The answers to one owner's commands, under its own keys again."""
     prefix = owner + SEPARATOR
-    return {key[len(prefix):]: value for key, value in answers.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in answers.items() if key.startswith(prefix)}

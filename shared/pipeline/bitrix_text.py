@@ -1,6 +1,7 @@
 """Text the app writes into Bitrix24, made safe for where it lands: user text in BB code, and the
 notifications (invitations, changes, cancels, reminders). The calendar event's fields are the calendar
 step's (steps/calendar_event.py)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -38,8 +39,12 @@ def links(conference: Conference) -> list[str]:
 
 def notice(conference: Conference) -> dict:
     """What invitees were told: when it changes, those who stay invited are told again."""
-    return {"name": conference.name, "start_at": conference.start_at.isoformat() if conference.start_at else None,
-            "duration_minutes": conference.duration_minutes, "join_url": conference.join_url}
+    return {
+        "name": conference.name,
+        "start_at": conference.start_at.isoformat() if conference.start_at else None,
+        "duration_minutes": conference.duration_minutes,
+        "join_url": conference.join_url,
+    }
 
 
 def _when(conference: Conference) -> str:
@@ -49,8 +54,14 @@ def _when(conference: Conference) -> str:
     return f" on {start[:16]} ({conference.timezone})"
 
 
-def _message(conference: Conference, user_id: int, client_id: str | None, text: str, with_links: bool,
-             tag_suffix: str = "") -> dict:
+def _message(
+    conference: Conference,
+    user_id: int,
+    client_id: str | None,
+    text: str,
+    with_links: bool,
+    tag_suffix: str = "",
+) -> dict:
     lines = [text]
     kind = "broadcast" if conference.type == "broadcast" else "meeting"
     if with_links:
@@ -74,27 +85,55 @@ def _message(conference: Conference, user_id: int, client_id: str | None, text: 
 
 def invitation(conference: Conference, user_id: int, client_id: str | None) -> dict:
     kind = "broadcast" if conference.type == "broadcast" else "meeting"
-    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] invites you to the "
-                    f"{kind} «{bb_text(conference.name)}»{_when(conference)}.", with_links=True)
+    return _message(
+        conference,
+        user_id,
+        client_id,
+        f"[B]{bb_text(conference.owner_name)}[/B] invites you to the "
+        f"{kind} «{bb_text(conference.name)}»{_when(conference)}.",
+        with_links=True,
+    )
 
 
 def change_notice(conference: Conference, user_id: int, client_id: str | None) -> dict:
-    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] changed "
-                    f"«{bb_text(conference.name)}»: it is now{_when(conference) or ' without a set time'}.",
-                    with_links=True)
+    return _message(
+        conference,
+        user_id,
+        client_id,
+        f"[B]{bb_text(conference.owner_name)}[/B] changed "
+        f"«{bb_text(conference.name)}»: it is now{_when(conference) or ' without a set time'}.",
+        with_links=True,
+    )
 
 
 def removal_notice(conference: Conference, user_id: int, client_id: str | None) -> dict:
-    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] no longer invites "
-                    f"you to «{bb_text(conference.name)}»{_when(conference)}.", with_links=False)
+    return _message(
+        conference,
+        user_id,
+        client_id,
+        f"[B]{bb_text(conference.owner_name)}[/B] no longer invites "
+        f"you to «{bb_text(conference.name)}»{_when(conference)}.",
+        with_links=False,
+    )
 
 
 def cancellation(conference: Conference, user_id: int, client_id: str | None) -> dict:
-    return _message(conference, user_id, client_id, f"[B]{bb_text(conference.owner_name)}[/B] cancelled "
-                    f"«{bb_text(conference.name)}»{_when(conference)}.", with_links=False)
+    return _message(
+        conference,
+        user_id,
+        client_id,
+        f"[B]{bb_text(conference.owner_name)}[/B] cancelled «{bb_text(conference.name)}»{_when(conference)}.",
+        with_links=False,
+    )
 
 
 def reminder(conference: Conference, user_id: int, client_id: str | None) -> dict:
-    return _message(conference, user_id, client_id, f"Reminder: «{bb_text(conference.name)}» with "
-                    f"[B]{bb_text(conference.owner_name)}[/B] starts{_when(conference)}.", with_links=True,
-                    tag_suffix="|reminder")
+    return _message(
+        conference,
+        user_id,
+        client_id,
+        f"Reminder: «{bb_text(conference.name)}» with "
+        f"[B]{bb_text(conference.owner_name)}[/B] starts{_when(conference)}.",
+        with_links=True,
+        tag_suffix="|reminder",
+    )

@@ -4,6 +4,7 @@ Every other table is derived from it when asked (so that a test can add a step):
 conference, those an edit reopens, what waits for what, which lane runs what, and what the sweeper
 re-sends. Adding an outside effect is one module in steps/ and one line here (CONTRIBUTING.md).
 """
+
 from __future__ import annotations
 
 from shared.models import Conference, StepState, utcnow
@@ -41,8 +42,15 @@ def dependants(name: str) -> tuple[Step, ...]:
 
 def initial_steps(conference: Conference) -> list[StepRow]:
     """The steps of a conference being made: pending where its first version wants them, else skipped."""
-    return [StepRow(name=step.name, state=(StepState.PENDING if step.wanted(conference) else StepState.SKIPPED).value,
-                    attempts=0, attempts_at_retry=0) for step in STEPS]
+    return [
+        StepRow(
+            name=step.name,
+            state=(StepState.PENDING if step.wanted(conference) else StepState.SKIPPED).value,
+            attempts=0,
+            attempts_at_retry=0,
+        )
+        for step in STEPS
+    ]
 
 
 def reopen(conference: Conference) -> None:
@@ -52,7 +60,9 @@ def reopen(conference: Conference) -> None:
     rows = {row.name: row for row in conference.steps}
     for step in STEPS:
         if step.name not in rows:
-            rows[step.name] = StepRow(name=step.name, state=StepState.SKIPPED.value, attempts=0, attempts_at_retry=0)
+            rows[step.name] = StepRow(
+                name=step.name, state=StepState.SKIPPED.value, attempts=0, attempts_at_retry=0
+            )
             conference.steps.append(rows[step.name])
     now = utcnow()
     for row in conference.steps:
@@ -60,8 +70,11 @@ def reopen(conference: Conference) -> None:
         if row.state == StepState.RUNNING.value or step is None:
             continue
         wanted = step.wanted(conference) or conference.cancel_requested
-        waiting = row.state == StepState.PENDING.value and row.next_attempt_at is not None \
+        waiting = (
+            row.state == StepState.PENDING.value
+            and row.next_attempt_at is not None
             and row.next_attempt_at > now
+        )
         row.state = (StepState.PENDING if wanted else StepState.SKIPPED).value
         # A step waiting out a Retry-After, or a request the service may still be carrying out, keeps
         # its wait: an edit must not make it look for what that request made before it is there.

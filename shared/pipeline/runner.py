@@ -8,6 +8,7 @@ failure into a recorded one. On the Bitrix24 lane it puts the commands of every 
 A worker task calls `run_telemost` or `run_bitrix` with a conference id (worker/tasks/conferences.py);
 each answers the conference as the steps left it, for the task to see what is due next.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,18 @@ from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
 from shared.pipeline.batch import namespaced, run_batches, slice_of
 from shared.pipeline.state import Claim, claim, fail, is_stale, succeed
-from shared.pipeline.step import (Answers, Apply, BitrixStep, Commands, Lane, Outcome, Outside, OutsideClients,
-                                  Step, TelemostStep)
+from shared.pipeline.step import (
+    Answers,
+    Apply,
+    BitrixStep,
+    Commands,
+    Lane,
+    Outcome,
+    Outside,
+    OutsideClients,
+    Step,
+    TelemostStep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +54,32 @@ def runnable(conference: Conference, step: Step) -> bool:
     return needed.state == StepState.DONE.value
 
 
-def next_due(conference: Conference, lane: Lane | None = None, stale_after: timedelta | None = None) -> datetime | None:
+def next_due(
+    conference: Conference, lane: Lane | None = None, stale_after: timedelta | None = None
+) -> datetime | None:
     """When the earliest runnable pending step (of `lane`, or any) can run; None when none is left to run.
     With `stale_after`, a step whose worker died (running that long) is due now, to be taken over."""
     now = utcnow()
     names = {step.name: step for step in registry.steps() if lane is None or step.lane == lane}
-    times = [row.next_attempt_at or now for row in conference.steps
-             if row.state == StepState.PENDING.value and row.name in names and runnable(conference, names[row.name])]
-    if stale_after is not None and any(row.name in names and is_stale(row, now, stale_after) for row in conference.steps):
+    times = [
+        row.next_attempt_at or now
+        for row in conference.steps
+        if row.state == StepState.PENDING.value
+        and row.name in names
+        and runnable(conference, names[row.name])
+    ]
+    if stale_after is not None and any(
+        row.name in names and is_stale(row, now, stale_after) for row in conference.steps
+    ):
         times.append(now)
     return min(times) if times else None
 
 
 def fail_unexpectedly(db: Database, claims: Sequence[Claim], error: Exception) -> None:
     log.exception("unexpected error in a step of conference %s", claims[0].conference_id, exc_info=error)
-    message = f"The app hit an unexpected error ({type(error).__name__}); it is logged for the team. Retry later."
+    message = (
+        f"The app hit an unexpected error ({type(error).__name__}); it is logged for the team. Retry later."
+    )
     for claimed in claims:
         fail(db, claimed, PermanentError("app", message))  # no-op for a claim already recorded
 
@@ -100,8 +122,11 @@ class Runner:
     # --- the Bitrix24 lane: every due step's commands in the same batch requests ---------------------
 
     def run_bitrix(self, conference_id: int) -> Conference | None:
-        claimed = [(step, c) for step in registry.in_lane(Lane.BITRIX24)
-                   if (c := self._claim_if_runnable(conference_id, step)) is not None]
+        claimed = [
+            (step, c)
+            for step in registry.in_lane(Lane.BITRIX24)
+            if (c := self._claim_if_runnable(conference_id, step)) is not None
+        ]
         if claimed:
             self._bitrix_attempt(conference_id, claimed)
         return self.load(conference_id)
@@ -167,8 +192,9 @@ class Runner:
 
     def _note(self, conference_id: int, notes: dict) -> None:
         with self.db.write() as session:
-            locked = session.scalars(select(Conference).where(Conference.id == conference_id).with_for_update()
-                                     ).one_or_none()
+            locked = session.scalars(
+                select(Conference).where(Conference.id == conference_id).with_for_update()
+            ).one_or_none()
             if locked is not None:
                 locked.applied = {**(locked.applied or {}), **notes}
 
@@ -184,4 +210,5 @@ def _then_wake_dependants(step: Step, apply: Apply | None) -> Apply:
             row = next((r for r in conference.steps if r.name == dependant.name), None)
             if row is not None and row.state == StepState.SKIPPED.value and dependant.wanted(conference):
                 row.state = StepState.PENDING.value
+
     return record

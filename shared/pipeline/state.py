@@ -3,6 +3,7 @@
 Every transition happens in its own short write transaction (DESIGN §4 rule 2): claim and commit,
 then the outside call with no transaction open, then record the result and commit at once.
 """
+
 from __future__ import annotations
 
 import random
@@ -74,8 +75,11 @@ def attempts_left(step: Step) -> int:
 
 
 def is_stale(step: Step, now: datetime, stale_after: timedelta) -> bool:
-    return step.state == StepState.RUNNING.value and step.started_at is not None \
+    return (
+        step.state == StepState.RUNNING.value
+        and step.started_at is not None
         and step.started_at <= now - stale_after
+    )
 
 
 def _is_due(step: Step, now: datetime, stale_after: timedelta) -> bool:
@@ -88,8 +92,9 @@ def _locked_step(session: Session, conference_id: int, name: str) -> Step | None
     # The conference row is locked first: transitions of all its steps then run one at a time, so the
     # status derived from every step never reads a sibling that is changing (PostgreSQL's READ
     # COMMITTED would allow that; SQLite's BEGIN IMMEDIATE serialises writers anyway).
-    conference = session.scalars(select(Conference).where(Conference.id == conference_id).with_for_update()
-                                 ).one_or_none()
+    conference = session.scalars(
+        select(Conference).where(Conference.id == conference_id).with_for_update()
+    ).one_or_none()
     if conference is None:
         return None
     return next((s for s in conference.steps if s.name == name), None)
@@ -165,14 +170,21 @@ def fail(db: Database, claimed: Claim, error: OutsideServiceError, apply=None) -
         step.error_code = error.code
         if error.transient and attempts_left(step) > 0:
             step.state = StepState.PENDING.value
-            step.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(step.attempts, error.retry_after))
+            step.next_attempt_at = utcnow() + timedelta(
+                seconds=backoff_seconds(step.attempts, error.retry_after)
+            )
             step.error = error.message
         else:
             step.state = StepState.FAILED.value
-            step.error = error.message if not error.transient else \
-                f"{error.message.split(';')[0]}, and still failed after {step.attempts} attempts. Retry later."
+            step.error = (
+                error.message
+                if not error.transient
+                else f"{error.message.split(';')[0]}, and still failed after {step.attempts} attempts. Retry later."
+            )
         # A transient failure's wait holds for the newer version too: the service asked for it
         # (Retry-After), or may still be carrying out the unanswered request.
-        _again_if_outdated(step, claimed, step.next_attempt_at if step.state == StepState.PENDING.value else None)
+        _again_if_outdated(
+            step, claimed, step.next_attempt_at if step.state == StepState.PENDING.value else None
+        )
         refresh_status(step.conference)
         return step.next_attempt_at if step.state == StepState.PENDING.value else None

@@ -12,12 +12,14 @@ A step decides; it never claims, commits or catches. It answers an `Outcome`, wh
 in the step's own transaction (`state.succeed` / `state.fail`); an OutsideServiceError it raises fails
 the attempt, transient or for good as the error says.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
@@ -29,7 +31,7 @@ Commands = dict[str, tuple[str, dict]]
 Apply = Callable[[Conference], None]
 
 
-class Lane(str, enum.Enum):
+class Lane(enum.StrEnum):
     """Which worker queue runs a step (shared/jobs.py): Telemost's, or Bitrix24's behind its rate limit."""
 
     TELEMOST = "telemost"
@@ -132,6 +134,8 @@ class BitrixStep(Step):
         if no answer ever comes back."""
         return None
 
-    def record(self, outside: Outside, conference: Conference, commands: Commands, answers: Answers) -> Outcome:
+    def record(
+        self, outside: Outside, conference: Conference, commands: Commands, answers: Answers
+    ) -> Outcome:
         """What the answers to this step's commands mean."""
         raise NotImplementedError

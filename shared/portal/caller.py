@@ -1,5 +1,6 @@
 """Who is asking, whichever way in (the app menu today; a placement or a robot next): the entry points of
 web/ turn a verified outside request into one, and every conference query is scoped by it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

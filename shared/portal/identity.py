@@ -10,6 +10,7 @@ The OAuth server is regional, and the launch names it (SERVER_ENDPOINT): only a 
 renamed since it was stored (a new DOMAIN for the same member_id) is accepted when its OAuth server's
 app.info names that domain; the stored domain and endpoint then follow it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,7 +46,9 @@ class Launch:
     member_id: str
     refresh_id: str | None = None  # kept only once the OAuth server vouches for it (Portals.verified_pair)
     application_token: str | None = None
-    server_endpoint: str | None = None  # the OAuth server named by the launch: asked first when it is a known one
+    server_endpoint: str | None = (
+        None  # the OAuth server named by the launch: asked first when it is a known one
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class PortalAccess:
     portal_id: int | None  # the installed portal's row; None for the configured webhook portal
     secure: bool
     install_generation: int = 0  # of the installed portal's row (0: the webhook portal, which has none)
-    oauth_server: str | None = None  # the portal's OAuth server: recorded, then the one that vouched for the launch
+    oauth_server: str | None = (
+        None  # the portal's OAuth server: recorded, then the one that vouched for the launch
+    )
     marked_deleted: bool = False  # it answered PORTAL_DELETED before (PortalNotes.deleted)
 
 
@@ -82,8 +87,14 @@ class Identity:
 
     def client(self, rest_url: str, auth: str) -> Bitrix24Client:
         """A client on a token the request brought (a launch's AUTH_ID, an install's), in the portal's budget."""
-        return Bitrix24Client(rest_url, auth=auth, timeout=self.settings.http_timeout_seconds, session=self.http,
-                              limiter=self.limiter, recorder=self.rest_log)
+        return Bitrix24Client(
+            rest_url,
+            auth=auth,
+            timeout=self.settings.http_timeout_seconds,
+            session=self.http,
+            limiter=self.limiter,
+            recorder=self.rest_log,
+        )
 
     def verify(self, launch: Launch) -> VerifiedUser:
         """Raises NotVouched, or TransientError when the portal cannot be asked right now."""
@@ -99,15 +110,23 @@ class Identity:
     def _known_portal(self, launch: Launch) -> PortalAccess:
         domain = launch.domain.strip().lower()
         with self.db.read() as session:
-            row = session.scalars(select(Portal).where(Portal.member_id == launch.member_id,
-                                                       Portal.installed.is_(True))).one_or_none()
+            row = session.scalars(
+                select(Portal).where(Portal.member_id == launch.member_id, Portal.installed.is_(True))
+            ).one_or_none()
         if row is not None:
             if row.domain.lower() != domain and self.servers is None:
                 raise NotVouched("That portal does not match the one the app is installed on")
             # A new DOMAIN may be a renamed portal: app.info on its OAuth server must name it (verify, _follow).
-            return PortalAccess(launch.member_id, row.domain, row.client_endpoint, row.id,
-                                row.client_endpoint.startswith("https"), row.install_generation, row.oauth_server,
-                                row.deleted_at is not None)
+            return PortalAccess(
+                launch.member_id,
+                row.domain,
+                row.client_endpoint,
+                row.id,
+                row.client_endpoint.startswith("https"),
+                row.install_generation,
+                row.oauth_server,
+                row.deleted_at is not None,
+            )
         if self.settings.portal_domain and domain == self.settings.portal_domain:
             # Without app credentials nothing can vouch for the member_id: the domain keys the data then.
             key = launch.member_id if self.servers is not None else domain
@@ -119,13 +138,17 @@ class Identity:
         """The OAuth server's word on the token (our application, that portal, that domain), and which server
         gave it: the launch's own server first (when known), then the portal's recorded one, then the others."""
         servers = self.servers.in_turn(launch.server_endpoint, recorded)
-        server, info = self._ask(lambda: ask_in_turn(servers, lambda oauth: oauth.app_info(launch.auth_id)),
-                                 "The Bitrix24 OAuth server")
+        server, info = self._ask(
+            lambda: ask_in_turn(servers, lambda oauth: oauth.app_info(launch.auth_id)),
+            "The Bitrix24 OAuth server",
+        )
         install = info.get("install") if isinstance(info.get("install"), dict) else {}
         if info.get("client_id") != self.settings.bitrix24_client_id:
             raise NotVouched("The authorisation belongs to another application")
-        if str(install.get("member_id", "")) != launch.member_id \
-                or str(install.get("domain", "")).lower() != launch.domain.strip().lower():
+        if (
+            str(install.get("member_id", "")) != launch.member_id
+            or str(install.get("domain", "")).lower() != launch.domain.strip().lower()
+        ):
             raise NotVouched("The authorisation belongs to another portal")
         return info, server.base_url
 
@@ -144,8 +167,9 @@ class Identity:
             raise NotVouched("That portal does not match the one the app is installed on")
         log.info("portal %s was renamed to %s", portal.key, domain)
         notes.moved(endpoint)
-        return replace(portal, domain=domain, rest_url=endpoint, secure=endpoint.startswith("https"),
-                       oauth_server=server)
+        return replace(
+            portal, domain=domain, rest_url=endpoint, secure=endpoint.startswith("https"), oauth_server=server
+        )
 
     def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
         api = self.client(portal.rest_url, auth_id)
@@ -158,10 +182,17 @@ class Identity:
         user = outcome.results.get("user")
         if not isinstance(user, dict) or not str(user.get("ID", "")).isdigit():
             raise NotVouched("The portal did not say who the user is")
-        name = " ".join(filter(None, [user.get("NAME"), user.get("LAST_NAME")])).strip() or f"User {user['ID']}"
+        name = (
+            " ".join(filter(None, [user.get("NAME"), user.get("LAST_NAME")])).strip() or f"User {user['ID']}"
+        )
         email = user.get("EMAIL") if isinstance(user.get("EMAIL"), str) and user.get("EMAIL") else None
-        return VerifiedUser(portal=portal, id=int(user["ID"]), name=name[:MAX_NAME],
-                            email=email[:MAX_NAME] if email else None, is_admin=outcome.results.get("admin") is True)
+        return VerifiedUser(
+            portal=portal,
+            id=int(user["ID"]),
+            name=name[:MAX_NAME],
+            email=email[:MAX_NAME] if email else None,
+            is_admin=outcome.results.get("admin") is True,
+        )
 
     def _own_application(self, info) -> None:
         """Webhook mode has no OAuth server to ask; the portal's app.info says whose the token is (its CODE,
@@ -179,4 +210,6 @@ class Identity:
         except TransientError:
             raise
         except OutsideServiceError as error:
-            raise NotVouched(f"{who} did not accept the authorisation ({error.code or error.status})") from None
+            raise NotVouched(
+                f"{who} did not accept the authorisation ({error.code or error.status})"
+            ) from None

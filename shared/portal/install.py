@@ -9,9 +9,11 @@ uninstall is confirmed with the portal before anything is forgotten (shared/port
 An event whose `ts` is not newer than the last one accepted is a replay and changes nothing.
 The OAuth server that vouched is kept as the portal's (it is regional); a pair is exchanged there.
 """
+
 from __future__ import annotations
 
 import logging
+
 from sqlalchemy import select
 
 from shared.clients.bitrix24 import ask_in_turn
@@ -19,8 +21,8 @@ from shared.clients.errors import OutsideServiceError
 from shared.crypto import TokenBox
 from shared.models import BitrixCredential, Portal, utcnow
 from shared.portal.access import PORTAL_CREDENTIAL, save_credential, token_lifetime
-from shared.portal.notes import PortalNotes
 from shared.portal.identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
+from shared.portal.notes import PortalNotes
 
 log = logging.getLogger(__name__)
 EVENTS_BOUND = ("ONAPPUNINSTALL", "ONCALENDARENTRYUPDATE", "ONCALENDARENTRYDELETE")
@@ -36,19 +38,23 @@ class Portals:
     def __init__(self, identity: Identity, box: TokenBox) -> None:
         self.identity, self.box, self.db = identity, box, identity.db
 
-    def install(self, launch: Launch, ts: int | None = None, scope: str | None = None,
-                events_url: str | None = None) -> VerifiedUser:
+    def install(
+        self, launch: Launch, ts: int | None = None, scope: str | None = None, events_url: str | None = None
+    ) -> VerifiedUser:
         """Stores the portal and the administrator's pair; raises NotVouched for anything less than proof."""
         if self.identity.servers is None:
-            raise NotVouched("The app has no Bitrix24 application credentials (BITRIX24_CLIENT_ID) to install with")
+            raise NotVouched(
+                "The app has no Bitrix24 application credentials (BITRIX24_CLIENT_ID) to install with"
+            )
         if not (launch.application_token and launch.refresh_id):
             raise NotVouched("An install must carry the application token and a refresh token")
         info, server = self.identity.app_info(launch)
         endpoint = str((info.get("install") or {}).get("client_endpoint") or "")
         if not endpoint.startswith(("http://", "https://")):
             raise NotVouched("The OAuth server named no REST endpoint for that portal")
-        access = PortalAccess(launch.member_id, launch.domain.strip().lower(), endpoint, None,
-                              endpoint.startswith("https"))
+        access = PortalAccess(
+            launch.member_id, launch.domain.strip().lower(), endpoint, None, endpoint.startswith("https")
+        )
         user = self.identity.user(access, launch.auth_id)
         if not user.is_admin:
             raise NotVouched("Only a portal administrator can install the app")
@@ -65,7 +71,9 @@ class Portals:
             if portal is None:
                 portal = Portal(member_id=launch.member_id, install_generation=1)
                 session.add(portal)
-            elif not portal.installed or not self.box.matches(launch.application_token, portal.application_token_digest):
+            elif not portal.installed or not self.box.matches(
+                launch.application_token, portal.application_token_digest
+            ):
                 # A new installation: app tokens issued under the last one stop working (DESIGN §5). The
                 # install page and its ONAPPINSTALL carry the same application token and count once.
                 portal.install_generation += 1
@@ -77,8 +85,15 @@ class Portals:
             if ts is not None:
                 portal.last_event_ts, portal.last_event = ts, marker
             session.flush()
-            save_credential(session, self.box, portal.id, PORTAL_CREDENTIAL, pair["access_token"],
-                            pair["refresh_token"], token_lifetime(pair.get("expires_in")))
+            save_credential(
+                session,
+                self.box,
+                portal.id,
+                PORTAL_CREDENTIAL,
+                pair["access_token"],
+                pair["refresh_token"],
+                token_lifetime(pair.get("expires_in")),
+            )
         log.info("installed on portal %s (%s) by user %s", launch.member_id, access.domain, user.id)
         if events_url:
             self.bind_events(endpoint, launch.auth_id, events_url)
@@ -96,8 +111,11 @@ class Portals:
         except OutsideServiceError as error:
             log.warning("event.get failed (%s); binding every handler", error.code or error.message)
             bound = []
-        have = {(str(b.get("event", "")).upper(), b.get("handler")) for b in bound if isinstance(b, dict)} \
-            if isinstance(bound, list) else set()
+        have = (
+            {(str(b.get("event", "")).upper(), b.get("handler")) for b in bound if isinstance(b, dict)}
+            if isinstance(bound, list)
+            else set()
+        )
         problems = []
         for event in EVENTS_BOUND:
             if (event, events_url) in have:
@@ -117,8 +135,11 @@ class Portals:
         shared/portal/uninstall.py), never a proof. Every employee's browser carries the application token."""
         with self.db.read() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == member_id)).one_or_none()
-        if portal is None or not portal.installed \
-                or not self.box.matches(application_token, portal.application_token_digest):
+        if (
+            portal is None
+            or not portal.installed
+            or not self.box.matches(application_token, portal.application_token_digest)
+        ):
             raise NotVouched("Unknown portal or wrong application token")
         if _replayed(portal, "ONAPPUNINSTALL", ts):
             raise NotVouched("That uninstall event is a replay or older than one already accepted")
@@ -127,8 +148,11 @@ class Portals:
         """Any other event is genuine only with the application token stored at install."""
         with self.db.read() as session:
             portal = session.scalars(select(Portal).where(Portal.member_id == member_id)).one_or_none()
-        if portal is None or not portal.installed \
-                or not self.box.matches(application_token, portal.application_token_digest):
+        if (
+            portal is None
+            or not portal.installed
+            or not self.box.matches(application_token, portal.application_token_digest)
+        ):
             raise NotVouched("Unknown portal or wrong application token")
 
     def keep_user_tokens(self, user: VerifiedUser, refresh_id: str | None, replace: bool) -> None:
@@ -136,17 +160,30 @@ class Portals:
         calendar, their rights). A launch replaces the pair kept (a person opening the app is rare, and the
         newest pair is the surest); a renewal of the page's session, every 24 minutes, only fills a gap: a
         pair the portal refused was dropped, and the page renews when a step asks for one."""
-        if user.portal.portal_id is None or not refresh_id or self.identity.servers is None \
-                or (not replace and self._has_pair(user)):
+        if (
+            user.portal.portal_id is None
+            or not refresh_id
+            or self.identity.servers is None
+            or (not replace and self._has_pair(user))
+        ):
             return
         pair = self.verified_pair(user.portal.key, user.id, refresh_id, user.portal.oauth_server)
         if pair is not None:
             with self.db.write() as session:
-                save_credential(session, self.box, user.portal.portal_id, user.id, pair["access_token"],
-                                pair["refresh_token"], token_lifetime(pair.get("expires_in")))
+                save_credential(
+                    session,
+                    self.box,
+                    user.portal.portal_id,
+                    user.id,
+                    pair["access_token"],
+                    pair["refresh_token"],
+                    token_lifetime(pair.get("expires_in")),
+                )
             PortalNotes(self.db, user.portal.portal_id).server(pair["server"])
 
-    def verified_pair(self, portal_key: str, user_id: int, refresh_id: str, server: str | None) -> dict | None:
+    def verified_pair(
+        self, portal_key: str, user_id: int, refresh_id: str, server: str | None
+    ) -> dict | None:
         """A posted refresh token is kept only as the OAuth server vouches for it: exchanged there (`server`, the
         one that vouched for the launch, first), its answer must name this user on this portal; the pair it answers
         is what is kept, with the server's lifetime, not the posted AUTH_EXPIRES, and the server it names as
@@ -155,16 +192,28 @@ class Portals:
         try:
             asked, answer = ask_in_turn(servers.in_turn(server), lambda oauth: oauth.refresh(refresh_id))
         except OutsideServiceError as error:
-            log.warning("the refresh token posted for user %s on %s was refused (%s); not kept",
-                        user_id, portal_key, error.code or error.status)
+            log.warning(
+                "the refresh token posted for user %s on %s was refused (%s); not kept",
+                user_id,
+                portal_key,
+                error.code or error.status,
+            )
             return None
-        if str(answer.get("user_id")) != str(user_id) or str(answer.get("member_id")) != portal_key \
-                or not answer.get("refresh_token"):
-            log.warning("the refresh token posted for user %s on %s is not theirs; not kept", user_id, portal_key)
+        if (
+            str(answer.get("user_id")) != str(user_id)
+            or str(answer.get("member_id")) != portal_key
+            or not answer.get("refresh_token")
+        ):
+            log.warning(
+                "the refresh token posted for user %s on %s is not theirs; not kept", user_id, portal_key
+            )
             return None
-        return {"access_token": str(answer["access_token"]), "refresh_token": str(answer["refresh_token"]),
-                "expires_in": answer.get("expires_in"),
-                "server": servers.known(answer.get("server_endpoint")) or asked.base_url}
+        return {
+            "access_token": str(answer["access_token"]),
+            "refresh_token": str(answer["refresh_token"]),
+            "expires_in": answer.get("expires_in"),
+            "server": servers.known(answer.get("server_endpoint")) or asked.base_url,
+        }
 
     def hear_server_endpoint(self, member_id: str, server_endpoint) -> bool:
         """An event's auth[server_endpoint], for an event already verified (verify_event): kept as the portal's
@@ -173,8 +222,9 @@ class Portals:
         if url is None:
             return False
         with self.db.read() as session:
-            portal_id = session.scalars(select(Portal.id).where(Portal.member_id == member_id,
-                                                                Portal.installed.is_(True))).one_or_none()
+            portal_id = session.scalars(
+                select(Portal.id).where(Portal.member_id == member_id, Portal.installed.is_(True))
+            ).one_or_none()
         if portal_id is None:
             return False
         PortalNotes(self.db, portal_id).server(url)
@@ -182,16 +232,23 @@ class Portals:
 
     def _has_pair(self, user: VerifiedUser) -> bool:
         with self.db.read() as session:
-            return session.scalars(select(BitrixCredential.id).where(
-                BitrixCredential.portal_id == user.portal.portal_id,
-                BitrixCredential.user_id == user.id)).first() is not None
+            return (
+                session.scalars(
+                    select(BitrixCredential.id).where(
+                        BitrixCredential.portal_id == user.portal.portal_id,
+                        BitrixCredential.user_id == user.id,
+                    )
+                ).first()
+                is not None
+            )
 
     def install_generation(self, key: str) -> int | None:
         """The install app tokens of `key` must name: None once the app was uninstalled there, 0 for the
         configured webhook portal (it has no row)."""
         with self.db.read() as session:
-            row = session.execute(select(Portal.installed, Portal.install_generation)
-                                  .where(Portal.member_id == key)).one_or_none()
+            row = session.execute(
+                select(Portal.installed, Portal.install_generation).where(Portal.member_id == key)
+            ).one_or_none()
         if row is None:
             return 0
         return row.install_generation if row.installed else None

@@ -3,6 +3,7 @@
 Trusted means the OAuth server's (a refresh answer, app.info) or the portal's own REST answers: never a
 redirect or a form posted by a browser, which anyone could write.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 def same_rest_root(a: str, b: str) -> bool:
     """Whether two REST roots are one (scheme and host in any case, a trailing slash or not)."""
     left, right = urlsplit(a), urlsplit(b)
-    return (left.scheme.lower(), left.netloc.lower(), left.path.rstrip("/")) == \
-        (right.scheme.lower(), right.netloc.lower(), right.path.rstrip("/"))
+    return (left.scheme.lower(), left.netloc.lower(), left.path.rstrip("/")) == (
+        right.scheme.lower(),
+        right.netloc.lower(),
+        right.path.rstrip("/"),
+    )
 
 
 class PortalNotes:
@@ -59,7 +63,13 @@ class PortalNotes:
             for name, value in values.items():
                 if getattr(portal, name) != value:
                     if name in ("client_endpoint", "oauth_server"):
-                        log.info("portal %s: %s is now %s (was %s)", portal.member_id, name, value, getattr(portal, name))
+                        log.info(
+                            "portal %s: %s is now %s (was %s)",
+                            portal.member_id,
+                            name,
+                            value,
+                            getattr(portal, name),
+                        )
                     setattr(portal, name, value)
 
     def heard_refresh(self, servers: OAuthServers, asked: str, answer: dict, member_id: str) -> None:

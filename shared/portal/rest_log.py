@@ -7,6 +7,7 @@ process (web, workers) writes to the same place, a container restart keeps them,
 removes them by age. The client hands over the request without its `auth` (shared/clients/bitrix24.py
 RestCall), so no token is ever written; long bodies are cut.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,9 +38,16 @@ class RestLog:
     def __call__(self, call: RestCall) -> None:
         try:
             with self.db.write() as session:
-                session.add(BitrixRestCall(host=call.host[:255], method=call.method[:100], status=call.status,
-                                           milliseconds=round(call.seconds * 1000), request=_cut(call.request),
-                                           response=_cut(call.response)))
+                session.add(
+                    BitrixRestCall(
+                        host=call.host[:255],
+                        method=call.method[:100],
+                        status=call.status,
+                        milliseconds=round(call.seconds * 1000),
+                        request=_cut(call.request),
+                        response=_cut(call.response),
+                    )
+                )
         except SQLAlchemyError as error:
             log.warning("REST call %s to %s not logged: %s", call.method, call.host, error)
 
@@ -47,5 +55,7 @@ class RestLog:
 def forget_old(db: Database, days: int = REST_LOG_DAYS) -> int:
     """Removes what is older than `days`; answers how many rows went."""
     with db.write() as session:
-        gone = session.execute(delete(BitrixRestCall).where(BitrixRestCall.at < utcnow() - timedelta(days=days)))
+        gone = session.execute(
+            delete(BitrixRestCall).where(BitrixRestCall.at < utcnow() - timedelta(days=days))
+        )
     return gone.rowcount or 0

@@ -7,6 +7,7 @@ b24restdocs api-reference/common/events/on-app-uninstall.md; settings/app-uninst
 portal's word is asked with the app's own pair: while the portal still honours it, the app is installed
 and the event changes nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,10 +40,15 @@ def confirm_uninstall(access: BitrixAccess, member_id: str, ts: int) -> bool:
         if revoked(error):
             forget_installation(access.db, member_id, ts)
             return True
-        log.warning("ONAPPUNINSTALL for %s not confirmed (%s); nothing forgotten", member_id, error.code or error)
+        log.warning(
+            "ONAPPUNINSTALL for %s not confirmed (%s); nothing forgotten", member_id, error.code or error
+        )
         return False
-    log.warning("ONAPPUNINSTALL for %s not confirmed: the portal still accepts the app's authorisation; "
-                "nothing forgotten", member_id)
+    log.warning(
+        "ONAPPUNINSTALL for %s not confirmed: the portal still accepts the app's authorisation; "
+        "nothing forgotten",
+        member_id,
+    )
     return False
 
 
@@ -52,6 +58,10 @@ def forget_installation(db: Database, member_id: str, ts: int) -> None:
         portal = session.scalars(select(Portal).where(Portal.member_id == member_id)).one_or_none()
         if portal is None or not portal.installed:
             return
-        portal.installed, portal.last_event_ts, portal.last_event = False, max(ts, portal.last_event_ts), "ONAPPUNINSTALL"
+        portal.installed, portal.last_event_ts, portal.last_event = (
+            False,
+            max(ts, portal.last_event_ts),
+            "ONAPPUNINSTALL",
+        )
         session.execute(delete(BitrixCredential).where(BitrixCredential.portal_id == portal.id))
     log.info("uninstalled from portal %s (confirmed with the portal)", member_id)

@@ -15,6 +15,7 @@ a random nonce kept in Redis with who asked, the PKCE verifier and a digest of a
 browser holds in a cookie; it is taken once, atomically. A different account than the one connected
 replaces it only with the user's consent, given when the sign-in started.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +23,9 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 import redis
 import requests
@@ -39,13 +40,19 @@ from shared.db import Database
 from shared.models import Conference, YandexAccount, utcnow
 from shared.yandex import room_organiser
 
-RECONNECT = ("Yandex no longer accepts your connected account{account} (its authorisation ran out or was revoked): "
-             "reconnect your Yandex account in the app, then retry.")
-APP_CREDENTIALS_REFUSED = ("Yandex refused the app's own Yandex credentials (YANDEX_CLIENT_ID / YANDEX_CLIENT_SECRET) "
-                           "while renewing the connected account's token ({error}). Your account stays connected; "
-                           "the app's administrator must fix the app's Yandex settings, then retry.")
-RENEWAL_REFUSED = ("Yandex refused to renew the connected account's token ({error}). Your account stays connected "
-                   "and the app tries again later; if this goes on, tell the app's administrator.")
+RECONNECT = (
+    "Yandex no longer accepts your connected account{account} (its authorisation ran out or was revoked): "
+    "reconnect your Yandex account in the app, then retry."
+)
+APP_CREDENTIALS_REFUSED = (
+    "Yandex refused the app's own Yandex credentials (YANDEX_CLIENT_ID / YANDEX_CLIENT_SECRET) "
+    "while renewing the connected account's token ({error}). Your account stays connected; "
+    "the app's administrator must fix the app's Yandex settings, then retry."
+)
+RENEWAL_REFUSED = (
+    "Yandex refused to renew the connected account's token ({error}). Your account stays connected "
+    "and the app tries again later; if this goes on, tell the app's administrator."
+)
 APP_REFUSED_CODE = "yandex_app_refused"  # the step's error_code: the operator, not the user, must act
 GRANT_GONE = "invalid_grant"  # the only refresh refusal that means the user must connect again
 APP_REFUSED = frozenset({"invalid_client", "unauthorized_client"})
@@ -56,10 +63,14 @@ LOCK_SECONDS = 30
 CONNECT_TTL_SECONDS = 600  # as long as Yandex's code lives (yandex.ru/dev/id/doc/ru/codes/code-url)
 MAX_STATE_CHARS = 128
 # GET and DEL in one step (GETDEL needs Redis 6.2): two callbacks with one state cannot both take it.
-_TAKE_ONCE = "local value = redis.call('GET', KEYS[1]) if value then redis.call('DEL', KEYS[1]) end return value"
+_TAKE_ONCE = (
+    "local value = redis.call('GET', KEYS[1]) if value then redis.call('DEL', KEYS[1]) end return value"
+)
 STALE = "This sign-in has expired, was already used, or did not start here. Start again from the app."
-OTHER_BROWSER = ("This sign-in was started in another browser or window, so it was not finished here. "
-                 "Start again from the app in this browser.")
+OTHER_BROWSER = (
+    "This sign-in was started in another browser or window, so it was not finished here. "
+    "Start again from the app in this browser."
+)
 STORE_DOWN = "The app cannot keep track of the sign-in right now. Try again in a minute."
 log = logging.getLogger(__name__)
 
@@ -84,24 +95,41 @@ class ConnectFlow:
 
 
 class YandexAccounts:
-    def __init__(self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis,
-                 http: requests.Session) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, box: TokenBox, locks: redis.Redis, http: requests.Session
+    ) -> None:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
         self._take_once = locks.register_script(_TAKE_ONCE)
-        self.oauth = YandexOAuth(settings.yandex_oauth_url, settings.yandex_login_url, settings.yandex_client_id,
-                                 settings.yandex_client_secret or "", settings.yandex_redirect_uri or "",
-                                 settings.http_timeout_seconds, http) if settings.yandex_client_id else None
+        self.oauth = (
+            YandexOAuth(
+                settings.yandex_oauth_url,
+                settings.yandex_login_url,
+                settings.yandex_client_id,
+                settings.yandex_client_secret or "",
+                settings.yandex_redirect_uri or "",
+                settings.http_timeout_seconds,
+                http,
+            )
+            if settings.yandex_client_id
+            else None
+        )
 
     def _find(self, session, portal: str, user_id: int) -> YandexAccount | None:
-        return session.scalars(select(YandexAccount).where(YandexAccount.portal == portal,
-                                                           YandexAccount.user_id == user_id)).one_or_none()
+        return session.scalars(
+            select(YandexAccount).where(YandexAccount.portal == portal, YandexAccount.user_id == user_id)
+        ).one_or_none()
 
     def start_connect(self, portal: str, user_id: int, replace: bool) -> tuple[str, str]:
         """A new sign-in: the Yandex URL to send the browser to, and the secret that browser must keep."""
         state, browser_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters of RFC 7636 §4.1's alphabet (43 to 128)
-        flow = {"portal": portal, "user_id": user_id, "code_verifier": verifier, "replace": replace,
-                "browser": _digest(browser_secret)}
+        flow = {
+            "portal": portal,
+            "user_id": user_id,
+            "code_verifier": verifier,
+            "replace": replace,
+            "browser": _digest(browser_secret),
+        }
         try:
             self.locks.set(_flow_key(state), json.dumps(flow), ex=CONNECT_TTL_SECONDS)
         except redis.RedisError:
@@ -156,8 +184,9 @@ class YandexAccounts:
 
     def disconnect(self, portal: str, user_id: int) -> None:
         with self.db.write() as session:
-            session.execute(delete(YandexAccount).where(YandexAccount.portal == portal,
-                                                        YandexAccount.user_id == user_id))
+            session.execute(
+                delete(YandexAccount).where(YandexAccount.portal == portal, YandexAccount.user_id == user_id)
+            )
 
     def telemost_for(self, conference: Conference) -> TelemostClient:
         """The token to act on the conference's room with: its organiser's once the room is made; for a new
@@ -169,8 +198,11 @@ class YandexAccounts:
             account = self._find(session, conference.portal, conference.owner_id)
         if account is None:
             if not self.settings.yandex_oauth_token:
-                raise PermanentError("Telemost", "There is no Yandex token to create rooms with: connect your "
-                                                 "Yandex account, or set YANDEX_OAUTH_TOKEN.")
+                raise PermanentError(
+                    "Telemost",
+                    "There is no Yandex token to create rooms with: connect your "
+                    "Yandex account, or set YANDEX_OAUTH_TOKEN.",
+                )
             return self._organisation()
         return self._account_client(account, room_organiser.of_account(account.email))
 
@@ -181,8 +213,13 @@ class YandexAccounts:
 
     def _organisation(self) -> TelemostClient:
         token = self.settings.yandex_oauth_token
-        return TelemostClient(self.settings.telemost_api_url, token, self.settings.http_timeout_seconds, self.http,
-                              organiser=room_organiser.of_organisation_token(token))
+        return TelemostClient(
+            self.settings.telemost_api_url,
+            token,
+            self.settings.http_timeout_seconds,
+            self.http,
+            organiser=room_organiser.of_organisation_token(token),
+        )
 
     def _organisers(self, conference: Conference) -> TelemostClient:
         """The room's organiser's token, or a PermanentError saying how to bring it back."""
@@ -190,7 +227,9 @@ class YandexAccounts:
         if email is None:
             if not self.settings.yandex_oauth_token:
                 raise room_organiser.missing_organisation_token()
-            return self._organisation()  # a new value of the setting may be another account's: see room_organiser
+            return (
+                self._organisation()
+            )  # a new value of the setting may be another account's: see room_organiser
         with self.db.read() as session:
             account = self._find(session, conference.portal, conference.owner_id)
         if account is None or not _same_account(account.email, email):
@@ -206,7 +245,10 @@ class YandexAccounts:
             raise _reconnect(account.email if account else None)
 
         def fresh_enough(account: YandexAccount, token: str | None) -> bool:
-            return token != seen and (account.expires_at is None or account.expires_at - REFRESH_AHEAD > utcnow())
+            return token != seen and (
+                account.expires_at is None or account.expires_at - REFRESH_AHEAD > utcnow()
+            )
+
         return current if fresh_enough(account, current) else self._refresh(account_id, fresh_enough)
 
     def refresh_ahead(self) -> int:
@@ -216,8 +258,11 @@ class YandexAccounts:
         if self.oauth is None:
             return 0
         with self.db.read() as session:
-            due = [account.id for account in session.scalars(select(YandexAccount).where(YandexAccount.usable))
-                   if _refresh_due(account)]
+            due = [
+                account.id
+                for account in session.scalars(select(YandexAccount).where(YandexAccount.usable))
+                if _refresh_due(account)
+            ]
         renewed = 0
         for account_id in due:
             try:
@@ -232,8 +277,9 @@ class YandexAccounts:
     def _refresh(self, account_id: int, still_good: Callable[[YandexAccount, str | None], bool]) -> str:
         """Refreshes the pair unless, once this process holds the account's lock, `still_good(account,
         access_token)` says another process just did. A refusal is what `_refused` makes of it."""
-        with self.locks.lock(f"lock:yandex-refresh:{account_id}", timeout=LOCK_SECONDS,
-                             blocking_timeout=LOCK_SECONDS + 5):
+        with self.locks.lock(
+            f"lock:yandex-refresh:{account_id}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS + 5
+        ):
             with self.db.read() as session:
                 account = session.get(YandexAccount, account_id)
             if account is None:
@@ -262,11 +308,16 @@ class YandexAccounts:
             self.mark_unusable(account.id)
             return _reconnect(account.email)
         if error.code in APP_REFUSED:
-            log.error("Yandex refuses the app's YANDEX_CLIENT_ID/YANDEX_CLIENT_SECRET renewing account %s: %s",
-                      account.id, error)
+            log.error(
+                "Yandex refuses the app's YANDEX_CLIENT_ID/YANDEX_CLIENT_SECRET renewing account %s: %s",
+                account.id,
+                error,
+            )
             message = APP_CREDENTIALS_REFUSED
         else:
-            log.warning("Yandex refused to renew account %s; trying again on the next run: %s", account.id, error)
+            log.warning(
+                "Yandex refused to renew account %s; trying again on the next run: %s", account.id, error
+            )
             message = RENEWAL_REFUSED
         return PermanentError("Telemost", message.format(error=str(error).rstrip(".")), code=APP_REFUSED_CODE)
 
@@ -285,8 +336,9 @@ def _refresh_due(account: YandexAccount) -> bool:
 
 
 def _reconnect(email: str | None) -> PermanentError:
-    return PermanentError("Telemost", RECONNECT.format(account=f" {email}" if email else ""),
-                          code=room_organiser.RECONNECT_CODE)
+    return PermanentError(
+        "Telemost", RECONNECT.format(account=f" {email}" if email else ""), code=room_organiser.RECONNECT_CODE
+    )
 
 
 def _flow_key(state: str) -> str:
@@ -307,7 +359,9 @@ def _replacement_refused(connected: str | None, offered: str | None) -> ConnectR
         f"The Yandex account {connected or 'you connected before'} is connected to the app, and you signed in "
         f"to Yandex as {offered or 'another account'}, so nothing was changed. To replace the connected "
         "account, choose Replace when the app asks (or disconnect it in the app first) and sign in again.",
-        status=409, replace=True)
+        status=409,
+        replace=True,
+    )
 
 
 class AccountTelemostClient(TelemostClient):
@@ -315,7 +369,9 @@ class AccountTelemostClient(TelemostClient):
 
     def __init__(self, accounts: YandexAccounts, account_id: int, organiser: str) -> None:
         settings = accounts.settings
-        super().__init__(settings.telemost_api_url, "", settings.http_timeout_seconds, accounts.http, organiser)
+        super().__init__(
+            settings.telemost_api_url, "", settings.http_timeout_seconds, accounts.http, organiser
+        )
         self.accounts, self.account_id = accounts, account_id
 
     def _request(self, method: str, path: str, **kwargs):
@@ -331,6 +387,7 @@ class AccountTelemostClient(TelemostClient):
         except PermanentError as error:
             if error.status == 401:
                 self.accounts.mark_unusable(self.account_id)
-                raise PermanentError("Telemost", RECONNECT.format(account=""), code=room_organiser.RECONNECT_CODE,
-                                     status=401) from None
+                raise PermanentError(
+                    "Telemost", RECONNECT.format(account=""), code=room_organiser.RECONNECT_CODE, status=401
+                ) from None
             raise

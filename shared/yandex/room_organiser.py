@@ -11,6 +11,7 @@ What another account than the organiser gets for a room is UNVERIFIED (404 Confe
 of ConferenceResponsesOf403 in api-specification.yaml). So a 404 means "the room is gone" only when the
 organiser's own token asked; any other 403 or 404 is a refusal, reported as one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,7 @@ def of_organisation_token(token: str) -> str:
 
 def account_email(organiser: str | None) -> str | None:
     """The address of the connected account that made the room, or None when it was not one."""
-    return organiser[len(ACCOUNT):] if organiser and organiser.startswith(ACCOUNT) else None
+    return organiser[len(ACCOUNT) :] if organiser and organiser.startswith(ACCOUNT) else None
 
 
 def asked_as_organiser(conference: Conference, organiser: str | None) -> bool:
@@ -44,29 +45,43 @@ def asked_as_organiser(conference: Conference, organiser: str | None) -> bool:
 def room_is_gone(conference: Conference, organiser: str | None, error: PermanentError) -> bool:
     """A cancel may take "not found" for closed only when the organiser asked: anyone else may get 404
     for a room that is open."""
-    return conference.cancel_requested and error.code == "ConferenceNotFound" \
+    return (
+        conference.cancel_requested
+        and error.code == "ConferenceNotFound"
         and asked_as_organiser(conference, organiser)
+    )
 
 
 def explain_refusal(conference: Conference, organiser: str | None, error: PermanentError) -> PermanentError:
     """A 403 or 404 for a token that may not be the organiser's, as something a person can act on."""
     if error.status not in (403, 404) or error.subjects or asked_as_organiser(conference, organiser):
         return error
-    return PermanentError("Telemost", f"Telemost refused to change room {conference.telemost_id} "
-                                      f"({error.code or error.status}). Only the Yandex account that made a room can "
-                                      "change it, and the app does not know which account made this one. If the room is "
-                                      "still open, change or close it in Telemost as its organiser.",
-                          code=error.code, status=error.status)
+    return PermanentError(
+        "Telemost",
+        f"Telemost refused to change room {conference.telemost_id} "
+        f"({error.code or error.status}). Only the Yandex account that made a room can "
+        "change it, and the app does not know which account made this one. If the room is "
+        "still open, change or close it in Telemost as its organiser.",
+        code=error.code,
+        status=error.status,
+    )
 
 
 def missing_account(email: str) -> PermanentError:
     email = email or "you had connected then"  # Yandex gave no address when it was connected
-    return PermanentError("Telemost", f"This room was made with the Yandex account {email}, and only that account can "
-                                      f"change it. Connect {email} to the app again (choose Replace if another account "
-                                      "is connected), then retry.", code=RECONNECT_CODE)
+    return PermanentError(
+        "Telemost",
+        f"This room was made with the Yandex account {email}, and only that account can "
+        f"change it. Connect {email} to the app again (choose Replace if another account "
+        "is connected), then retry.",
+        code=RECONNECT_CODE,
+    )
 
 
 def missing_organisation_token() -> PermanentError:
-    return PermanentError("Telemost", "This room was made with the organisation's Yandex token (YANDEX_OAUTH_TOKEN), "
-                                      "and only that account can change it, but no such token is set now. Set it "
-                                      "again, then retry.")
+    return PermanentError(
+        "Telemost",
+        "This room was made with the organisation's Yandex token (YANDEX_OAUTH_TOKEN), "
+        "and only that account can change it, but no such token is set now. Set it "
+        "again, then retry.",
+    )

@@ -92,7 +92,7 @@ def test_a_malformed_web_host_stops_make_run_with_one_line(stack):
 
 def test_every_port_and_url_setting_is_in_env_example():
     config = (ROOT / "shared" / "config.py").read_text()
-    settings = set(re.findall(r"_(?:port|url|host)\(env, [\"']([A-Z0-9_]+)[\"']", config))
+    settings = set(re.findall(r"_(?:port|url|host)\(\s*env,\s*[\"']([A-Z0-9_]+)[\"']", config))
     assert {"WEB_HOST", "WEB_PORT", "SANDBOX_APP_URL", "SANDBOX_BITRIX24_PORT"} <= settings  # the pattern finds them
     listed = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
               if line and not line.startswith("#")}

@@ -1,4 +1,5 @@
 """The JSON API (CONTRACT §3-4): one blueprint per feature."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,7 @@ from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
 from shared.schemas import field_errors
-
-from ..errors import ApiError
+from web.errors import ApiError
 
 
 def parse_body(model: type[BaseModel], more_problems: dict[str, str] | None = None):
@@ -40,7 +40,10 @@ def validate(model: type[BaseModel], data: dict, more_problems: dict[str, str] |
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        fields = {**(more_problems or {}), **field_errors(exc, data, getattr(model, "cross_field_rules", None))}
+        fields = {
+            **(more_problems or {}),
+            **field_errors(exc, data, getattr(model, "cross_field_rules", None)),
+        }
         raise ApiError(422, "Some fields are not valid", fields) from None
     if more_problems:
         raise ApiError(422, "Some fields are not valid", more_problems)

@@ -6,6 +6,7 @@ user/index.md). So a cached answer is the caller's own: its key holds the portal
 only the text. Searches, and the cache misses that reach Bitrix24, are limited per user and (misses)
 per portal (shared/limiter/allowances.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,14 +19,13 @@ from pydantic import BaseModel, Field
 
 from shared.clients.errors import OutsideServiceError, TransientError
 from shared.limiter.allowances import SEARCH_MISSES, SEARCHES
-from shared.schemas import ErrorOut, StrictModel
 from shared.portal.access import REAUTH
-
-from ..auth import login_required
-from ..errors import ApiError
-from ..limits import charge, quick_redis
-from ..openapi import documented
-from . import parse_query
+from shared.schemas import ErrorOut, StrictModel
+from web.api import parse_query
+from web.auth import login_required
+from web.errors import ApiError
+from web.limits import charge, quick_redis
+from web.openapi import documented
 
 bp = Blueprint("bitrix_users", __name__, url_prefix="/api/bitrix")
 log = logging.getLogger(__name__)
@@ -52,21 +52,32 @@ class PortalUsers(BaseModel):
 
 def _person(row: dict) -> dict:
     name = " ".join(filter(None, [row.get("NAME"), row.get("LAST_NAME")])).strip() or f"User {row.get('ID')}"
-    return {"id": int(row["ID"]), "name": name, "email": row.get("EMAIL") or None,
-            "position": row.get("WORK_POSITION") or None}
+    return {
+        "id": int(row["ID"]),
+        "name": name,
+        "email": row.get("EMAIL") or None,
+        "position": row.get("WORK_POSITION") or None,
+    }
 
 
 @bp.get("/users")
 @login_required
-@documented("Search the portal's people (50 a page)", query=UsersQuery,
-            responses={200: PortalUsers, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut})
+@documented(
+    "Search the portal's people (50 a page)",
+    query=UsersQuery,
+    responses={200: PortalUsers, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
+)
 def users():
     query = parse_query(UsersQuery)
     text = (query.q or "").strip()
     charge({SEARCHES: 1})
     cache = quick_redis()
-    key = "cache:users:" + hashlib.sha256(json.dumps([g.caller.portal, g.caller.user_id, text, query.page]
-                                                     ).encode()).hexdigest()
+    key = (
+        "cache:users:"
+        + hashlib.sha256(
+            json.dumps([g.caller.portal, g.caller.user_id, text, query.page]).encode()
+        ).hexdigest()
+    )
     try:
         cached = cache.get(key)
     except Exception:  # a cache that is down is only slower
@@ -86,8 +97,11 @@ def users():
         raise ApiError(503, f"Bitrix24 refused the search: {error.message}") from None
     # user.search may find dismissed users (api-reference/user/user-search.md does not say it skips them): each
     # row's ACTIVE says, and nobody dismissed is offered (ACTIVE is true or "Y" on a live user).
-    rows = [r for r in envelope.get("result") or [] if isinstance(r, dict) and str(r.get("ID", "")).isdigit()
-            and r.get("ACTIVE") in (True, "Y", None)]
+    rows = [
+        r
+        for r in envelope.get("result") or []
+        if isinstance(r, dict) and str(r.get("ID", "")).isdigit() and r.get("ACTIVE") in (True, "Y", None)
+    ]
     body = json.dumps({"items": [_person(r) for r in rows], "total": int(envelope.get("total") or len(rows))})
     try:
         cache.setex(key, CACHE_SECONDS, body)

@@ -1,19 +1,19 @@
 """Conferences: the web side only validates, saves, sends work to the queue and reads (no outside calls)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
-from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
 from shared.conferences import service as conferences
 from shared.conferences.presenting import to_dict
 from shared.conferences.service import IDEMPOTENCY_WINDOW, NotFound
-
-from ..auth import login_required
-from ..errors import ApiError
-from ..limits import charge
-from ..openapi import documented
-from . import db, parse_body, parse_query
+from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
+from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
+from web.api import db, parse_body, parse_query
+from web.auth import login_required
+from web.errors import ApiError
+from web.limits import charge
+from web.openapi import documented
 
 bp = Blueprint("conferences", __name__, url_prefix="/api/conferences")
 MAX_IDEMPOTENCY_KEY = 255
@@ -67,16 +67,28 @@ def _own(conference_id: int):
 
 @bp.post("")
 @login_required
-@documented("Create a conference or broadcast", body=ConferenceIn,
-            responses={202: ConferenceOut, 200: ConferenceOut, 400: ErrorOut, 413: ErrorOut, 422: ErrorOut,
-                       429: ErrorOut},
-            headers={"Idempotency-Key": "The same key from the same user within 24 h returns the same conference"})
+@documented(
+    "Create a conference or broadcast",
+    body=ConferenceIn,
+    responses={
+        202: ConferenceOut,
+        200: ConferenceOut,
+        400: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
+    headers={"Idempotency-Key": "The same key from the same user within 24 h returns the same conference"},
+)
 def create_conference():
     key, key_problem = _idempotency_key()
     data = parse_body(ConferenceIn, key_problem)
     # A repeat of the same Idempotency-Key answers the first conference (200) and pays nothing again.
-    charge({CREATES: 1, INVITATIONS: len(_invited(data.invitees, data.invite_users))},
-           once=key, once_seconds=IDEMPOTENCY_WINDOW.total_seconds())
+    charge(
+        {CREATES: 1, INVITATIONS: len(_invited(data.invitees, data.invite_users))},
+        once=key,
+        once_seconds=IDEMPOTENCY_WINDOW.total_seconds(),
+    )
     conference, created = conferences.create(db(), g.caller, data, key)
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
@@ -85,16 +97,25 @@ def create_conference():
 
 @bp.get("")
 @login_required
-@documented("List the caller's conferences, newest first", query=ListQuery,
-            responses={200: ConferencePage, 403: ErrorOut, 422: ErrorOut})
+@documented(
+    "List the caller's conferences, newest first",
+    query=ListQuery,
+    responses={200: ConferencePage, 403: ErrorOut, 422: ErrorOut},
+)
 def list_conferences():
     query = parse_query(ListQuery)
     if query.scope == "all" and not g.caller.is_admin:
         raise ApiError(403, "Only a portal administrator can see everyone's conferences")
     with db().read() as session:
         items, total = conferences.list_page(session, g.caller, query)
-        return jsonify({"items": [to_dict(c) for c in items], "total": total,
-                        "page": query.page, "per_page": query.per_page})
+        return jsonify(
+            {
+                "items": [to_dict(c) for c in items],
+                "total": total,
+                "page": query.page,
+                "per_page": query.per_page,
+            }
+        )
 
 
 @bp.get("/<id:conference_id>")
@@ -115,22 +136,29 @@ def retry_conference(conference_id: int):
 
 @bp.put("/<id:conference_id>")
 @login_required
-@documented("Replace the conference's settings; the room, calendar and invitees follow", body=ConferenceIn,
-            responses={202: ConferenceOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
-                       429: ErrorOut})
+@documented(
+    "Replace the conference's settings; the room, calendar and invitees follow",
+    body=ConferenceIn,
+    responses={202: ConferenceOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+)
 def update_conference(conference_id: int):
     before = _own(conference_id)  # another user's conference is a 404 before its body is looked at
     data = parse_body(ConferenceIn)
     # An edit may tell everyone invited before it (removed, or told of the change) and after it (invited).
-    told = _invited(before.invitees, before.invite_users) | set((before.applied or {}).get("invitees", [])) \
+    told = (
+        _invited(before.invitees, before.invite_users)
+        | set((before.applied or {}).get("invitees", []))
         | _invited(data.invitees, data.invite_users)
+    )
     charge({EDITS: 1, INVITATIONS: len(told)})
     return _accepted(lambda: conferences.edit(db(), g.caller, conference_id, data))
 
 
 @bp.delete("/<id:conference_id>")
 @login_required
-@documented("Cancel: the calendar event is deleted, invitees are told, the room is closed",
-            responses={202: ConferenceOut, 404: ErrorOut})
+@documented(
+    "Cancel: the calendar event is deleted, invitees are told, the room is closed",
+    responses={202: ConferenceOut, 404: ErrorOut},
+)
 def cancel_conference(conference_id: int):
     return _accepted(lambda: conferences.cancel(db(), g.caller, conference_id))

@@ -1,18 +1,18 @@
 """Conference tasks: they carry ids only and read the current state from the database (DESIGN §4 rule 1)."""
+
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from shared.logs import about_conference
-from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, RECONCILE_CALENDAR_TASK, SYNC_BITRIX_TASK
 from shared.conferences.calendar_sync import reconcile
-from shared.models import utcnow
 from shared.conferences.service import mark_enqueued
+from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, RECONCILE_CALENDAR_TASK, SYNC_BITRIX_TASK
+from shared.logs import about_conference
+from shared.models import utcnow
 from shared.pipeline.step import Lane
-
-from ..celery_app import app
-from ..context import bitrix_access, database, runner
+from worker.celery_app import app
+from worker.context import bitrix_access, database, runner
 
 log = logging.getLogger(__name__)
 

@@ -1,21 +1,21 @@
 """Beat's periodic jobs: the sweeper, reminders, retention, and keeping idle portals' tokens alive."""
+
 from __future__ import annotations
 
 import logging
 
+from shared import metrics
+from shared.conferences import portal_events as inbound_events
+from shared.conferences.service import mark_enqueued
+from shared.housekeeping.retention import forget_idempotency_keys, purge_old, send_reminders
+from shared.housekeeping.sweeper import due_conference_ids, queued_messages, resend_after_seconds
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
 from shared.portal import rest_log
-from shared.housekeeping.retention import forget_idempotency_keys, purge_old, send_reminders
 from shared.portal.access import keep_alive
-from shared import metrics
-from shared.conferences.service import mark_enqueued
-from shared.housekeeping.sweeper import due_conference_ids, queued_messages, resend_after_seconds
-from shared.conferences import portal_events as inbound_events
-
-from ..celery_app import app
-from ..context import bitrix_access, database, yandex_accounts
-from .conferences import provision
-from .portals import process_event
+from worker.celery_app import app
+from worker.context import bitrix_access, database, yandex_accounts
+from worker.tasks.conferences import provision
+from worker.tasks.portals import process_event
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 @app.task(name=SWEEP_TASK)
 def sweep() -> int:
     metrics.beat(bitrix_access().locks)  # /health shows how long ago a worker last did this
-    resend_after = resend_after_seconds(app.settings.resend_after_seconds, queued_messages(bitrix_access().locks))
+    resend_after = resend_after_seconds(
+        app.settings.resend_after_seconds, queued_messages(bitrix_access().locks)
+    )
     resend_stored_events(resend_after)
     ids = due_conference_ids(database(), resend_after, app.settings.stale_running_after_seconds)
     for conference_id in ids:
@@ -59,13 +61,21 @@ def keep_tokens_alive() -> int:
 
 @app.task(name=RETENTION_TASK)
 def retention() -> int:
-    return len(forget_idempotency_keys(database())) + len(purge_old(database(), app.settings.retention_days)) \
+    return (
+        len(forget_idempotency_keys(database()))
+        + len(purge_old(database(), app.settings.retention_days))
         + rest_log.forget_old(database())
+    )
 
 
 @app.task(name=REMINDERS_TASK)
 def reminders() -> int:
     access = bitrix_access()
-    return len(send_reminders(database(), app.settings.reminder_minutes,
-                              lambda c: access.client(c.portal, c.owner_id),
-                              app.settings.bitrix24_client_id or "telemost-bitrix-app"))
+    return len(
+        send_reminders(
+            database(),
+            app.settings.reminder_minutes,
+            lambda c: access.client(c.portal, c.owner_id),
+            app.settings.bitrix24_client_id or "telemost-bitrix-app",
+        )
+    )

@@ -1,5 +1,6 @@
 """calendar_event: the conference's event in its owner's Bitrix24 calendar, made, kept to the conference,
 and deleted by a cancel. Found again by its marker after a lost answer, never made twice."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,11 @@ def marker(conference: Conference) -> str:
 
 
 def wants_event(conference: Conference) -> bool:
-    return conference.create_calendar_event and not conference.cancel_requested and conference.start_at is not None
+    return (
+        conference.create_calendar_event
+        and not conference.cancel_requested
+        and conference.start_at is not None
+    )
 
 
 def calendar_event(conference: Conference) -> dict:
@@ -60,8 +65,9 @@ def _event_fields(conference: Conference) -> dict:
         "accessibility": "busy",
     }
     if conference.invitees:
-        params.update(is_meeting="Y", attendees=[conference.owner_id, *conference.invitees],
-                      meeting=dict(MEETING_FLAGS))
+        params.update(
+            is_meeting="Y", attendees=[conference.owner_id, *conference.invitees], meeting=dict(MEETING_FLAGS)
+        )
     return params
 
 
@@ -80,8 +86,12 @@ def find_event(bitrix: Bitrix24Client, conference: Conference) -> int | None:
     assert conference.start_at is not None
     zone = ZoneInfo(conference.timezone)
     day = conference.start_at.astimezone(zone).date()
-    params = {"type": "user", "ownerId": conference.owner_id,
-              "from": (day - timedelta(days=1)).isoformat(), "to": (day + timedelta(days=2)).isoformat()}
+    params = {
+        "type": "user",
+        "ownerId": conference.owner_id,
+        "from": (day - timedelta(days=1)).isoformat(),
+        "to": (day + timedelta(days=2)).isoformat(),
+    }
     for event in bitrix.result("calendar.event.get", params) or []:
         if marker(conference) in str(event.get("DESCRIPTION") or ""):
             return int(event["ID"])
@@ -107,21 +117,27 @@ class CalendarEventStep(BitrixStep):
         if event_id is None:
             event_id = found
             if event_id is not None and wants_event(conference):
-                return {"event": ("calendar.event.update", calendar_update(conference, event_id, None)),
-                        "host": ("calendar.event.getbyid", {"id": event_id})}
+                return {
+                    "event": ("calendar.event.update", calendar_update(conference, event_id, None)),
+                    "host": ("calendar.event.getbyid", {"id": event_id}),
+                }
         if event_id is None:
             if not wants_event(conference):
                 return {}
             # The organiser is whoever the token belongs to: read it back in the same batch, since a
             # later update by anyone else must name them as `host`.
-            return {"event": ("calendar.event.add", calendar_event(conference)),
-                    "host": ("calendar.event.getbyid", {"id": "$result[event]"})}
+            return {
+                "event": ("calendar.event.add", calendar_event(conference)),
+                "host": ("calendar.event.getbyid", {"id": "$result[event]"}),
+            }
         if wants_event(conference):
             host = (conference.applied or {}).get("calendar_host")
             return {"event": ("calendar.event.update", calendar_update(conference, event_id, host))}
         return {"event": ("calendar.event.delete", {"id": event_id})}
 
-    def record(self, outside: Outside, conference: Conference, commands: Commands, answers: Answers) -> Outcome:
+    def record(
+        self, outside: Outside, conference: Conference, commands: Commands, answers: Answers
+    ) -> Outcome:
         if "event" not in commands:
             return Outcome()  # nothing to do
         method, params = commands["event"]
@@ -153,14 +169,19 @@ def calendar_refusal(error: OutsideServiceError, owner_id: int) -> OutsideServic
     (calendar-event-update.md: only the organiser, or someone naming them as `host`), the app's recovery
     and the portal's change events look for it in the owner's calendar, and one account's calendar would
     fill with everyone's meetings. The message says who can fix it and how."""
-    if error.transient or error.code or not error.message.rstrip(".").endswith("Access denied"):  # update.md ends "."
+    if (
+        error.transient or error.code or not error.message.rstrip(".").endswith("Access denied")
+    ):  # update.md ends "."
         return error
-    return PermanentError(error.service, "Bitrix24 did not let the app write into the calendar of user "
-                                         f"{owner_id} (Access denied): only its owner, a portal administrator or "
-                                         "someone the owner gave edit access to that calendar may. If the app "
-                                         "works through a webhook (BITRIX24_WEBHOOK_URL), an administrator must "
-                                         "create it under their own account; then retry this step.",
-                          status=error.status)
+    return PermanentError(
+        error.service,
+        "Bitrix24 did not let the app write into the calendar of user "
+        f"{owner_id} (Access denied): only its owner, a portal administrator or "
+        "someone the owner gave edit access to that calendar may. If the app "
+        "works through a webhook (BITRIX24_WEBHOOK_URL), an administrator must "
+        "create it under their own account; then retry this step.",
+        status=error.status,
+    )
 
 
 def _event_is_gone(bitrix: Bitrix24Client, event_id: int | None) -> bool:
@@ -175,6 +196,7 @@ def _store_event(event_id: object, host: object) -> Apply:
         conference.calendar_event_id = int(str(event_id)) if str(event_id).isdigit() else None
         if host is not None and str(host).isdigit():
             conference.applied = {**(conference.applied or {}), "calendar_host": int(str(host))}
+
     return apply
 
 

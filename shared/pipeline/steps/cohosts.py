@@ -1,4 +1,5 @@
 """sync_cohosts: the room's cohosts brought to the conference's list, added after the room is made."""
+
 from __future__ import annotations
 
 import logging

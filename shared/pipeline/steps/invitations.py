@@ -1,5 +1,6 @@
 """notify_invitees: Bitrix24 notifications to the invitees: invited, told of a change, told they are no
 longer invited, told of a cancel. One TAG per conference and user, so a repeat replaces the first."""
+
 from __future__ import annotations
 
 from shared.models import Conference, StepName
@@ -74,7 +75,9 @@ class InvitationsStep(BitrixStep):
         inviting = any(u not in told_before and _key(u) in commands for u in wanted_invitees(conference))
         return {"sending": told(conference)} if inviting else None
 
-    def record(self, outside: Outside, conference: Conference, commands: Commands, answers: Answers) -> Outcome:
+    def record(
+        self, outside: Outside, conference: Conference, commands: Commands, answers: Answers
+    ) -> Outcome:
         failed = {key.removeprefix("user_"): error for key, error in answers.errors.items()}
         if not failed:
             return Outcome(apply=remember(**told(conference), sending=None))
@@ -82,8 +85,15 @@ class InvitationsStep(BitrixStep):
         transient = [e for e in failed.values() if e.transient]
         first = (transient or list(failed.values()))[0]
         users = ", ".join(sorted(failed, key=int))
-        return Outcome(error=type(first)(first.service, f"Could not notify users {users}: {first.message}",
-                                         code=first.code, status=first.status, retry_after=first.retry_after))
+        return Outcome(
+            error=type(first)(
+                first.service,
+                f"Could not notify users {users}: {first.message}",
+                code=first.code,
+                status=first.status,
+                retry_after=first.retry_after,
+            )
+        )
 
 
 STEP = InvitationsStep()

@@ -1,4 +1,5 @@
 """create_room: the Telemost room, made once and then kept to the conference's settings (locked by a cancel)."""
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,11 @@ class RoomStep(TelemostStep):
             # Made without cohosts, which the cohosts step adds: whether Telemost makes the room anyway when
             # a cohost has no Yandex account (NoSuchUserPrincipalsFound) is unverified, and a room made
             # for a refused create would be an orphan at every retry. An unknown cohost fails that step only.
-            room = telemost.create_room(waiting_room_level=conference.waiting_room_level, cohosts=[],
-                                        live_stream=wanted.get("live_stream"))
+            room = telemost.create_room(
+                waiting_room_level=conference.waiting_room_level,
+                cohosts=[],
+                live_stream=wanted.get("live_stream"),
+            )
             log.info("room %s made for conference %s", room.id, conference.id)
             return Outcome(apply=_store_room(room, wanted, telemost.organiser))
         if wanted != (conference.applied or {}).get("room"):
@@ -56,21 +60,33 @@ class RoomStep(TelemostStep):
         return Outcome(apply=remember(room=wanted))
 
 
-def _why_not_changed(conference: Conference, telemost: TelemostClient, error: PermanentError) -> PermanentError:
+def _why_not_changed(
+    conference: Conference, telemost: TelemostClient, error: PermanentError
+) -> PermanentError:
     if conference.cancel_requested and error.code == "ApiRestrictedToOrganizations":
         # A personal account makes public meetings only (conference-create.md), and a cancel locks the
         # room with an admins-only waiting room: Telemost has no other way to close one.
-        return PermanentError("Telemost", "Telemost does not let a personal Yandex account lock a room, so this "
-                                          "room's link still works; the rest of the cancel goes ahead. Tell the "
-                                          "invitees not to use the link.", code=error.code, status=error.status)
+        return PermanentError(
+            "Telemost",
+            "Telemost does not let a personal Yandex account lock a room, so this "
+            "room's link still works; the rest of the cancel goes ahead. Tell the "
+            "invitees not to use the link.",
+            code=error.code,
+            status=error.status,
+        )
     return room_organiser.explain_refusal(conference, telemost.organiser, error)
 
 
 def _store_room(room: Room, settings: dict, organiser: str | None) -> Apply:
     def apply(conference: Conference) -> None:
-        conference.telemost_id, conference.join_url, conference.watch_url = room.id, room.join_url, room.watch_url
+        conference.telemost_id, conference.join_url, conference.watch_url = (
+            room.id,
+            room.join_url,
+            room.watch_url,
+        )
         conference.room_organiser = organiser
         conference.applied = {**(conference.applied or {}), "room": settings, "cohosts": []}
+
     return apply
 
 

@@ -143,18 +143,15 @@ def test_a_new_room_of_an_owner_with_an_account_is_made_as_that_account_named_by
     assert (client.account_id, client.organiser) == (account_id, "account:anna@yandex.ru")
 
 
-def test_a_new_room_of_an_owner_without_an_account_is_made_with_the_organisation_token(db):
+def test_a_new_room_of_an_owner_without_an_account_is_made_with_the_organisation_token_or_refused(db):
     add_account(db, user_id=99)  # someone else's account is not the owner's
     client = accounts_for(db).telemost_for(conference(owner_id=7))
     assert type(client) is TelemostClient
     assert client.token == ORG_TOKEN
     assert client.organiser == room_organiser.of_organisation_token(ORG_TOKEN)
     assert client.organiser.startswith("organisation:") and ORG_TOKEN not in client.organiser
-
-
-def test_a_new_room_without_an_account_or_an_organisation_token_is_refused(db):
-    with pytest.raises(PermanentError) as error:
-        accounts_for(db, organisation_token=None).telemost_for(conference())
+    with pytest.raises(PermanentError) as error:  # and with no organisation token either, nothing to make it with
+        accounts_for(db, organisation_token=None).telemost_for(conference(owner_id=7))
     assert "YANDEX_OAUTH_TOKEN" in error.value.message and error.value.code is None
 
 
@@ -229,7 +226,7 @@ def test_a_403_or_404_to_someone_not_the_organiser_is_explained_and_the_rest_pas
 
 # --- refresh and refusals -----------------------------------------------------------------------------
 
-def test_a_token_far_from_expiry_is_used_as_is_and_one_about_to_expire_is_refreshed_under_the_lock(db):
+def test_a_token_is_refreshed_under_the_lock_only_when_about_to_expire_or_refused(db):
     oauth = FakeOAuth({"access_token": "access-2", "refresh_token": "refresh-2", "expires_in": 3600})
     accounts = accounts_for(db, oauth)
     fresh = add_account(db, user_id=1, expires_in=timedelta(days=300))
@@ -242,12 +239,8 @@ def test_a_token_far_from_expiry_is_used_as_is_and_one_about_to_expire_is_refres
     assert (box.open(saved.access_token), box.open(saved.refresh_token)) == ("access-2", "refresh-2")
     assert timedelta(minutes=59) < saved.expires_at - utcnow() <= timedelta(hours=1)
 
-
-def test_a_token_telemost_refused_is_refreshed_though_it_has_not_expired(db):
-    oauth = FakeOAuth({"access_token": "access-2", "refresh_token": "refresh-2", "expires_in": 3600})
-    account_id = add_account(db, expires_in=timedelta(days=300))
-    assert accounts_for(db, oauth).token(account_id, seen="access-1") == "access-2"
-    assert oauth.refreshed == ["refresh-1"]
+    # a token Telemost refused (`seen`) is refreshed though it has not expired
+    assert accounts.token(fresh, seen="access-1") == "access-2" and oauth.refreshed == ["refresh-1", "refresh-1"]
 
 
 def test_invalid_grant_marks_the_account_for_reconnecting(db):
