@@ -215,10 +215,22 @@ def test_portal_users_are_searched_and_paged(stack, anna):
 
 
 def test_portal_users_are_cached_briefly(stack, anna):
-    anna.request("GET", "/api/bitrix/users?q=Sergey")
-    before = stack.bitrix_state()["requests"].get("user.search", 0)
-    anna.request("GET", "/api/bitrix/users?q=Sergey")
-    assert stack.bitrix_state()["requests"].get("user.search", 0) == before
+    import redis
+    cache = redis.Redis(port=stack.redis_port)
+    for key in cache.scan_iter("cache:users:*"):  # an earlier test's search of the same text is forgotten
+        cache.delete(key)
+
+    def searches() -> int:
+        return stack.bitrix_state()["requests"].get("user.search", 0)
+
+    start = searches()
+    first = anna.request("GET", "/api/bitrix/users?q=Sergey")
+    asked = searches()
+    second = anna.request("GET", "/api/bitrix/users?q=Sergey")
+    assert first.status_code == second.status_code == 200
+    assert asked == start + 1  # the first search asked the portal
+    assert searches() == asked  # the second did not
+    assert second.json() == first.json() and [u["id"] for u in first.json()["items"]] == [3]
 
 
 def test_an_idle_portals_refresh_token_is_renewed_before_it_runs_out(stack, database):

@@ -4,9 +4,12 @@ processes (those are tests/integration/stack.py's). Outside services are still t
 when a test gives their URLs; with none, a test must make no outside call (the clients point nowhere)."""
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -41,6 +44,10 @@ class InProcess:
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         return client
 
+    def api(self, user_id: int = 2, name: str = "Anna Smirnova", is_admin: bool = False) -> "InProcessApi":
+        """The same user as tests/integration/stack.py's ApiClient speaks to the API, in this process."""
+        return InProcessApi(self.client(user_id, name, is_admin))
+
     def runner(self) -> Runner:
         """What the workers run, with the clients worker/context.py builds."""
         extensions = self.app.extensions
@@ -59,7 +66,9 @@ def in_process(tmp: Path, telemost_url: str = NOWHERE, bitrix_url: str = NOWHERE
     """The app on a fresh SQLite database, in webhook mode against `bitrix_url` (the emulator's webhook of
     user 1) and the organisation token against `telemost_url`. Redis is a port nobody listens on: the
     queue and the limits then do what they do with Redis down (the create is saved; limits pass)."""
-    database_url = f"sqlite:///{tmp / 'app.db'}"
+    # PostgreSQL when the run asks for it (make test's second pass), else a file of the test's own.
+    database_url = os.environ.get("TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1) \
+        or f"sqlite:///{tmp / 'app.db'}"
     settings = load_settings({
         "SECRET_KEY": "in-process-test-secret-key", "FLASK_ENV": "testing", "SANDBOX": "off",
         "DATABASE_URL": database_url, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
@@ -67,5 +76,39 @@ def in_process(tmp: Path, telemost_url: str = NOWHERE, bitrix_url: str = NOWHERE
         "YANDEX_OAUTH_TOKEN": "sandbox-org-token", "TELEMOST_API_URL": f"{telemost_url}/v1/telemost-api",
         "LOGGING_LEVEL": "WARNING", **env}, env_file=None)
     db = Database(database_url)
+    Base.metadata.drop_all(db.engine)
     Base.metadata.create_all(db.engine)
     return InProcess(create_app(settings), settings, db)
+
+
+class Answer:
+    """What a requests.Response offers the tests, for an answer of the test client."""
+
+    def __init__(self, response: Any) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.content = response.get_data()
+        self.text = self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class InProcessApi:
+    """tests/integration/stack.py's ApiClient (request, create, get) over Flask's test client."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Answer:
+        return Answer(self.client.open(path, method=method, **kwargs))
+
+    def create(self, body: dict, **kwargs: Any) -> dict:
+        response = self.request("POST", "/api/conferences", json=body, **kwargs)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def get(self, conference_id: int) -> dict:
+        response = self.request("GET", f"/api/conferences/{conference_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
