@@ -7,11 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 FRONTEND := web/frontend
-POSTGRES_TESTS := tests/unit/test_step_transitions.py tests/integration/test_pipeline.py \
+POSTGRES_TESTS := tests/unit/pipeline/test_state_transitions.py tests/api tests/integration/test_pipeline.py \
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test worker setup migrate redis frontend chromium backup bench chaos hashes audit clean live-check
+.PHONY: run test lint worker setup migrate redis frontend chromium backup bench chaos hashes audit clean live-check
 
 setup: $(STAMP) .env redis migrate frontend
 
@@ -61,6 +61,14 @@ worker: setup
 	$(BIN)/celery -A worker.celery_app worker --pool threads --concurrency 32 --queues conferences,maintenance,bitrix --loglevel INFO
 
 # The tests start and stop their own Redis, emulators, web and worker (tests/conftest.py).
+# The habits (CONTRIBUTING.md): lint, format, types and the direction of imports, settings in pyproject.toml.
+LINTED := shared web worker
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
+
 test: $(STAMP) frontend chromium
 	@scripts/ensure-redis.sh --binary
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

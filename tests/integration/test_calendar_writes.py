@@ -1,6 +1,6 @@
 """What the worker writes into Bitrix24 for a meeting, as the portal reads it (issue 13: B2, B5, B12).
 
-The rules, with their sources, are in tests/unit/test_bitrix_content.py; this is the same through the pipeline.
+The rules, with their sources, are in tests/unit/pipeline/test_bitrix_text.py; this is the same through the pipeline.
 """
 from __future__ import annotations
 

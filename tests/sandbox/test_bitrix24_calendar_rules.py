@@ -87,7 +87,7 @@ def test_without_a_section_the_core_copy_detects_one_only_with_auto_detect_secti
     """The docs: with auto_detect_section absent "the method attempts to auto-detect the section"; the core
     copy sets autoDetectSection only for `=== 'Y'` and otherwise looks the section up by a null ID. Which one
     today's portals do is UNVERIFIED: the stricter is modelled here, and the app is safe both ways: it
-    always sends auto_detect_section=Y (tests/unit/test_bitrix_content.py)."""
+    always sends auto_detect_section=Y (tests/unit/pipeline/test_bitrix_text.py)."""
     token = token_for(client, 1)
     bare = {key: value for key, value in MEETING.items() if key != "auto_detect_section"}
     assert_error(call(client, "calendar.event.add", token, **bare), 400, "",

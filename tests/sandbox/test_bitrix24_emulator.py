@@ -273,7 +273,7 @@ def test_only_the_owner_or_an_admin_writes_a_user_calendar(client: FlaskClient) 
     calendar's owner (bitrix-core-business modules/calendar/lib/access/rule/sectioneditrule.php; and
     CCalendarSect::CanDo answers true for CBitrix24::isPortalAdmin). Whether today's cloud still lets an
     admin write every calendar is unverified: the app writes as the owner, or as its webhook's user, and a
-    refusal fails the calendar step with what to do (tests/unit/test_bitrix_content.py)."""
+    refusal fails the calendar step with what to do (tests/unit/pipeline/test_bitrix_text.py)."""
     anna, ivan = token_for(client, 2), token_for(client, 1)
     assert_error(call(client, "calendar.event.add", anna, **{**MEETING, "ownerId": 3}), 400, "", "Access denied")
     assert call(client, "calendar.event.add", anna, **{**MEETING, "ownerId": 2}).status_code == 200

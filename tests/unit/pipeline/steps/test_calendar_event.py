@@ -1,5 +1,5 @@
 """calendar_event's decisions (shared/pipeline/steps/calendar_event.py), without a stack. What the
-portal does with these commands is tests/unit/test_bitrix_content.py's, against the emulator."""
+portal does with these commands is tests/unit/pipeline/test_bitrix_text.py's, against the emulator."""
 from __future__ import annotations
 
 from shared.clients.errors import PermanentError, TransientError

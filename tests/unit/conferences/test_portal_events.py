@@ -9,7 +9,7 @@ from sqlalchemy import update
 from shared.models import InboundEvent, utcnow
 from shared.conferences import portal_events as events
 
-from .test_step_transitions import db  # noqa: F401  (a fixture)
+from tests.unit.pipeline.test_state_transitions import db  # noqa: F401  (a fixture)
 
 SUBJECT = events.calendar_subject(42)
 

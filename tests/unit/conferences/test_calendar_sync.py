@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from shared.models import Conference, StepName, StepState
 from shared.conferences.calendar_sync import follow_read, write_mark
 
-from .test_step_transitions import db, new_conference  # noqa: F401  (db is a fixture)
+from tests.unit.pipeline.test_state_transitions import db, new_conference  # noqa: F401  (db is a fixture)
 
 EVENT_ID = 42
 START = datetime(2027, 2, 1, 7, 0, tzinfo=timezone.utc)
