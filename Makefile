@@ -69,7 +69,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 
-test: $(STAMP) frontend chromium
+test: $(STAMP) frontend chromium lint
 	@scripts/ensure-redis.sh --binary
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@# The database and pipeline tests once more on PostgreSQL: the path to several hosts.

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -135,8 +136,17 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+@overload
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...] = ...) -> str: ...
+@overload
 def _url(
-    env: Mapping[str, str], name: str, default: str | None = None, schemes=("http", "https")
+    env: Mapping[str, str], name: str, default: None = None, schemes: tuple[str, ...] = ...
+) -> str | None: ...
+def _url(
+    env: Mapping[str, str],
+    name: str,
+    default: str | None = None,
+    schemes: tuple[str, ...] = ("http", "https"),
 ) -> str | None:
     raw = env.get(name, default)
     if raw is None:

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TextIO
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,14 @@ POOL_SIZE, POOL_OVERFLOW = 20, 20
 
 # A forked child (gunicorn, Celery prefork) must not reuse its parent's sockets or file handles.
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
-os.register_at_fork(after_in_child=lambda: [engine.dispose(close=False) for engine in list(_ENGINES)])
+
+
+def _dispose_engines_in_child() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_dispose_engines_in_child)
 
 
 class Database:
@@ -76,7 +83,8 @@ class WriterTurn:
 
     def _after_fork(self) -> None:
         # A child must not share its parent's open lock file: flock locks belong to the open file.
-        self._threads, self._file = threading.Lock(), None
+        self._threads = threading.Lock()
+        self._file: TextIO | None = None
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
@@ -93,7 +101,12 @@ class WriterTurn:
                 fcntl.flock(self._file, fcntl.LOCK_UN)
 
 
-os.register_at_fork(after_in_child=lambda: [turn._after_fork() for turn in list(WriterTurn._ALL)])
+def _reset_writer_turns_in_child() -> None:
+    for turn in list(WriterTurn._ALL):
+        turn._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_writer_turns_in_child)
 
 
 def _make_engine(url: str, echo: bool) -> Engine:

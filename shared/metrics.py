@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import cast
 
 import redis
 import requests
@@ -20,7 +21,7 @@ STANDARD_STATUSES = frozenset(status.value for status in HTTPStatus)
 STATUS_CLASSES = frozenset({*(f"{n}xx" for n in range(1, 6)), "other"})
 
 
-def status_label(code: object) -> str:
+def status_label(code: int | str) -> str:
     """An HTTP status as a label: a registered code as itself, any other as its class (4xx), else "other"."""
     if code in STATUS_CLASSES:  # bounded already
         return code
@@ -56,7 +57,9 @@ def outside_calls(client: redis.Redis) -> list[tuple[str, str, int, float]]:
     The status is bounded again here: fields recorded before the bound (or by an older process) join
     their class instead of each becoming a series.
     """
-    raw = {k.decode(): v.decode() for k, v in client.hgetall(CALLS_KEY).items()}
+    # The app's clients never set decode_responses, so Redis answers bytes (the stubs allow str too).
+    fields = cast("dict[bytes, bytes]", client.hgetall(CALLS_KEY))
+    raw = {k.decode(): v.decode() for k, v in fields.items()}
     totals: dict[tuple[str, str], list[float]] = {}
     for key, value in raw.items():
         service, status, kind = key.rsplit("|", 2)

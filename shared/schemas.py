@@ -94,8 +94,10 @@ TimeZoneName = Annotated[StrictStr, Field(max_length=64), AfterValidator(_timezo
 StartAt = Annotated[datetime, BeforeValidator(_start_at)]
 
 
-def Prose(limit: int):
-    return Annotated[StrictStr, Field(max_length=limit), AfterValidator(_prose)]
+# Prose of at most n characters; one alias per limit, as a type checker takes only a written type.
+Prose1024 = Annotated[StrictStr, Field(max_length=1024), AfterValidator(_prose)]
+Prose2048 = Annotated[StrictStr, Field(max_length=2048), AfterValidator(_prose)]
+Prose4000 = Annotated[StrictStr, Field(max_length=4000), AfterValidator(_prose)]
 
 
 class StrictModel(BaseModel):
@@ -103,8 +105,8 @@ class StrictModel(BaseModel):
 
 
 class LiveStreamIn(StrictModel):
-    title: Prose(1024) | None = None
-    description: Prose(2048) | None = None
+    title: Prose1024 | None = None
+    description: Prose2048 | None = None
     access_level: Literal["PUBLIC", "ORGANIZATION"] = "PUBLIC"
 
 
@@ -128,7 +130,7 @@ class ConferenceIn(StrictModel):
 
     type: ConferenceTypeName = "conference"
     name: Name
-    description: Prose(4000) | None = None
+    description: Prose4000 | None = None
     start_at: StartAt | None = None
     duration_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 60
     timezone: TimeZoneName = "Europe/Moscow"

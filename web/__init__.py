@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import requests
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
@@ -47,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         TESTING=settings.flask_env == "testing",
     )
-    app.json.sort_keys = False
+    cast(DefaultJSONProvider, app.json).sort_keys = False  # Flask(...) above made the default provider
     app.url_map.converters["id"] = RowIdConverter
     db, http, box = Database(settings.database_url), requests.Session(), TokenBox(settings.secret_key)
     queue = Queue(settings)
@@ -82,5 +85,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     health.time_requests(app)
     security_headers.register(app)
-    app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.base_path)
+    app.wsgi_app = PrefixMiddleware(app.wsgi_app, settings.base_path)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     return app

@@ -75,5 +75,5 @@ def login_required(view):
         g.caller, g.user = authenticated(token.strip())
         return view(*args, **kwargs)
 
-    wrapper.__openapi_secured__ = True
+    wrapper.__openapi_secured__ = True  # type: ignore[attr-defined]  # a marker web.openapi reads
     return wrapper

@@ -71,7 +71,8 @@ def _ours(member_id: str, event_id: int) -> bool:
 def portal_events():
     """Anything that does not even route to an installed portal changes nothing and gets 401."""
     body = nested(request.form.items(multi=False))
-    auth = body.get("auth") if isinstance(body.get("auth"), dict) else {}
+    raw_auth = body.get("auth")
+    auth = raw_auth if isinstance(raw_auth, dict) else {}
     event, ts = str(body.get("event", "")).upper(), number(str(body.get("ts", "")))
     if ts is None:
         return error_response(400, "ts is missing or not a Unix time")

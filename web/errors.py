@@ -88,7 +88,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        messages = {
+        messages: dict[int | None, str] = {
             404: "No such resource",
             405: "This method is not allowed here",
             413: "The request body is too large",

@@ -157,7 +157,11 @@ def _redis_metrics(registry: CollectorRegistry) -> None:
 def time_requests(app: Flask) -> None:
     """Every label from a fixed set: the methods and route rules the app has, the registered statuses
     (shared.metrics.status_label). A made-up method or path is "other" or "unmatched", never a new series."""
-    served = frozenset(method for rule in app.url_map.iter_rules() for method in rule.methods)
+    methods: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        assert rule.methods is not None  # Flask gives every rule its methods
+        methods.update(rule.methods)
+    served = frozenset(methods)
 
     @app.before_request
     def _start():

@@ -106,6 +106,7 @@ def build_document(app: Flask) -> dict:
         if spec is None:
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        assert rule.methods is not None  # Flask gives every rule its methods
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(spec, view, schemas, list(rule.arguments))
     return {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from typing import TypeVar
 
 import redis
 import requests
@@ -18,14 +20,16 @@ from shared.portal.access import BitrixAccess
 from shared.yandex.accounts import YandexAccounts
 from worker.celery_app import app
 
+T = TypeVar("T")
 
-def once(build):
+
+def once(build: Callable[[], T]) -> Callable[[], T]:
     """Builds the value on first use; tasks on the threads pool may all ask at once for the first messages."""
     lock = threading.Lock()
-    built = []
+    built: list[T] = []
 
     @wraps(build)
-    def get():
+    def get() -> T:
         with lock:
             if not built:
                 built.append(build())

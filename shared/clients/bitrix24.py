@@ -18,6 +18,7 @@ import requests
 
 from shared.clients.errors import (
     PermanentError,
+    TimedErrorDetails,
     TransientError,
     json_or_none,
     network_failure,
@@ -233,7 +234,7 @@ def error_from(code: Any, description: Any, status: int | None, retry_after: flo
     code = code if isinstance(code, str) else ""
     upper = code.upper()
     text = str(description or "").strip() or "no details"
-    details = {"code": code or None, "status": status, "retry_after": retry_after}
+    details: TimedErrorDetails = {"code": code or None, "status": status, "retry_after": retry_after}
     if upper == "PORTAL_DELETED":
         return PortalDeleted(
             SERVICE,

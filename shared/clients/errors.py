@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import requests
 
 
@@ -36,6 +38,19 @@ class OutsideServiceError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ErrorDetails(TypedDict):
+    """The keyword details an outside client passes on to every error it builds."""
+
+    code: str | None
+    status: int | None
+
+
+class TimedErrorDetails(ErrorDetails):
+    """ErrorDetails with the service's Retry-After."""
+
+    retry_after: float | None
 
 
 class TransientError(OutsideServiceError):

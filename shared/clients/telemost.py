@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from shared.clients.errors import (
+    ErrorDetails,
     PermanentError,
     TransientError,
     json_or_none,
@@ -123,7 +124,7 @@ def _error_from(response: requests.Response) -> TransientError | PermanentError:
     body = body if isinstance(body, dict) else {}
     code = body.get("error") if isinstance(body.get("error"), str) else None
     text = body.get("message") or body.get("description") or response.reason or "no details"
-    details = {"code": code, "status": status}
+    details: ErrorDetails = {"code": code, "status": status}
     if status == 429 or status >= 500:
         return TransientError(
             SERVICE,

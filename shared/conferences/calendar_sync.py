@@ -20,6 +20,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select, update
 
@@ -150,7 +151,7 @@ def _cancel_for_deleted_event(db: Database, conference_id: int, event_id: int) -
 
 def _due_for_reading(
     db: Database, limit: int, owners: int
-) -> dict[tuple[str, int], list[tuple[int, int, WriteMark]]]:
+) -> dict[tuple[str, int], list[tuple[int, int, WriteMark | None]]]:
     """Upcoming conferences whose calendar event the app last wrote, the longest unread first, of at most
     `owners` owners (one request each), {(portal, owner): [(id, event id, mark)]}; stamped read at once,
     so that the next run reads others."""
@@ -169,10 +170,11 @@ def _due_for_reading(
             .order_by(Conference.calendar_checked_at.asc().nulls_first(), Conference.id)
             .limit(limit)
         )
-        due: dict[tuple[str, int], list[tuple[int, int, WriteMark]]] = defaultdict(list)
+        due: dict[tuple[str, int], list[tuple[int, int, WriteMark | None]]] = defaultdict(list)
         for c in conferences:
             if (c.portal, c.owner_id) in due or len(due) < owners:
-                due[(c.portal, c.owner_id)].append((c.id, c.calendar_event_id, write_mark(c)))
+                # The query keeps linked conferences only: calendar_event_id is set.
+                due[(c.portal, c.owner_id)].append((c.id, cast(int, c.calendar_event_id), write_mark(c)))
         ids = [conference_id for linked in due.values() for conference_id, _, _ in linked]
         if ids:
             session.execute(

@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from shared.clients.errors import PermanentError
@@ -127,17 +129,22 @@ def take(db: Database, row_id: int) -> Taken | None:
     """Claims the row for this worker; None when it is gone (done) or another worker has it."""
     now = utcnow()
     with db.write() as session:
-        claimed = session.execute(
-            update(InboundEvent)
-            .where(
-                InboundEvent.id == row_id,
-                or_(InboundEvent.taken_at.is_(None), InboundEvent.taken_at <= now - TAKEN_STALE_AFTER),
-            )
-            .values(taken_at=now, attempts=InboundEvent.attempts + 1)
+        # An UPDATE answers a CursorResult, which has the rowcount; Session.execute's stubs say Result.
+        claimed = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(InboundEvent)
+                .where(
+                    InboundEvent.id == row_id,
+                    or_(InboundEvent.taken_at.is_(None), InboundEvent.taken_at <= now - TAKEN_STALE_AFTER),
+                )
+                .values(taken_at=now, attempts=InboundEvent.attempts + 1)
+            ),
         )
         if claimed.rowcount != 1:
             return None
         row = session.get(InboundEvent, row_id)
+        assert row is not None  # this transaction has just updated it
         return Taken(row.id, row.portal, row.subject, row.event, row.ts, row.attempts)
 
 

@@ -35,7 +35,7 @@ class Unchangeable(Exception):
         self.fields = fields
 
 
-def _find_by_key(session: Session, caller: Caller, key: str) -> Conference | None:
+def _find_by_key(session: Session, caller: Caller, key: str | None) -> Conference | None:
     return session.scalars(
         select(Conference).where(
             Conference.portal == caller.portal,
@@ -120,6 +120,7 @@ def list_page(session: Session, caller: Caller, query: ListQuery) -> tuple[list[
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     ).all()
+    assert total is not None  # count() always answers one row
     return list(items), total
 
 
@@ -138,7 +139,7 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
         conference = get(session, caller, conference_id)
         for step in conference.steps:
             if step.state == StepState.FAILED.value:
-                step.state, step.next_attempt_at, step.error_code = StepState.PENDING.value, None, None
+                step.state, step.next_attempt_at, step.error_code = StepState.PENDING, None, None
                 step.attempts_at_retry = step.attempts
         conference.enqueued_at = utcnow()
         refresh_status(conference)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
@@ -113,13 +115,17 @@ def send_reminders(
 
 def _claim_reminder(db: Database, conference_id: int) -> bool:
     with db.write() as session:
-        claimed = session.execute(
-            update(Conference)
-            .where(
-                Conference.id == conference_id,
-                Conference.reminded_at.is_(None),
-            )
-            .values(reminded_at=utcnow(), updated_at=Conference.updated_at)
+        # An UPDATE answers a CursorResult, which has the rowcount; Session.execute's stubs say Result.
+        claimed = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(Conference)
+                .where(
+                    Conference.id == conference_id,
+                    Conference.reminded_at.is_(None),
+                )
+                .values(reminded_at=utcnow(), updated_at=Conference.updated_at)
+            ),
         )
         return claimed.rowcount == 1
 

@@ -24,6 +24,7 @@ def bb_text(text: str) -> str:
 
 
 def local_times(conference: Conference) -> tuple[str, str]:
+    assert conference.start_at is not None  # asked only of a conference with a time
     zone = ZoneInfo(conference.timezone)
     start = conference.start_at.astimezone(zone)
     end = start + timedelta(minutes=conference.duration_minutes)

@@ -45,7 +45,7 @@ def initial_steps(conference: Conference) -> list[StepRow]:
     return [
         StepRow(
             name=step.name,
-            state=(StepState.PENDING if step.wanted(conference) else StepState.SKIPPED).value,
+            state=StepState.PENDING if step.wanted(conference) else StepState.SKIPPED,
             attempts=0,
             attempts_at_retry=0,
         )
@@ -61,21 +61,21 @@ def reopen(conference: Conference) -> None:
     for step in STEPS:
         if step.name not in rows:
             rows[step.name] = StepRow(
-                name=step.name, state=StepState.SKIPPED.value, attempts=0, attempts_at_retry=0
+                name=step.name, state=StepState.SKIPPED, attempts=0, attempts_at_retry=0
             )
             conference.steps.append(rows[step.name])
     now = utcnow()
     for row in conference.steps:
-        step = by_name(row.name)
-        if row.state == StepState.RUNNING.value or step is None:
+        registered = by_name(row.name)
+        if row.state == StepState.RUNNING.value or registered is None:
             continue
-        wanted = step.wanted(conference) or conference.cancel_requested
+        wanted = registered.wanted(conference) or conference.cancel_requested
         waiting = (
             row.state == StepState.PENDING.value
             and row.next_attempt_at is not None
             and row.next_attempt_at > now
         )
-        row.state = (StepState.PENDING if wanted else StepState.SKIPPED).value
+        row.state = StepState.PENDING if wanted else StepState.SKIPPED
         # A step waiting out a Retry-After, or a request the service may still be carrying out, keeps
         # its wait: an edit must not make it look for what that request made before it is there.
         row.next_attempt_at = row.next_attempt_at if waiting and wanted else None

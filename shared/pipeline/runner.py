@@ -209,6 +209,6 @@ def _then_wake_dependants(step: Step, apply: Apply | None) -> Apply:
         for dependant in registry.dependants(step.name):
             row = next((r for r in conference.steps if r.name == dependant.name), None)
             if row is not None and row.state == StepState.SKIPPED.value and dependant.wanted(conference):
-                row.state = StepState.PENDING.value
+                row.state = StepState.PENDING
 
     return record

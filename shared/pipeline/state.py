@@ -36,22 +36,22 @@ class Claim:
     version: int  # of the desired state this attempt works towards
 
 
-def derive_status(conference: Conference) -> str:
+def derive_status(conference: Conference) -> ConferenceStatus:
     states = {s.name: s.state for s in conference.steps}
     settled = all(state in FINAL_STEP_STATES for state in states.values())
     if conference.cancel_requested:
         # A cancel that could not reach everything still ends cancelled; the failed step says what is left.
-        return ConferenceStatus.CANCELLED.value if settled else ConferenceStatus.CANCELLING.value
+        return ConferenceStatus.CANCELLED if settled else ConferenceStatus.CANCELLING
     if states.get(StepName.CREATE_ROOM.value) == StepState.FAILED.value and conference.telemost_id is None:
-        return ConferenceStatus.FAILED.value  # no room at all; a failed edit of a room is a partial failure
+        return ConferenceStatus.FAILED  # no room at all; a failed edit of a room is a partial failure
     if all(state in (StepState.DONE.value, StepState.SKIPPED.value) for state in states.values()):
-        return ConferenceStatus.READY.value
+        return ConferenceStatus.READY
     if settled:
-        return ConferenceStatus.PARTIALLY_FAILED.value
+        return ConferenceStatus.PARTIALLY_FAILED
     if (conference.version or 1) > 1:
-        return ConferenceStatus.SYNCING.value
+        return ConferenceStatus.SYNCING
     started = any(s.attempts > 0 for s in conference.steps)
-    return ConferenceStatus.PROVISIONING.value if started else ConferenceStatus.PENDING.value
+    return ConferenceStatus.PROVISIONING if started else ConferenceStatus.PENDING
 
 
 def refresh_status(conference: Conference) -> None:
@@ -112,14 +112,14 @@ def claim(db: Database, conference_id: int, name: str, stale_after: timedelta) -
         if step is None or not _is_due(step, now, stale_after):
             return None
         if is_stale(step, now, stale_after) and attempts_left(step) <= 0:
-            step.state = StepState.FAILED.value
+            step.state = StepState.FAILED
             step.error = f"The worker stopped during this step {step.attempts} times in a row. Retry later."
             refresh_status(step.conference)
             return None
         # Any earlier attempt, even before a manual retry, may have reached the service before its
         # answer was lost: the step then looks for what it made before making it again.
         recovering = step.attempts > 0
-        step.state, step.started_at, step.next_attempt_at = StepState.RUNNING.value, now, None
+        step.state, step.started_at, step.next_attempt_at = StepState.RUNNING, now, None
         step.attempts += 1
         refresh_status(step.conference)
         return Claim(conference_id, name, step.attempts, recovering, step.conference.version)
@@ -141,7 +141,7 @@ def succeed(db: Database, claimed: Claim, apply=None) -> bool:
             return False
         if apply is not None:
             apply(step.conference)  # what was done is real, even if the desired state moved on meanwhile
-        step.state, step.error, step.error_code, step.next_attempt_at = StepState.DONE.value, None, None, None
+        step.state, step.error, step.error_code, step.next_attempt_at = StepState.DONE, None, None, None
         _again_if_outdated(step, claimed)
         refresh_status(step.conference)
         return True
@@ -151,7 +151,7 @@ def _again_if_outdated(step: Step, claimed: Claim, not_before: datetime | None =
     """An edit or cancel arrived while this attempt ran: the step runs again for the newer desired state
     (after `not_before`, the wait a failed attempt has to keep)."""
     if step.conference.version != claimed.version:
-        step.state, step.next_attempt_at = StepState.PENDING.value, not_before
+        step.state, step.next_attempt_at = StepState.PENDING, not_before
         step.attempts_at_retry = step.attempts
 
 
@@ -169,13 +169,13 @@ def fail(db: Database, claimed: Claim, error: OutsideServiceError, apply=None) -
             apply(step.conference)
         step.error_code = error.code
         if error.transient and attempts_left(step) > 0:
-            step.state = StepState.PENDING.value
+            step.state = StepState.PENDING
             step.next_attempt_at = utcnow() + timedelta(
                 seconds=backoff_seconds(step.attempts, error.retry_after)
             )
             step.error = error.message
         else:
-            step.state = StepState.FAILED.value
+            step.state = StepState.FAILED
             step.error = (
                 error.message
                 if not error.transient

@@ -125,6 +125,9 @@ class BitrixTokens:
                 raise reauth() from None
             with self.db.write() as session:
                 row = session.get(BitrixCredential, self.credential_id)
+                assert (
+                    row is not None
+                )  # _load found it; one forgotten meanwhile is not handled (it never was)
                 row.access_token = self.box.seal(answer["access_token"])
                 row.refresh_token = self.box.seal(answer["refresh_token"])
                 row.expires_at = utcnow() + timedelta(seconds=token_lifetime(answer.get("expires_in")))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 import requests
 from sqlalchemy import select
@@ -131,12 +132,14 @@ class Identity:
             # Without app credentials nothing can vouch for the member_id: the domain keys the data then.
             key = launch.member_id if self.servers is not None else domain
             base = self.settings.portal_base_url
+            assert base is not None  # set whenever portal_domain is: both come from the webhook URL
             return PortalAccess(key, domain, base + "/rest/", None, base.startswith("https"))
         raise NotVouched("This app is not installed on that portal")
 
     def app_info(self, launch: Launch, recorded: str | None = None) -> tuple[dict, str]:
         """The OAuth server's word on the token (our application, that portal, that domain), and which server
         gave it: the launch's own server first (when known), then the portal's recorded one, then the others."""
+        assert self.servers is not None  # asked only with app credentials (verify, Portals.install)
         servers = self.servers.in_turn(launch.server_endpoint, recorded)
         server, info = self._ask(
             lambda: ask_in_turn(servers, lambda oauth: oauth.app_info(launch.auth_id)),
@@ -173,7 +176,10 @@ class Identity:
 
     def user(self, portal: PortalAccess, auth_id: str) -> VerifiedUser:
         api = self.client(portal.rest_url, auth_id)
-        commands = {"user": ("user.current", {}), "admin": ("user.admin", {})}
+        commands: dict[str, tuple[str, dict[str, Any]]] = {
+            "user": ("user.current", {}),
+            "admin": ("user.admin", {}),
+        }
         if self.servers is None and self.settings.bitrix24_app_code:
             commands["app"] = ("app.info", {})  # the same request: which application the token was issued to
         outcome = self._ask(lambda: api.batch(commands), "The portal")

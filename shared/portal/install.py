@@ -189,6 +189,7 @@ class Portals:
         is what is kept, with the server's lifetime, not the posted AUTH_EXPIRES, and the server it names as
         the portal's. None when it does not (someone else's token, a made-up one)."""
         servers = self.identity.servers
+        assert servers is not None  # both callers checked that the app has credentials
         try:
             asked, answer = ask_in_turn(servers.in_turn(server), lambda oauth: oauth.refresh(refresh_id))
         except OutsideServiceError as error:

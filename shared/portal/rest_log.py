@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.clients.bitrix24 import RestCall
@@ -55,7 +57,11 @@ class RestLog:
 def forget_old(db: Database, days: int = REST_LOG_DAYS) -> int:
     """Removes what is older than `days`; answers how many rows went."""
     with db.write() as session:
-        gone = session.execute(
-            delete(BitrixRestCall).where(BitrixRestCall.at < utcnow() - timedelta(days=days))
+        # A DELETE answers a CursorResult, which has the rowcount; Session.execute's stubs say Result.
+        gone = cast(
+            "CursorResult[Any]",
+            session.execute(
+                delete(BitrixRestCall).where(BitrixRestCall.at < utcnow() - timedelta(days=days))
+            ),
         )
     return gone.rowcount or 0

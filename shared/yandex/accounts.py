@@ -134,6 +134,7 @@ class YandexAccounts:
             self.locks.set(_flow_key(state), json.dumps(flow), ex=CONNECT_TTL_SECONDS)
         except redis.RedisError:
             raise ConnectRefused(STORE_DOWN, 503) from None
+        assert self.oauth is not None  # the web layer offers connecting only when it is set up
         return self.oauth.authorize_url(state, verifier), browser_secret
 
     def finish_connect(self, state: str, browser_secret: str | None) -> ConnectFlow:
@@ -156,6 +157,7 @@ class YandexAccounts:
 
         An account other than the connected one is refused unless the flow carries the user's consent.
         """
+        assert self.oauth is not None  # the web layer offers connecting only when it is set up
         pair = self.oauth.exchange(code, flow.code_verifier)
         info = self.oauth.info(pair["access_token"])
         email = info.get("default_email") or (info.get("emails") or [None])[0]
@@ -213,6 +215,7 @@ class YandexAccounts:
 
     def _organisation(self) -> TelemostClient:
         token = self.settings.yandex_oauth_token
+        assert token is not None  # both callers checked that the setting is there
         return TelemostClient(
             self.settings.telemost_api_url,
             token,
@@ -234,6 +237,7 @@ class YandexAccounts:
             account = self._find(session, conference.portal, conference.owner_id)
         if account is None or not _same_account(account.email, email):
             raise room_organiser.missing_account(email)
+        assert conference.room_organiser is not None  # telemost_for asks only when it is recorded
         return self._account_client(account, conference.room_organiser)
 
     def token(self, account_id: int, seen: str | None = None) -> str:
@@ -286,17 +290,21 @@ class YandexAccounts:
                 raise _reconnect(None)  # disconnected meanwhile
             current = self.box.open(account.access_token)
             if still_good(account, current):
-                return current  # refreshed by another process while this one waited
+                # Refreshed by another process while this one waited.
+                return current  # type: ignore[return-value]  # None if unopenable and still_good ignores it
             refresh = self.box.open(account.refresh_token)
             if refresh is None:
                 self.mark_unusable(account_id)
                 raise _reconnect(account.email)
+            assert self.oauth is not None  # an account client is made only when it is set up
             try:
                 pair = self.oauth.refresh(refresh)
             except PermanentError as error:
                 raise self._refused(account, error) from None
             with self.db.write() as session:  # the rotated pair is the only valid one: save it at once
-                self._store(session.get(YandexAccount, account_id), pair)
+                stored = session.get(YandexAccount, account_id)
+                assert stored is not None  # a disconnect while refreshing is not handled (it never was)
+                self._store(stored, pair)
             return pair["access_token"]
 
     def _refused(self, account: YandexAccount, error: PermanentError) -> PermanentError:
