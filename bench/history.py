@@ -11,7 +11,9 @@ from sqlalchemy import func, insert, select
 
 from bench.common import log, wrk
 from shared.db import Database
-from shared.models import Conference, Step, StepName
+from shared.models import Conference, Step
+from shared.pipeline import registry
+from shared.pipeline.steps import cohosts
 
 
 NAMES = ["Weekly sync", "Sales review", "Retro", "Planning", "Demo day", "Board meeting", "Интервью",
@@ -48,9 +50,9 @@ def seed_history(database: Database, portal: str, total: int, user: int, share: 
                 "watch_url": None, "telemost_id": f"{cid:014d}", "calendar_event_id": cid, "idempotency_key": None,
                 "version": 1, "cancel_requested": status == "cancelled", "applied": {}, "reminded_at": None,
                 "enqueued_at": created, "created_at": created, "updated_at": created})
-            for name_ in StepName:
-                state = "skipped" if name_ is StepName.SYNC_COHOSTS else ("failed" if status == "failed" else "done")
-                steps.append({"conference_id": cid, "name": name_.value, "state": state, "attempts": 1,
+            for step in registry.steps():
+                state = "skipped" if step.name == cohosts.NAME else ("failed" if status == "failed" else "done")
+                steps.append({"conference_id": cid, "name": step.name, "state": state, "attempts": 1,
                               "attempts_at_retry": 0, "error": None, "next_attempt_at": None,
                               "started_at": created, "updated_at": created})
         with database.write() as session:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from bench.common import log, set_latency, wait_until
 from bench.stacks import with_option
 from shared.db import Database
-from shared.models import Step, StepName
+from shared.models import Step
+from shared.pipeline.steps import room
 from tests.integration import stack as test_stack
 from tests.integration.test_pipeline import meeting
 
@@ -44,10 +45,10 @@ def measure_room_pool(stack, client, database: Database, latency_ms: int, rooms:
 def _rooms_made(database: Database, ids: list[int]) -> int:
     with database.read() as session:
         return session.scalar(select(func.count()).select_from(Step).where(
-            Step.conference_id.in_(ids), Step.name == StepName.CREATE_ROOM.value, Step.state == "done"))
+            Step.conference_id.in_(ids), Step.name == room.NAME, Step.state == "done"))
 
 
 def _first_and_last(database: Database, ids: list[int]):
     with database.read() as session:
         return session.execute(select(func.min(Step.updated_at), func.max(Step.updated_at)).where(
-            Step.conference_id.in_(ids), Step.name == StepName.CREATE_ROOM.value)).one()
+            Step.conference_id.in_(ids), Step.name == room.NAME)).one()

@@ -62,13 +62,6 @@ class ConferenceStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class StepName(enum.StrEnum):
-    CREATE_ROOM = "create_room"
-    SYNC_COHOSTS = "sync_cohosts"
-    CALENDAR_EVENT = "calendar_event"
-    NOTIFY_INVITEES = "notify_invitees"
-
-
 class StepState(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"

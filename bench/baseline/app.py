@@ -23,7 +23,8 @@ from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
 from shared.clients.telemost import TelemostClient
 from shared.db import Database
-from shared.models import Base, Conference, Step, StepName, StepState
+from shared.models import Base, Conference, Step, StepState
+from shared.pipeline import registry
 from shared.schemas import ConferenceIn
 from shared.pipeline import bitrix_text
 from shared.pipeline.steps.calendar_event import calendar_event
@@ -73,8 +74,8 @@ def create_app() -> Flask:
                     bitrix.result("im.notify.system.add", bitrix_text.invitation(conference, user_id, None))
         except OutsideServiceError as exc:
             return jsonify({"error": {"code": "outside_service", "message": exc.message}}), 502
-        conference.steps = [Step(name=name.value, state=StepState.DONE.value, attempts=1, attempts_at_retry=0)
-                            for name in StepName]
+        conference.steps = [Step(name=step.name, state=StepState.DONE, attempts=1, attempts_at_retry=0)
+                            for step in registry.steps()]
         with db.write() as session:
             session.add(conference)
         return jsonify({"id": conference.id, "status": "ready", "join_url": conference.join_url,

@@ -28,9 +28,10 @@ from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
 from shared.conferences.versions import new_version
 from shared.db import Database
-from shared.models import Conference, Step, StepName, StepState, utcnow
+from shared.models import Conference, Step, StepState, utcnow
 from shared.pipeline import bitrix_text
 from shared.pipeline.batch import run_batches
+from shared.pipeline.steps import calendar_event
 
 log = logging.getLogger(__name__)
 # The reconciliation reads up to this many linked events a run (beat: every 5 minutes), the longest unread
@@ -73,7 +74,7 @@ def write_mark(conference: Conference) -> WriteMark | None:
     """Names the app's last write when the calendar step is done for the current version (an edit reopens
     it, and a step that finishes for an older version goes back to pending): the portal then holds what
     the conference says. None while a write is due, under way or failed."""
-    step = next((s for s in conference.steps if s.name == StepName.CALENDAR_EVENT.value), None)
+    step = next((s for s in conference.steps if s.name == calendar_event.NAME), None)
     if step is None or step.state != StepState.DONE.value:
         return None
     return conference.version, step.attempts
@@ -164,7 +165,7 @@ def _due_for_reading(
                 Conference.calendar_event_id.is_not(None),
                 Conference.cancel_requested.is_(False),
                 Conference.start_at > now,
-                Step.name == StepName.CALENDAR_EVENT.value,
+                Step.name == calendar_event.NAME,
                 Step.state == StepState.DONE.value,
             )
             .order_by(Conference.calendar_checked_at.asc().nulls_first(), Conference.id)

@@ -3,7 +3,7 @@
 A limit is a cell: one timestamp (the theoretical arrival time of the next request) per limited thing,
 updated atomically by a Lua script on Redis's own clock, so that processes with different clocks agree.
 `CellScript.take` is the non-blocking check (the user and portal limits of shared/limiter/allowances.py);
-`PortalRateLimiter` waits its turn for the Bitrix24 budget (DESIGN §4 rule 7).
+`RateLimiter` waits its turn under any key (`portal_rate_limiter`: the Bitrix24 budget, DESIGN §4 rule 7).
 
 A portal's REST API is a leaky bucket: 50 requests of burst, draining 2 a second, shared by every
 caller (reference/bitrix24-rest.md §3). Each of our requests takes a slot here first, so the portal's
@@ -91,32 +91,52 @@ class CellScript:
         return (wait_us / 1_000_000, binding - 1) if wait_us > 0 else (0.0, None)
 
 
-class PortalRateLimiter:
+class RateLimiter:
+    """Paces requests under any key (a portal's outgoing bucket today) at `per_second` with `burst`: `acquire`
+    waits for the key's next free slot, and raises rather than wait longer than `max_wait_seconds`. The
+    non-blocking check of the same cells is `CellScript.take` (limiter/allowances.py)."""
+
     def __init__(
-        self, client: redis.Redis, per_second: float, burst: int, max_wait_seconds: float = MAX_WAIT_SECONDS
+        self,
+        client: redis.Redis,
+        per_second: float,
+        burst: int,
+        max_wait_seconds: float = MAX_WAIT_SECONDS,
+        key_prefix: str = "telemost:rate:",
+        service: str = "Bitrix24",
     ) -> None:
         """max_wait_seconds: 0 in the web, which answers 503 at once rather than hold a request (DESIGN §5)."""
         self.cells = CellScript(client)
         self.max_wait_seconds = max_wait_seconds
+        self.key_prefix, self.service = key_prefix, service
         self.interval_us = int(1_000_000 / (per_second * RATE_MARGIN))
         self.tolerance_us = self.interval_us * max(0, burst - BURST_MARGIN - 1)
 
-    def acquire(self, portal: str) -> None:
-        """Waits for the portal's next free slot; raises TransientError rather than wait long."""
-        cell = Cell(f"telemost:bitrix-rate:{portal}", self.interval_us, self.tolerance_us)
+    def acquire(self, key: str) -> None:
+        """Waits for the key's next free slot; raises TransientError rather than wait long."""
+        cell = Cell(self.key_prefix + key, self.interval_us, self.tolerance_us)
         while True:
             try:
                 wait, _ = self.cells.take([cell])
-            except redis.RedisError as exc:  # without Redis, the portal's own 503s still protect it
+            except (
+                redis.RedisError
+            ) as exc:  # without Redis, the outside service's own refusals still protect it
                 log.warning("rate limiter unavailable (%s); sending without it", exc)
                 return
             if wait <= 0:
                 return
             if wait > self.max_wait_seconds:
                 raise TransientError(
-                    "Bitrix24",
+                    self.service,
                     "The portal's request budget is used up for now; the app will try again",
                     code="RATE_LIMITED",
                     retry_after=wait,
                 )
             time.sleep(wait)
+
+
+def portal_rate_limiter(
+    client: redis.Redis, per_second: float, burst: int, max_wait_seconds: float = MAX_WAIT_SECONDS
+) -> RateLimiter:
+    """The budget every request to one portal shares (its REST API's leaky bucket), keyed by the portal."""
+    return RateLimiter(client, per_second, burst, max_wait_seconds, key_prefix="telemost:bitrix-rate:")

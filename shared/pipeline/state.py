@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from shared.clients.errors import OutsideServiceError
 from shared.db import Database
-from shared.models import Conference, ConferenceStatus, Step, StepName, StepState, utcnow
+from shared.models import Conference, ConferenceStatus, Step, StepState, utcnow
+from shared.pipeline.steps import room
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 1.0
@@ -42,7 +43,7 @@ def derive_status(conference: Conference) -> ConferenceStatus:
     if conference.cancel_requested:
         # A cancel that could not reach everything still ends cancelled; the failed step says what is left.
         return ConferenceStatus.CANCELLED if settled else ConferenceStatus.CANCELLING
-    if states.get(StepName.CREATE_ROOM.value) == StepState.FAILED.value and conference.telemost_id is None:
+    if states.get(room.NAME) == StepState.FAILED.value and conference.telemost_id is None:
         return ConferenceStatus.FAILED  # no room at all; a failed edit of a room is a partial failure
     if all(state in (StepState.DONE.value, StepState.SKIPPED.value) for state in states.values()):
         return ConferenceStatus.READY

@@ -23,7 +23,7 @@ from shared.clients.errors import PermanentError
 from shared.config import Settings
 from shared.crypto import TokenBox
 from shared.db import Database
-from shared.limiter.cells import MAX_WAIT_SECONDS, PortalRateLimiter
+from shared.limiter.cells import MAX_WAIT_SECONDS, portal_rate_limiter
 from shared.models import BitrixCredential, Portal, utcnow
 from shared.portal.notes import PortalNotes, same_rest_root
 from shared.portal.rest_log import RestLog
@@ -217,7 +217,7 @@ class BitrixAccess:
         max_wait_seconds: float = MAX_WAIT_SECONDS,
     ) -> None:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
-        self.limiter = PortalRateLimiter(
+        self.limiter = portal_rate_limiter(
             locks, settings.bitrix24_rate_per_second, settings.bitrix24_burst, max_wait_seconds
         ).acquire
         self.servers = oauth_servers(settings, http)

@@ -183,6 +183,15 @@ class Identity:
         if self.servers is None and self.settings.bitrix24_app_code:
             commands["app"] = ("app.info", {})  # the same request: which application the token was issued to
         outcome = self._ask(lambda: api.batch(commands), "The portal")
+        # A command the portal could not answer just now (its bucket full, say) refuses nobody: the launch
+        # is asked again, as when the whole request fails so.
+        busy = next(
+            (error for key, error in outcome.errors.items() if key in commands and error.transient), None
+        )
+        if isinstance(busy, TokenExpired):
+            raise NotVouched(EXPIRED)
+        if busy is not None:
+            raise busy
         if "app" in commands:
             self._own_application(outcome.results.get("app"))
         user = outcome.results.get("user")

@@ -14,7 +14,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from shared.db import Database
-from shared.models import Step, StepName, StepState
+from shared.models import Step, StepState
 from tests.integration.stack import WORKERS, Stack
 
 REDIS_WITH_AOF = ("--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
@@ -32,7 +32,7 @@ FAULT_PHASES: list[tuple[str, dict, dict]] = [
     ("Bitrix24 batch answers after our timeout", {}, {"latency_ms": 2500, "path": "batch"}),
     ("no faults", {}, {}),
 ]
-STEPS_OF = {"worker": StepName.CREATE_ROOM, "worker-bitrix": StepName.CALENDAR_EVENT}
+STEPS_OF = {"worker": "create_room", "worker-bitrix": "calendar_event"}
 
 
 @dataclass
@@ -129,7 +129,7 @@ class Disruptions:
         self.stack.bitrix_faults(**bitrix)
         self.tally.fault_phases += 1
 
-    def _running(self, name: StepName) -> int:
+    def _running(self, name: str) -> int:
         with self.database.read() as session:
             return session.scalar(select(func.count()).select_from(Step).where(
                 Step.name == name.value, Step.state == StepState.RUNNING.value))

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from shared.config import load_settings
 from shared.crypto import TokenBox
 from shared.portal.access import BitrixAccess
-from shared.housekeeping.retention import forget_idempotency_keys, purge_old, send_reminders
+from shared.housekeeping.reminders import send_reminders
+from shared.housekeeping.retention import forget_idempotency_keys, purge_old
 
 
 def twice_at_once(job) -> list:

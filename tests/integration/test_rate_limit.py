@@ -8,7 +8,7 @@ import redis
 import requests
 
 from shared.clients.bitrix24 import Bitrix24Client
-from shared.limiter.cells import PortalRateLimiter
+from shared.limiter.cells import portal_rate_limiter
 from tests.support.processes import wait_until
 
 BUCKET, RATE = 5, 2.0
@@ -46,7 +46,7 @@ def small_bucket(stack) -> None:
 
 def test_with_the_limiter_the_portal_never_refuses_and_the_rate_stays_near_its_budget(stack):
     small_bucket(stack)
-    limiter = PortalRateLimiter(redis.Redis(port=stack.redis_port), per_second=RATE, burst=BUCKET).acquire
+    limiter = portal_rate_limiter(redis.Redis(port=stack.redis_port), per_second=RATE, burst=BUCKET).acquire
 
     seconds = hammer(stack, limiter)
 

@@ -7,7 +7,8 @@ import logging
 from shared import metrics
 from shared.conferences import portal_events as inbound_events
 from shared.conferences.service import mark_enqueued
-from shared.housekeeping.retention import forget_idempotency_keys, purge_old, send_reminders
+from shared.housekeeping.reminders import send_reminders
+from shared.housekeeping.retention import forget_idempotency_keys, purge_old
 from shared.housekeeping.sweeper import due_conference_ids, queued_messages, resend_after_seconds
 from shared.jobs import KEEP_TOKENS_ALIVE_TASK, REMINDERS_TASK, RETENTION_TASK, SWEEP_TASK
 from shared.portal import rest_log

@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError, PermanentError
-from shared.models import Conference, StepName
+from shared.models import Conference
 from shared.pipeline.bitrix_text import bb_text, links, local_times
 from shared.pipeline.step import Answers, Apply, BitrixStep, Commands, Outcome, Outside
+from shared.pipeline.steps import room
+
+NAME = "calendar_event"
 
 log = logging.getLogger(__name__)
 REMIND_MINUTES_BEFORE = 15
@@ -99,8 +102,8 @@ def find_event(bitrix: Bitrix24Client, conference: Conference) -> int | None:
 
 
 class CalendarEventStep(BitrixStep):
-    name = StepName.CALENDAR_EVENT.value
-    waits_for = StepName.CREATE_ROOM.value  # the event carries the room's link
+    name = NAME
+    waits_for = room.NAME  # the event carries the room's link
 
     def wanted(self, conference: Conference) -> bool:
         return conference.create_calendar_event or conference.calendar_event_id is not None

@@ -6,9 +6,12 @@ import logging
 
 from shared.clients.errors import PermanentError
 from shared.clients.telemost import TelemostClient
-from shared.models import Conference, StepName
+from shared.models import Conference
 from shared.pipeline.step import Outcome, Outside, TelemostStep, remember
+from shared.pipeline.steps import room
 from shared.yandex import room_organiser
+
+NAME = "sync_cohosts"
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +25,9 @@ def applied_cohosts(conference: Conference) -> list[str]:
 
 
 class CohostsStep(TelemostStep):
-    name = StepName.SYNC_COHOSTS.value
+    name = NAME
     # Added after the room is made, never with it: an unknown one cannot cost the room (Y3).
-    waits_for = StepName.CREATE_ROOM.value
+    waits_for = room.NAME
 
     def wanted(self, conference: Conference) -> bool:
         return bool(conference.cohosts) or bool(applied_cohosts(conference))

@@ -3,9 +3,12 @@ longer invited, told of a cancel. One TAG per conference and user, so a repeat r
 
 from __future__ import annotations
 
-from shared.models import Conference, StepName
+from shared.models import Conference
 from shared.pipeline import bitrix_text
 from shared.pipeline.step import Answers, BitrixStep, Commands, Outcome, Outside, remember
+from shared.pipeline.steps import room
+
+NAME = "notify_invitees"
 
 NOTIFY = "im.notify.system.add"
 
@@ -43,8 +46,8 @@ def _key(user_id: int) -> str:
 
 
 class InvitationsStep(BitrixStep):
-    name = StepName.NOTIFY_INVITEES.value
-    waits_for = StepName.CREATE_ROOM.value  # an invitation carries the room's link
+    name = NAME
+    waits_for = room.NAME  # an invitation carries the room's link
 
     def wanted(self, conference: Conference) -> bool:
         return bool(wanted_invitees(conference) or _told_before(conference) or _maybe_told(conference))

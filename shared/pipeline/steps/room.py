@@ -6,9 +6,11 @@ import logging
 
 from shared.clients.errors import PermanentError
 from shared.clients.telemost import Room, TelemostClient
-from shared.models import Conference, StepName
+from shared.models import Conference
 from shared.pipeline.step import Apply, Outcome, Outside, TelemostStep, remember
 from shared.yandex import room_organiser
+
+NAME = "create_room"
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ def room_settings(conference: Conference) -> dict:
 
 
 class RoomStep(TelemostStep):
-    name = StepName.CREATE_ROOM.value
+    name = NAME
     waits_for = None
 
     def wanted(self, conference: Conference) -> bool:

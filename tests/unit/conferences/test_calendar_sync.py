@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from shared.models import Conference, StepName, StepState
+from shared.models import Conference, StepState
 from shared.conferences.calendar_sync import follow_read, write_mark
 
 from tests.unit.pipeline.test_state_transitions import db, new_conference  # noqa: F401  (db is a fixture)
@@ -46,7 +46,7 @@ def conference(db, cid: int) -> Conference:  # noqa: F811
 
 def calendar_step(db, cid: int, state: StepState, attempts: int) -> None:  # noqa: F811
     with db.write() as session:
-        step = session.get(Conference, cid).step(StepName.CALENDAR_EVENT)
+        step = session.get(Conference, cid).step("calendar_event")
         step.state, step.attempts = state.value, attempts
 
 

@@ -353,3 +353,15 @@ def test_a_portal_marked_deleted_stays_marked_when_the_launch_is_not_vouched(db,
     with pytest.raises(NotVouched, match=r"The portal did not accept the authorisation \(PORTAL_DELETED\)"):
         Identity(oauth_mode(), db, http).verify(launch())
     assert stored(db, portal_id).deleted_at == when
+
+
+def test_a_user_current_the_portal_could_not_answer_inside_the_batch_is_transient_not_a_refusal(db, http):
+    """batch answers each failed command apart from the others, in result_error under its key (b24restdocs
+    settings/how-to-call-rest-api/batch.md, "Error Handling"); QUERY_LIMIT_EXCEEDED is the full bucket
+    (reference/bitrix24-rest.md §3): the launch is asked again, nobody is refused."""
+    install(db)
+    http.oauth[TECH] = app_info()
+    http.portal[ENDPOINT] = FakeResponse(200, {"result": {"result": {"admin": False}, "result_error": {
+        "user": {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}}}})
+    with pytest.raises(TransientError):
+        Identity(oauth_mode(), db, http).verify(launch())
