@@ -132,7 +132,7 @@ class Disruptions:
     def _running(self, name: str) -> int:
         with self.database.read() as session:
             return session.scalar(select(func.count()).select_from(Step).where(
-                Step.name == name.value, Step.state == StepState.RUNNING.value))
+                Step.name == name, Step.state == StepState.RUNNING.value))
 
 
 def _every(period: float, duration: float) -> list[float]:
