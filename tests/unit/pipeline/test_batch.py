@@ -1,4 +1,9 @@
-"""Keys namespaced by step (shared/pipeline/batch.py): several steps share one batch request."""
+"""Keys namespaced by step (shared/pipeline/batch.py): several steps share one batch request.
+
+b24restdocs settings/how-to-call-rest-api/batch.md: "The array of requests can use numeric keys or be
+associative", and a later command names an earlier answer as $result[request_id][response_field], "where
+the request identifier is its key in the request array". It sets no rule on the characters of a key; the
+namespaced keys hold letters and underscores only, as the keys before them did ("calendar_host")."""
 from shared.pipeline.batch import namespaced, slice_of
 
 
