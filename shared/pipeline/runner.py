@@ -128,7 +128,8 @@ class Runner:
             if (c := self._claim_if_runnable(conference_id, step)) is not None
         ]
         if claimed:
-            self._bitrix_attempt(conference_id, claimed)
+            with self._recorded_failure([c for _, c in claimed]):  # the conference gone meanwhile, say
+                self._bitrix_attempt(conference_id, claimed)
         return self.load(conference_id)
 
     def _bitrix_attempt(self, conference_id: int, claimed: list[tuple[Step, Claim]]) -> None:

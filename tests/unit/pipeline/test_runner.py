@@ -154,3 +154,16 @@ def test_recovery_is_asked_for_only_after_an_attempt_whose_answer_may_be_lost(mo
         row.state = "pending"
     runner.run(cid)
     assert made.found == ["looked"]
+
+
+def test_a_conference_that_cannot_be_loaded_fails_its_claimed_steps_instead_of_raising(monkeypatch, db):
+    runner, cid = pipeline(monkeypatch, db, Made(), Says("first"))
+    runner.run_telemost(cid)
+
+    def gone(_conference_id):
+        raise PermanentError("app", "The conference is gone")
+
+    monkeypatch.setattr(runner, "_loaded", gone)
+    runner.run_bitrix(cid)
+    rows, _ = states(db, cid)
+    assert rows["first"] == ("failed", "The conference is gone")  # not left running for the sweeper
