@@ -122,14 +122,10 @@ class Runner:
     # --- the Bitrix24 lane: every due step's commands in the same batch requests ---------------------
 
     def run_bitrix(self, conference_id: int) -> Conference | None:
-        conference = self.load(conference_id)  # one read decides what can run; each claim then locks
-        if conference is None:
-            return None
         claimed = [
             (step, c)
             for step in registry.in_lane(Lane.BITRIX24)
-            if runnable(conference, step)
-            and (c := claim(self.db, conference_id, step.name, self.stale_after))
+            if (c := self._claim_if_runnable(conference_id, step)) is not None
         ]
         if claimed:
             with self._recorded_failure([c for _, c in claimed]):  # the conference gone meanwhile, say

@@ -20,7 +20,6 @@ from shared.models import Base
 from shared.pipeline.runner import Runner
 from shared.pipeline.step import OutsideClients
 from shared.portal.identity import PortalAccess
-from tests.integration.stack import ApiClient
 from tests.support.processes import free_port
 from web import create_app
 from web.auth import issue_token
@@ -95,11 +94,21 @@ class Answer:
         return json.loads(self.content)
 
 
-class InProcessApi(ApiClient):
+class InProcessApi:
     """tests/integration/stack.py's ApiClient (request, create, get) over Flask's test client."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Answer:  # type: ignore[override]
+    def request(self, method: str, path: str, **kwargs: Any) -> Answer:
         return Answer(self.client.open(path, method=method, **kwargs))
+
+    def create(self, body: dict, **kwargs: Any) -> dict:
+        response = self.request("POST", "/api/conferences", json=body, **kwargs)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def get(self, conference_id: int) -> dict:
+        response = self.request("GET", f"/api/conferences/{conference_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
