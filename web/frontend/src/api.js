@@ -4,11 +4,13 @@ import { session, renew } from './session.js'
 import { t } from './i18n.js'
 
 export class ApiError extends Error {
-  constructor({ status = 0, code = 'error', message = '', fields = {} } = {}) {
+  constructor({ status = 0, code = 'error', message = '', fields = {}, fieldCodes = {}, params = {} } = {}) {
     super(message || t('error.generic'))
     this.status = status
     this.code = code
     this.fields = fields && typeof fields === 'object' ? fields : {}
+    this.fieldCodes = fieldCodes && typeof fieldCodes === 'object' ? fieldCodes : {}
+    this.params = params && typeof params === 'object' ? params : {} // e.g. {retry_after} of a 429
   }
 }
 
@@ -51,6 +53,8 @@ async function errorOf(response) {
     code: error.code || `http_${response.status}`,
     message: error.message || (response.status === 409 ? t('error.conflict') : t('error.generic')),
     fields: error.fields || {},
+    fieldCodes: error.field_codes || {},
+    params: { retry_after: response.headers.get('Retry-After') || '' },
   })
 }
 
