@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from shared.problems import Problem, Rule, from_pydantic
+
 START_AT_GRACE = timedelta(minutes=5)
 START_AT_HORIZON = timedelta(days=5 * 366)  # far enough for any plan, near enough for every calendar
 WaitingRoomLevel = Literal["PUBLIC", "ORGANIZATION", "ADMINS"]
@@ -40,14 +42,14 @@ _PROSE_CONTROL = _CONTROL - {"\n", "\r", "\t"}
 
 def _no_control(value: str, allowed_breaks: bool = False) -> str:
     if any(c in (_PROSE_CONTROL if allowed_breaks else _CONTROL) for c in value):
-        raise ValueError("must not contain control characters")
+        raise Rule("control_characters", "must not contain control characters")
     return value
 
 
 def _line(value: str) -> str:
     value = _no_control(value).strip()
     if not value:
-        raise ValueError("must not be blank")
+        raise Rule("blank", "must not be blank")
     return value
 
 
@@ -58,18 +60,20 @@ def _prose(value: str) -> str:
 def _start_at(value: Any) -> datetime:
     # ISO 8601 text only: a bare number could be seconds or milliseconds, and pydantic would take it.
     if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00")
+        raise Rule("not_a_datetime", "must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00") from None
+        raise Rule(
+            "not_a_datetime", "must be an ISO 8601 date-time such as 2026-12-01T10:00:00+03:00"
+        ) from None
     if moment.tzinfo is None:
-        raise ValueError("must carry an offset, such as 2026-12-01T10:00:00+03:00")
+        raise Rule("no_offset", "must carry an offset, such as 2026-12-01T10:00:00+03:00")
     now = datetime.now(UTC)
     if moment < now - START_AT_GRACE:
-        raise ValueError("may not be more than 5 minutes in the past")
+        raise Rule("in_the_past", "may not be more than 5 minutes in the past", minutes=5)
     if moment > now + START_AT_HORIZON:
-        raise ValueError("may not be more than 5 years ahead")
+        raise Rule("too_far_ahead", "may not be more than 5 years ahead", years=5)
     return moment
 
 
@@ -77,13 +81,13 @@ def _timezone_name(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError("must be an IANA time zone such as Europe/Moscow") from None
+        raise Rule("not_a_timezone", "must be an IANA time zone such as Europe/Moscow") from None
     return value
 
 
 def _distinct(values: list) -> list:
     if len(set(values)) != len(values):
-        raise ValueError("must not name anyone twice")
+        raise Rule("duplicate", "must not name anyone twice")
     return values
 
 
@@ -115,11 +119,13 @@ def conference_rules(data: Mapping[str, Any]) -> dict[str, str]:
     problems: dict[str, str] = {}
     kind = data.get("type", "conference")
     if kind == "broadcast" and data.get("live_stream") is None:
-        problems["live_stream"] = "is required for a broadcast"
+        problems["live_stream"] = Problem("is required for a broadcast", "required_for_broadcast")
     if kind == "conference" and data.get("live_stream") is not None:
-        problems["live_stream"] = "must be null for a conference; use type broadcast"
+        problems["live_stream"] = Problem(
+            "must be null for a conference; use type broadcast", "only_for_broadcast"
+        )
     if data.get("create_calendar_event") is True and data.get("start_at") is None:
-        problems["start_at"] = "is required to create a calendar event"
+        problems["start_at"] = Problem("is required to create a calendar event", "required_for_calendar")
     return problems
 
 
@@ -267,8 +273,14 @@ class ConferencePage(BaseModel):
 
 class ErrorBody(BaseModel):
     code: str
+    reason: str = Field(
+        description="The finer cause, a stable code (the code itself when there is none finer)"
+    )
     message: str
     fields: dict[str, str] = {}
+    field_codes: dict[str, dict[str, Any]] = Field(
+        {}, description="Each field's problem as {code, ...figures}, for a page to say in its own language"
+    )
 
 
 class ErrorOut(BaseModel):
@@ -300,7 +312,7 @@ def field_errors(exc: ValidationError, data: Any = None, rules=None) -> dict[str
             message = "is not a known field"
         elif error["type"] == "missing":
             message = "is required"
-        fields.setdefault(path or "body", message)
+        fields.setdefault(path or "body", from_pydantic(error, message))
     if rules is not None and isinstance(data, Mapping):
         for field, message in rules(data).items():
             fields.setdefault(field, message)

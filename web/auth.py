@@ -40,9 +40,11 @@ def verify_token(token: str) -> dict:
     try:
         return _serializer().loads(token, max_age=TOKEN_TTL_SECONDS)
     except SignatureExpired:
-        raise ApiError(401, "The app token has expired; renew it with POST /api/session") from None
+        raise ApiError(
+            401, "The app token has expired; renew it with POST /api/session", reason="token_expired"
+        ) from None
     except BadSignature:
-        raise ApiError(401, "The app token is not valid") from None
+        raise ApiError(401, "The app token is not valid", reason="token_invalid") from None
 
 
 def authenticated(token: str) -> tuple[Caller, dict]:
@@ -53,6 +55,7 @@ def authenticated(token: str) -> tuple[Caller, dict]:
         raise ApiError(
             401,
             "The app was uninstalled from this portal (or installed again since): open it from the portal",
+            reason="reinstalled",
         )
     caller = Caller(
         portal=claims["p"], user_id=int(claims["u"]), name=claims["n"], is_admin=bool(claims.get("a"))

@@ -7,6 +7,8 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from shared.problems import detail_of
+
 log = logging.getLogger(__name__)
 
 CODES = {
@@ -37,6 +39,7 @@ class ApiError(Exception):
         fields: dict[str, str] | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        reason: str | None = None,
     ):
         super().__init__(message)
         self.status, self.message, self.fields, self.code = (
@@ -45,11 +48,30 @@ class ApiError(Exception):
             fields or {},
             code or CODES[status],
         )
+        self.reason = reason  # what exactly went wrong, finer than the code; the page translates it
         self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
-def error_response(status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None):
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "fields": fields or {}}}
+def error_response(
+    status: int,
+    message: str,
+    fields: dict[str, str] | None = None,
+    code: str | None = None,
+    reason: str | None = None,
+):
+    """`code` is the kind (CONTRACT §4); `reason` the finer cause, a stable code too (the page says it in
+    the user's language); `field_codes` each field's problem with its figures (shared/problems.py)."""
+    fields = fields or {}
+    code = code or CODES.get(status, "error")
+    body = {
+        "error": {
+            "code": code,
+            "reason": reason or code,
+            "message": message,
+            "fields": fields,
+            "field_codes": {field: detail_of(problem) for field, problem in fields.items()},
+        }
+    }
     return jsonify(body), status
 
 
@@ -82,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         if exc.status == 413:
             drain_refused_body()
-        response, status = error_response(exc.status, exc.message, exc.fields, exc.code)
+        response, status = error_response(exc.status, exc.message, exc.fields, exc.code, exc.reason)
         response.headers.update(exc.headers)
         return response, status
 

@@ -86,6 +86,7 @@ def _describe(status: int) -> str:
     return {
         200: "OK",
         202: "Accepted: the work continues in the background",
+        304: "Not modified: the If-None-Match ETag is still current",
         400: "Malformed request",
         401: "No valid app token",
         404: "Not found (or not yours)",

@@ -34,7 +34,11 @@ class YandexAccountOut(BaseModel):
 def _accounts():
     accounts = current_app.extensions["yandex"]
     if accounts.oauth is None:
-        raise ApiError(404, "Connecting a Yandex account is not set up here (YANDEX_CLIENT_ID)")
+        raise ApiError(
+            404,
+            "Connecting a Yandex account is not set up here (YANDEX_CLIENT_ID)",
+            reason="yandex_not_configured",
+        )
     return accounts
 
 

@@ -14,6 +14,7 @@ from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
 from shared.pipeline.state import refresh_status
 from shared.portal.caller import Caller
+from shared.problems import Problem
 from shared.schemas import ConferenceIn, ListQuery
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -169,7 +170,13 @@ def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -
         if conference.cancel_requested:
             raise Conflict("The conference is cancelled and cannot be changed")
         if data.type != conference.type:
-            raise Unchangeable({"type": "cannot change after creation; create a new conference instead"})
+            raise Unchangeable(
+                {
+                    "type": Problem(
+                        "cannot change after creation; create a new conference instead", "unchangeable"
+                    )
+                }
+            )
         for field, value in _fields(data).items():
             setattr(conference, field, value)
         new_version(conference)

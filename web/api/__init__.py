@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from shared.schemas import field_errors
@@ -21,9 +21,9 @@ def parse_body(model: type[BaseModel], more_problems: dict[str, str] | None = No
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise ApiError(400, "The body is not valid JSON") from None
+        raise ApiError(400, "The body is not valid JSON", reason="invalid_json") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "The body must be a JSON object")
+        raise ApiError(400, "The body must be a JSON object", reason="not_an_object")
     return validate(model, data, more_problems)
 
 
@@ -52,3 +52,14 @@ def validate(model: type[BaseModel], data: dict, more_problems: dict[str, str] |
 
 def db():
     return current_app.extensions["db"]
+
+
+def conditional(payload) -> Response:
+    """The JSON answer with an ETag of its bytes; 304 with no body when the caller's If-None-Match names it.
+
+    A page that polls a conference in progress pays for a body only when something changed. The answer
+    stays `no-store` (it is one user's data): the page keeps the last body and ETag itself."""
+    response = jsonify(payload)
+    response.add_etag()
+    response.make_conditional(request)  # turns this very response into the 304 when it matches
+    return response

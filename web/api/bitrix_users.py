@@ -90,11 +90,15 @@ def users():
         api = current_app.extensions["bitrix"].client(g.caller.portal, g.caller.user_id)
         envelope = api.call("user.search" if text else "user.get", params)
     except TransientError:
-        raise ApiError(503, "Bitrix24 did not answer; try again in a moment") from None
+        raise ApiError(
+            503, "Bitrix24 did not answer; try again in a moment", reason="bitrix_unavailable"
+        ) from None
     except OutsideServiceError as error:
         if error.code == REAUTH:  # never searched with anyone else's rights: the page renews the user's pair
             raise ApiError(401, error.message, code=REAUTH) from None
-        raise ApiError(503, f"Bitrix24 refused the search: {error.message}") from None
+        raise ApiError(
+            503, f"Bitrix24 refused the search: {error.message}", reason="bitrix_refused"
+        ) from None
     # user.search may find dismissed users (api-reference/user/user-search.md does not say it skips them): each
     # row's ACTIVE says, and nobody dismissed is offered (ACTIVE is true or "Y" on a live user).
     rows = [

@@ -8,8 +8,9 @@ from shared.conferences import service as conferences
 from shared.conferences.presenting import to_dict
 from shared.conferences.service import IDEMPOTENCY_WINDOW, NotFound
 from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
+from shared.problems import Problem
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
-from web.api import db, parse_body, parse_query
+from web.api import conditional, db, parse_body, parse_query
 from web.auth import login_required
 from web.errors import ApiError
 from web.limits import charge
@@ -17,6 +18,7 @@ from web.openapi import documented
 
 bp = Blueprint("conferences", __name__, url_prefix="/api/conferences")
 MAX_IDEMPOTENCY_KEY = 255
+UNCHANGED = "The ETag of an earlier answer: 304 with no body when nothing has changed since"
 
 
 def _idempotency_key() -> tuple[str | None, dict[str, str]]:
@@ -26,7 +28,13 @@ def _idempotency_key() -> tuple[str | None, dict[str, str]]:
         return None, {}
     key = key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        return None, {"Idempotency-Key": f"must be 1-{MAX_IDEMPOTENCY_KEY} printable characters"}
+        return None, {
+            "Idempotency-Key": Problem(
+                f"must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
+                "bad_idempotency_key",
+                limit=MAX_IDEMPOTENCY_KEY,
+            )
+        }
     return key, {}
 
 
@@ -39,9 +47,9 @@ def _accepted(change):
     try:
         conference = change()
     except NotFound:
-        raise ApiError(404, "No such conference") from None
+        raise ApiError(404, "No such conference", reason="no_such_conference") from None
     except conferences.Conflict as exc:
-        raise ApiError(409, str(exc)) from None
+        raise ApiError(409, str(exc), reason="cancelled") from None
     except conferences.Unchangeable as exc:
         raise ApiError(422, "Some fields are not valid", exc.fields) from None
     _enqueue(conference.id)
@@ -62,7 +70,7 @@ def _own(conference_id: int):
         try:
             return conferences.get(session, g.caller, conference_id)
         except NotFound:
-            raise ApiError(404, "No such conference") from None
+            raise ApiError(404, "No such conference", reason="no_such_conference") from None
 
 
 @bp.post("")
@@ -100,15 +108,16 @@ def create_conference():
 @documented(
     "List the caller's conferences, newest first",
     query=ListQuery,
-    responses={200: ConferencePage, 403: ErrorOut, 422: ErrorOut},
+    responses={200: ConferencePage, 304: None, 403: ErrorOut, 422: ErrorOut},
+    headers={"If-None-Match": UNCHANGED},
 )
 def list_conferences():
     query = parse_query(ListQuery)
     if query.scope == "all" and not g.caller.is_admin:
-        raise ApiError(403, "Only a portal administrator can see everyone's conferences")
+        raise ApiError(403, "Only a portal administrator can see everyone's conferences", reason="admin_only")
     with db().read() as session:
         items, total = conferences.list_page(session, g.caller, query)
-        return jsonify(
+        return conditional(
             {
                 "items": [to_dict(c) for c in items],
                 "total": total,
@@ -120,9 +129,13 @@ def list_conferences():
 
 @bp.get("/<id:conference_id>")
 @login_required
-@documented("Read one conference", responses={200: ConferenceOut, 404: ErrorOut})
+@documented(
+    "Read one conference",
+    responses={200: ConferenceOut, 304: None, 404: ErrorOut},
+    headers={"If-None-Match": UNCHANGED},
+)
 def get_conference(conference_id: int):
-    return jsonify(to_dict(_own(conference_id)))
+    return conditional(to_dict(_own(conference_id)))
 
 
 @bp.post("/<id:conference_id>/retry")

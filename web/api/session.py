@@ -28,9 +28,11 @@ def create_session():
             identity.Launch(auth_id=data.auth_id, domain=data.domain, member_id=data.member_id)
         )
     except identity.NotVouched as exc:
-        raise ApiError(401, str(exc)) from None
+        raise ApiError(401, str(exc), reason="launch_not_vouched") from None
     except TransientError:
-        raise ApiError(503, "Bitrix24 did not answer; try again in a moment") from None
+        raise ApiError(
+            503, "Bitrix24 did not answer; try again in a moment", reason="bitrix_unavailable"
+        ) from None
     current_app.extensions["portals"].keep_user_tokens(user, data.refresh_id, replace=False)
     return jsonify(
         {

@@ -4,10 +4,11 @@ import { session, renew } from './session.js'
 import { t } from './i18n.js'
 
 export class ApiError extends Error {
-  constructor({ status = 0, code = 'error', message = '', fields = {}, fieldCodes = {}, params = {} } = {}) {
+  constructor({ status = 0, code = 'error', reason = '', message = '', fields = {}, fieldCodes = {}, params = {} } = {}) {
     super(message || t('error.generic'))
     this.status = status
     this.code = code
+    this.reason = reason || code // the finer cause, when the server names one
     this.fields = fields && typeof fields === 'object' ? fields : {}
     this.fieldCodes = fieldCodes && typeof fieldCodes === 'object' ? fieldCodes : {}
     this.params = params && typeof params === 'object' ? params : {} // e.g. {retry_after} of a 429
@@ -54,6 +55,7 @@ async function errorOf(response) {
     message: error.message || (response.status === 409 ? t('error.conflict') : t('error.generic')),
     fields: error.fields || {},
     fieldCodes: error.field_codes || {},
+    reason: error.reason || error.code || '',
     params: { retry_after: response.headers.get('Retry-After') || '' },
   })
 }

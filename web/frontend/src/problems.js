@@ -22,8 +22,9 @@ export function fieldProblems(error) {
 
 /** The request's problem as a sentence: by its code, then by its HTTP status, then in general. */
 export function requestProblem(error) {
-  const code = error && error.code
-  if (code && has(`error.${code}`)) return t(`error.${code}`, error.params || {})
+  for (const code of [error && error.reason, error && error.code]) {
+    if (code && has(`error.${code}`)) return t(`error.${code}`, error.params || {})
+  }
   const status = error && error.status
   if (status && has(`error.http_${status}`)) return t(`error.http_${status}`)
   return t('error.generic')
