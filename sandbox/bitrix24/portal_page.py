@@ -80,6 +80,7 @@ def _page_config(portal: Portal, user: User, users: list[User], launch: dict[str
         "portal_origin": origin_of(settings.public_url),
         "app_origin": settings.app_origin,
         "app_sid": launch["query"]["APP_SID"] if launch else None,
+        "app_code": settings.client_id,  # BX24.openPath's from_app
         "installing": launch is not None and not portal.installed,
         "auth": bx24_auth(portal, form["AUTH_ID"], form["REFRESH_ID"], int(form["AUTH_EXPIRES"])) if launch else None,
         "client_endpoint": settings.client_endpoint,

@@ -408,7 +408,7 @@ def test_the_allowed_origin_follows_app_url(make_client: Callable[..., FlaskClie
 # --- the scripts: served, and run in node with fake windows ---
 
 SHIM_NAMES = ("init", "getAuth", "refreshAuth", "callMethod", "callBatch", "fitWindow", "resizeWindow",
-              "installFinish", "selectUsers", "selectUser", "isAdmin", "getLang", "placement", "closeApplication")
+              "setTitle", "openPath", "installFinish", "selectUsers", "selectUser", "isAdmin", "getLang", "placement", "closeApplication")
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 # Loads a script into a fresh context whose `window` the scenario builds; `out(value)` prints the result.
@@ -564,7 +564,7 @@ const appWindow = {posted: [], postMessage(message, origin) { this.posted.push({
 const elements = {"portal-config": new Element({_text: JSON.stringify(config)}),
                   "app-frame": new Element({contentWindow: appWindow})};
 ["launch-form", "user-switcher", "origin-warning", "portal-status", "picker", "picker-search", "picker-list",
- "picker-ok", "picker-cancel", "picker-title"].forEach((id) => {
+ "picker-ok", "picker-cancel", "picker-title", "app-title", "slider", "slider-path", "slider-close"].forEach((id) => {
   elements[id] = new Element({hidden: id === "origin-warning"});
 });
 elements["picker-search"].value = "";
@@ -631,6 +631,34 @@ def test_the_page_launches_and_answers_only_its_own_frame_with_its_app_sid(clien
     assert result["fetched"] == [{"path": "/_sandbox/refresh_auth", "body": {"user_id": 1}},
                                  {"path": "/_sandbox/install", "body": {"user_id": 1}}]
     assert result["reloaded"] is True
+
+
+@needs_node
+def test_the_frame_title_and_a_portal_path_in_a_slider(client: FlaskClient) -> None:
+    """b24restdocs sdk/bx24-js-sdk/additional-functions/bx24-set-title.md (the heading of the app's
+    container, made a string) and bx24-open-path.md (a path of the same portal, starting with "/", opened in
+    a slider, the SDK adding from=rest_placement&from_app; the callback hears of an error or of the close)."""
+    elements = ["app-title", "slider", "slider-path"]
+    result = run_portal_script(client, "?user_id=1", r"""
+    elements.slider.hidden = true;
+    ask("setTitle", {title: "Планёрка"});
+    ask("openPath", {path: "https://evil.example/"});
+    ask("openPath", {path: "//evil.example/"});
+    const refused = appWindow.posted.map((item) => item.message.result);
+    ask("openPath", {path: "/company/personal/user/2/calendar/?EVENT_ID=7"});
+    const opened = {hidden: elements.slider.hidden, path: elements["slider-path"]._text};
+    elements["slider-close"].onclick();
+    tick(20).then(() => out({title: elements["app-title"]._text, refused, opened, closed: elements.slider.hidden,
+                             last: appWindow.posted[appWindow.posted.length - 1].message.result}));
+    """)
+    assert result["title"] == "Планёрка"
+    assert result["refused"][1:] == [{"result": "error", "errorCode": "PATH_NOT_ALLOWED"}] * 2
+    assert result["opened"]["hidden"] is False
+    assert result["opened"]["path"] == ("/company/personal/user/2/calendar/?EVENT_ID=7"
+                                        "&from=rest_placement&from_app=local.sandbox.telemost")
+    assert result["closed"] is True and result["last"] == {"result": "close"}
+    html = client.get("/?user_id=1").get_data(as_text=True)  # portal.html holds every element the scenario uses
+    assert all(f'id="{name}"' in html for name in [*elements, "slider-close"])
 
 
 @needs_node

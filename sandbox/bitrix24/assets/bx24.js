@@ -246,6 +246,15 @@
     callBatch: callBatch,
     fitWindow: function (callback) { resizeWindow("100%", getScrollSize().scrollHeight, callback); },
     resizeWindow: resizeWindow,
+    // b24restdocs sdk/bx24-js-sdk/additional-functions/bx24-set-title.md: the title is made a string.
+    setTitle: function (title, callback) {
+      if (!send("setTitle", {title: String(title)}, callback)) later(callback);
+    },
+    // bx24-open-path.md: a path of this portal, starting with "/", opened in a slider; the SDK adds
+    // from=rest_placement&from_app; the callback hears of an error or of the slider's closing.
+    openPath: function (path, callback) {
+      if (!send("openPath", {path: String(path)}, callback)) later(callback);
+    },
     getScrollSize: getScrollSize,
     installFinish: function () { send("installFinish", {}); },
     selectUser: function (callback) { picker("selectUser", callback); },

@@ -63,6 +63,27 @@
       if (height) frame.style.height = height;
       reply({width: width, height: height});
     },
+    setTitle: function (args, reply) {
+      document.getElementById("app-title").textContent = String(args.title || "");
+      reply({});
+    },
+    openPath: function (args, reply) {
+      var path = String(args.path || "");
+      // Only a path of the same portal (bx24-open-path.md): never another domain or an absolute URL.
+      if (path.charAt(0) !== "/" || path.charAt(1) === "/") {
+        reply({result: "error", errorCode: "PATH_NOT_ALLOWED"});
+        return;
+      }
+      var slider = document.getElementById("slider");
+      var separator = path.indexOf("?") < 0 ? "?" : "&";
+      document.getElementById("slider-path").textContent = path + separator + "from=rest_placement&from_app=" +
+        encodeURIComponent(config.app_code || "app");
+      slider.hidden = false;
+      document.getElementById("slider-close").onclick = function () {
+        slider.hidden = true;
+        reply({result: "close"});
+      };
+    },
     installFinish: function () {
       // Heard from the installer only: an app calling it on every page must not reload the portal forever.
       if (!config.installing || !config.user.is_admin) return;
