@@ -71,18 +71,29 @@ export function refreshAuth() {
 }
 
 let fitScheduled = false
+let lastHeight = 0
 
-/** Lets the portal size its frame to our content; coalesced to one call per animation frame. */
+function contentHeight() {
+  // Not BX24.fitWindow: it sends getScrollSize().scrollHeight, which is never less than the frame's own
+  // height (b24restdocs sdk/bx24-js-sdk/additional-functions/bx24-fit-window.md), so the frame could grow
+  // and never shrink. The body's scrollHeight is the content's, dialogs and dropdowns included.
+  const body = document.body
+  return body ? Math.ceil(body.scrollHeight) : 0
+}
+
+/** Sizes the portal's frame to our content, up and down (BX24.resizeWindow); one call per frame. */
 export function fitWindow() {
   const api = bx()
-  if (!api || typeof api.fitWindow !== 'function' || fitScheduled) return
+  if (!api || typeof api.resizeWindow !== 'function' || fitScheduled) return
   fitScheduled = true
   const run = () => {
     fitScheduled = false
     ready().then((ok) => {
-      if (!ok) return
+      const height = contentHeight()
+      if (!ok || !height || height === lastHeight) return
+      lastHeight = height
       try {
-        api.fitWindow()
+        api.resizeWindow('100%', height)
       } catch {
         /* a portal without a frame to resize */
       }
@@ -90,6 +101,49 @@ export function fitWindow() {
   }
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run)
   else setTimeout(run, 16)
+}
+
+/** The portal's page title for the app (BX24.setTitle, bx24-set-title.md). */
+export function setTitle(title) {
+  const api = bx()
+  if (!api || typeof api.setTitle !== 'function') return
+  ready().then((ok) => {
+    if (!ok) return
+    try {
+      api.setTitle(String(title))
+    } catch {
+      /* nothing to do: the title is a courtesy */
+    }
+  })
+}
+
+/**
+ * Opens a page of this portal in its slider (BX24.openPath, bx24-open-path.md): `path` starts with "/".
+ * Resolves true when the portal opened it; false where it cannot (outside a portal, the mobile app,
+ * which refuses openPath), and then the caller opens `fallbackUrl` in a new tab instead.
+ */
+export function openPath(path, fallbackUrl) {
+  const api = bx()
+  const fallback = () => {
+    if (fallbackUrl) window.open(fallbackUrl, '_blank', 'noopener')
+    return false
+  }
+  if (!api || typeof api.openPath !== 'function' || !String(path).startsWith('/')) return Promise.resolve(fallback())
+  return ready().then(
+    (ok) =>
+      new Promise((resolve) => {
+        if (!ok) return resolve(fallback())
+        try {
+          api.openPath(path, (answer) => {
+            // The callback hears of an error, or of the slider's closing.
+            if (answer && answer.result === 'error') fallback()
+          })
+          resolve(true)
+        } catch {
+          resolve(fallback())
+        }
+      }),
+  )
 }
 
 export function canSelectUsers() {

@@ -1,5 +1,5 @@
 // Wall-clock dates and times in a named (IANA) time zone, with nothing but Intl.
-import { locale } from './i18n.js'
+import { has, locale, t } from './i18n.js'
 
 const FALLBACK_ZONE = 'Europe/Moscow'
 
@@ -109,14 +109,28 @@ export function nextSlot(zone) {
   return instantToZoned(new Date(slot).toISOString(), zone)
 }
 
+/** A zone's name in the interface's language: ours for the common zones, Intl's for the rest. */
+export function zoneName(zone) {
+  if (has(`zone.${zone}`)) return t(`zone.${zone}`)
+  try {
+    const parts = new Intl.DateTimeFormat(locale(), { timeZone: zone, timeZoneName: 'longGeneric' }).formatToParts(0)
+    const name = parts.find((part) => part.type === 'timeZoneName')?.value
+    if (name && !/^GMT/.test(name)) return name
+  } catch {
+    /* an unknown zone: its id */
+  }
+  return String(zone).split('/').pop().replace(/_/g, ' ')
+}
+
+/** "UTC+03:00 Москва": the offset first, so that a list of them sorts and reads by it. */
 export function zoneLabel(zone, at = Date.now()) {
   let offset = ''
   try {
-    offset = `(UTC${formatOffset(zoneOffsetMinutes(zone, at))}) `
+    offset = `UTC${formatOffset(zoneOffsetMinutes(zone, at))} `
   } catch {
     /* an unknown zone: name only */
   }
-  return `${offset}${String(zone).replace(/_/g, ' ')}`
+  return `${offset}${zoneName(zone)}`
 }
 
 /** Select options: the common zones, the user's and any given extras, ordered by offset. */
@@ -128,14 +142,24 @@ export function zoneOptions(extra = []) {
     .sort((a, b) => a.offset - b.offset || a.value.localeCompare(b.value))
 }
 
-/** A start time for people: in the conference's zone, in the user's language. */
-export function formatStart(iso, zone) {
+/**
+ * A start time for people, in the conference's zone and the interface's language: "чт, 3 декабря,
+ * 21:54" ("Thu 3 December, 21:54"); the year only when it is not this year; the zone's name only
+ * when it is not the reader's own, since "GMT+3" beside every date says nothing to most people.
+ */
+export function formatStart(iso, zone, readerZone = userTimeZone()) {
   const ms = Date.parse(iso || '')
   if (Number.isNaN(ms)) return ''
-  const options = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }
+  const shownZone = isValidZone(zone) ? zone : readerZone
+  const thisYear = instantToZoned(new Date().toISOString(), shownZone).date.slice(0, 4)
+  const options = { weekday: 'short', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
+  if (instantToZoned(iso, shownZone).date.slice(0, 4) !== thisYear) options.year = 'numeric'
+  let text
   try {
-    return new Intl.DateTimeFormat(locale(), { ...options, timeZone: isValidZone(zone) ? zone : undefined }).format(ms)
+    text = new Intl.DateTimeFormat(locale(), { ...options, timeZone: shownZone }).format(ms)
   } catch {
-    return new Date(ms).toLocaleString()
+    text = new Date(ms).toISOString().slice(0, 16).replace('T', ' ')
   }
+  const sameClock = zoneOffsetMinutes(shownZone, ms) === zoneOffsetMinutes(readerZone, ms)
+  return sameClock ? text : `${text} (${zoneName(shownZone)})`
 }

@@ -2,6 +2,7 @@
 // Keys are the server's field paths ('cohosts.0', 'live_stream.title'), so both kinds of error land alike.
 import { t } from './i18n.js'
 import { isValidZone, zonedToInstant, toIsoInZone } from './time.js'
+import { datePattern, parseDateText, parseTimeText, timePattern } from './dateText.js'
 
 export const LIMITS = {
   name: 255,
@@ -31,9 +32,14 @@ export function normaliseEmail(value) {
   return String(value || '').trim().toLowerCase()
 }
 
-/** The start instant as ISO with offset, or null when no date is set; {error} when half of it is. */
-export function startAtOf(date, time, zone) {
-  if (!date && !time) return { value: null }
+/** The start instant as ISO with offset, or null when no date is set; {error} when half of it is.
+ * `date` and `time` are as typed (dateText.js). */
+export function startAtOf(dateText, timeText, zone) {
+  const date = parseDateText(dateText)
+  const time = parseTimeText(timeText)
+  if (!date && !time && date !== null && time !== null) return { value: null }
+  if (date === null) return { error: t('v.dateFormat', { pattern: datePattern() }) }
+  if (time === null) return { error: t('v.timeFormat', { pattern: timePattern() }) }
   if (!date) return { error: t('v.needDate') }
   if (!time) return { error: t('v.needTime') }
   const ms = zonedToInstant(date, time, zone)
