@@ -224,6 +224,16 @@ class StepOut(BaseModel):
         "to renew its token for a reason that is not the user's to fix "
         "(the account stays connected)"
     )
+    waits_for: str | None = Field(
+        default=None,
+        description="The step that must be settled before this one runs (create_room for the "
+        "cohosts and the invitations), or null",
+    )
+    done_count: int | None = Field(
+        default=None,
+        description="How many of the step's things are in place now: cohosts added to the room, "
+        "invitees told; null for a step of one thing",
+    )
     updated_at: datetime
 
 

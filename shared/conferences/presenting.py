@@ -5,6 +5,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from shared.models import Conference
+from shared.models import Step as StepRow
+from shared.pipeline import registry
 
 
 def to_dict(conference: Conference) -> dict:
@@ -26,21 +28,26 @@ def to_dict(conference: Conference) -> dict:
         "invite_users": conference.invite_users,
         "owner": {"id": conference.owner_id, "name": conference.owner_name},
         "status": conference.status,
-        "steps": [
-            {
-                "name": s.name,
-                "state": s.state,
-                "attempts": s.attempts,
-                "error": s.error,
-                "error_code": s.error_code,
-                "updated_at": s.updated_at.isoformat(),
-            }
-            for s in conference.steps
-        ],
+        "steps": [_step(conference, row) for row in conference.steps],
         "join_url": conference.join_url,
         "watch_url": conference.watch_url,
         "telemost_id": conference.telemost_id,
         "calendar_event_id": conference.calendar_event_id,
         "created_at": conference.created_at.isoformat(),
         "updated_at": conference.updated_at.isoformat(),
+    }
+
+
+def _step(conference: Conference, row: StepRow) -> dict:
+    registered = registry.by_name(row.name)
+    return {
+        "name": row.name,
+        "state": row.state,
+        "attempts": row.attempts,
+        "error": row.error,
+        "error_code": row.error_code,
+        # What the page says of the step: what it waits for ("ждёт комнату"), how much it did ("2 добавлены").
+        "waits_for": registered.waits_for if registered else None,
+        "done_count": registered.done_count(conference) if registered else None,
+        "updated_at": row.updated_at.isoformat(),
     }

@@ -107,6 +107,11 @@ class Step:
         step, each of which undoes its part."""
         raise NotImplementedError
 
+    def done_count(self, conference: Conference) -> int | None:
+        """How many of the things this step brings about the outside world now has (cohosts added,
+        invitees told), for the page to say so; None for a step of one thing (a room, an event)."""
+        return None
+
     def recover(self, outside: Outside, conference: Conference) -> Any:
         """After an attempt whose answer may be lost: what that attempt made, looked up before anything is
         made again; None when there is nothing to look up (the step's calls are safe to repeat)."""

@@ -29,8 +29,15 @@ def step(conference: dict, name: str) -> dict:
 def test_meeting_with_cohosts_calendar_and_invitees_becomes_ready(stack, anna):
     created = anna.create(meeting())
     assert created["status"] == "pending"
+    # The page says what a waiting step waits for and how much a step did (issue 15).
+    assert step(created, "sync_cohosts")["waits_for"] == "create_room"
+    assert step(created, "create_room")["waits_for"] is None
+    assert step(created, "sync_cohosts")["done_count"] == 0
 
     done = anna.wait_final(created["id"])
+    assert step(done, "sync_cohosts")["done_count"] == 2
+    assert step(done, "notify_invitees")["done_count"] == 3
+    assert step(done, "calendar_event")["done_count"] is None
 
     assert done["status"] == "ready", done["steps"]
     assert done["join_url"].startswith("https://telemost.yandex.ru/j/")

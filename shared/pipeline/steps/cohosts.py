@@ -32,6 +32,9 @@ class CohostsStep(TelemostStep):
     def wanted(self, conference: Conference) -> bool:
         return bool(conference.cohosts) or bool(applied_cohosts(conference))
 
+    def done_count(self, conference: Conference) -> int:
+        return len(set(applied_cohosts(conference)) & set(wanted_cohosts(conference)))
+
     # recover: none needed. Each attempt sends only the difference between the list wanted and the one
     # last recorded, and adding or removing a cohost twice leaves the room the same.
 

@@ -52,6 +52,9 @@ class InvitationsStep(BitrixStep):
     def wanted(self, conference: Conference) -> bool:
         return bool(wanted_invitees(conference) or _told_before(conference) or _maybe_told(conference))
 
+    def done_count(self, conference: Conference) -> int:
+        return len(set(_told_before(conference)) & set(wanted_invitees(conference)))
+
     # recover: nothing to look up (the portal cannot say who was notified); `commands` sends again to
     # everyone a lost batch may have reached, and the TAG makes each repeat replace the first.
 
