@@ -119,7 +119,7 @@ def test_a_failed_step_shows_its_message_and_retry_fixes_it(portal, stack):
     app.get_by_test_id("submit-conference").click()
 
     expect(app.get_by_test_id("conference-card")).to_have_attribute("data-status", "failed", timeout=READY_TIMEOUT)
-    expect(app.get_by_test_id("step-error").first).to_contain_text("Yandex 360")
+    expect(app.get_by_test_id("step-error").first).to_contain_text("Яндекс 360")
     portal.shot("09-failed")
     stack.telemost_faults()
     app.get_by_test_id("retry-button").click()

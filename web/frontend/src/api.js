@@ -60,7 +60,38 @@ async function errorOf(response) {
   })
 }
 
+// The last answer to each conditional GET, by URL, with its ETag: a 304 hands back the same object, so
+// that a poll which finds nothing new costs the server a lookup and the page nothing (`unchanged`).
+const KEEP_ANSWERS = 50
+const lastAnswers = new Map()
+
+/** Whether `answer` is the very object an earlier conditional GET returned (a 304 since). */
+export function unchanged(before, answer) {
+  return before !== undefined && before === answer
+}
+
+function rememberAnswer(key, etag, body) {
+  if (!etag) return
+  lastAnswers.delete(key)
+  lastAnswers.set(key, { etag, body })
+  if (lastAnswers.size > KEEP_ANSWERS) lastAnswers.delete(lastAnswers.keys().next().value)
+}
+
+async function conditionalGet(path, options = {}) {
+  const key = `${session.token}|${path}${queryString(options.query)}`
+  const known = lastAnswers.get(key)
+  const headers = known ? { ...(options.headers || {}), 'If-None-Match': known.etag } : options.headers
+  const { response, body } = await exchange('GET', path, { ...options, headers })
+  if (response.status === 304 && known) return known.body
+  rememberAnswer(key, response.headers.get('ETag'), body)
+  return body
+}
+
 export async function request(method, path, options = {}) {
+  return (await exchange(method, path, options)).body
+}
+
+async function exchange(method, path, options = {}) {
   let response = await send(method, path, options)
   if (response.status === 401) {
     // bitrix_reauth: the session is fine, the app lacks the user's own Bitrix24 pair; a renewal with the
@@ -78,12 +109,13 @@ export async function request(method, path, options = {}) {
       throw error
     }
   }
+  if (response.status === 304) return { response, body: null }
   if (!response.ok) throw await errorOf(response)
-  if (response.status === 204) return null
+  if (response.status === 204) return { response, body: null }
   try {
-    return await response.json()
+    return { response, body: await response.json() }
   } catch {
-    return null
+    return { response, body: null }
   }
 }
 
@@ -107,8 +139,8 @@ export function newIdempotencyKey() {
 }
 
 export const api = {
-  listConferences: (query) => request('GET', '/conferences', { query }),
-  getConference: (id) => request('GET', `/conferences/${encodeURIComponent(id)}`),
+  listConferences: (query) => conditionalGet('/conferences', { query }),
+  getConference: (id) => conditionalGet(`/conferences/${encodeURIComponent(id)}`),
   createConference: (body, idempotencyKey) =>
     request('POST', '/conferences', { body, headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {} }),
   updateConference: (id, body) => request('PUT', `/conferences/${encodeURIComponent(id)}`, { body }),

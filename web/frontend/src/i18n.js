@@ -6,8 +6,9 @@ import * as app from './messages/app.js'
 import * as form from './messages/form.js'
 import * as card from './messages/card.js'
 import * as server from './messages/server.js'
+import * as steps from './messages/steps.js'
 
-const parts = [app, form, card, server]
+const parts = [app, form, card, steps, server]
 export const dictionaries = {
   ru: Object.assign({}, ...parts.map((part) => part.ru)),
   en: Object.assign({}, ...parts.map((part) => part.en)),

@@ -4,8 +4,8 @@ import { api } from './api.js'
 import { session } from './session.js'
 import { t } from './i18n.js'
 import { showToast } from './toast.js'
+import { requestProblem } from './problems.js'
 
-const RECONNECT_RE = /reconnect|переподключ/i
 const POPUP_FEATURES = 'width=560,height=680,menubar=no,toolbar=no'
 
 export const yandex = reactive({
@@ -28,16 +28,16 @@ export async function loadAccount() {
   try {
     yandex.account = await api.yandexAccount()
   } catch (error) {
-    yandex.error = error.message
+    yandex.error = requestProblem(error)
   } finally {
     yandex.loading = false
   }
 }
 
-/** Looks at a conference's failed steps: one that says to reconnect turns the banner on. */
+/** Looks at a conference's failed steps: one whose code asks to reconnect Yandex turns the banner on. */
 export function noteConference(conference) {
   const steps = (conference && conference.steps) || []
-  const says = steps.some((step) => step.state === 'failed' && step.error && RECONNECT_RE.test(step.error))
+  const says = steps.some((step) => step.state === 'failed' && step.error_code === 'yandex_reconnect')
   if (says && !yandex.stepSaysReconnect) {
     yandex.stepSaysReconnect = true
     loadAccount()
@@ -84,7 +84,7 @@ export async function disconnect() {
     await api.disconnectYandex()
     showToast(t('yandex.disconnected'))
   } catch (error) {
-    if (error.status !== 404) yandex.error = error.message
+    if (error.status !== 404) yandex.error = requestProblem(error)
   } finally {
     yandex.busy = false
   }
