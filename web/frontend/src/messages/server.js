@@ -47,7 +47,7 @@ export const ru = {
   'field.not_a_boolean': 'Нужно «да» или «нет».',
   'field.not_a_list': 'Нужен список.',
   'field.not_an_object': 'Неверный формат.',
-  'field.not_email': 'Это не похоже на e-mail.',
+  'field.not_email': 'Это не похоже на адрес почты.',
   'field.duplicate': 'Нельзя указывать одного человека дважды.',
   'field.not_a_datetime': 'Неверная дата или время.',
   'field.no_offset': 'Неверная дата или время.',
