@@ -1,4 +1,4 @@
-// The page's frame: header, Yandex account, statuses, general errors, toasts. Russian first; every key in both languages (tests/unit check: web/frontend).
+// The page's frame: header, Yandex account, statuses, general errors, toasts. Russian first; every key in both languages (tests/unit/web/test_messages.py checks).
 export const ru = {
   'app.title': 'Телемост',
   'app.newConference': 'Новая встреча',
@@ -38,7 +38,6 @@ export const ru = {
   'error.network': 'Нет связи с сервером. Проверьте подключение и попробуйте снова.',
   'error.generic': 'Что-то пошло не так. Попробуйте снова.',
   'error.session': 'Сеанс закончился. Откройте приложение заново.',
-  'error.conflict': 'Встреча отменена, изменить её нельзя.',
 }
 
 export const en = {
@@ -80,5 +79,4 @@ export const en = {
   'error.network': 'The server cannot be reached. Check the connection and try again.',
   'error.generic': 'Something went wrong. Please try again.',
   'error.session': 'Your session has ended. Reopen the app.',
-  'error.conflict': 'The meeting is cancelled and cannot be changed.',
 }

@@ -1,4 +1,4 @@
-// The conference card, its steps and the history. Russian first; every key in both languages (tests/unit check: web/frontend).
+// The conference card, its steps and the history. Russian first; every key in both languages (tests/unit/web/test_messages.py checks).
 export const ru = {
   'step.create_room': 'Комната в Телемосте',
   'step.sync_cohosts': 'Соорганизаторы',

@@ -1,4 +1,4 @@
-// The create / edit form and its checks. Russian first; every key in both languages (tests/unit check: web/frontend).
+// The create / edit form and its checks. Russian first; every key in both languages (tests/unit/web/test_messages.py checks).
 export const ru = {
   'form.newTitle': 'Новая встреча',
   'form.editTitle': 'Изменить встречу',
