@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, expect, sync_playwright
 
+from shared.db import Database
+from shared.models import Conference
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # This machine has no network but the package registries: Chromium must not try to phone home.
@@ -90,3 +93,14 @@ def portal(page, stack) -> Portal:
 
 
 CYRILLIC = re.compile("[А-Яа-яЁё]")
+
+
+def forget_conferences(stack, owner_id: int) -> None:
+    """The database outlives each test's sandbox reset: a screen that starts empty needs its user's conferences gone."""
+    database = Database(stack.env["DATABASE_URL"])
+    try:
+        with database.write() as session:
+            for conference in session.query(Conference).filter(Conference.owner_id == owner_id):
+                session.delete(conference)
+    finally:
+        database.dispose()

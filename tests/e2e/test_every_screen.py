@@ -14,24 +14,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from shared.db import Database
-from shared.models import Conference
-
 from .checks import axe_violations, describe_violations, untranslated_texts
+from .conftest import forget_conferences
 from .test_app_in_portal import READY_TIMEOUT, card_ready, tomorrow
 
 WALKER = 6  # Maria: no other test makes conferences as her, and the walk starts with none
-
-
-def forget_conferences(stack, owner_id: int) -> None:
-    """The database outlives each test's sandbox reset: the walk's empty state needs its user's gone."""
-    database = Database(stack.env["DATABASE_URL"])
-    try:
-        with database.write() as session:
-            for conference in session.query(Conference).filter(Conference.owner_id == owner_id):
-                session.delete(conference)
-    finally:
-        database.dispose()
 
 
 class Walk:
@@ -52,7 +39,7 @@ class Walk:
 WALKS = [("ru", 360, "light"), ("ru", 1280, "dark"), ("en", 360, "dark"), ("en", 1280, "light")]
 
 
-@pytest.mark.parametrize(("language", "width", "theme"), WALKS, ids=[f"{l}-{w}-{t}" for l, w, t in WALKS])
+@pytest.mark.parametrize(("language", "width", "theme"), WALKS, ids=["-".join(map(str, walk)) for walk in WALKS])
 def test_every_screen_passes_axe_and_is_fully_translated(portal, page, stack, language, width, theme):
     forget_conferences(stack, WALKER)
     page.set_viewport_size({"width": width, "height": 900})
