@@ -11,7 +11,7 @@ POSTGRES_TESTS := tests/unit/pipeline/test_state_transitions.py tests/api tests/
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test lint worker setup migrate redis frontend chromium backup bench chaos hashes audit clean live-check
+.PHONY: run test lint worker setup migrate redis frontend chromium backup bench bench-page chaos hashes audit clean live-check
 
 setup: $(STAMP) .env redis migrate frontend
 
@@ -96,6 +96,12 @@ bench: $(BENCH_STAMP)
 	@scripts/ensure-redis.sh --binary
 	@scripts/ensure-wrk.sh
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# What a person in the portal waits for and sees move, in Chromium: the link after the room, layout shift,
+# polls and 304s, the frame's fit (bench/page.py; about a minute). BENCH_ARGS passes its options.
+bench-page: $(STAMP) $(BUNDLE) chromium
+	@scripts/ensure-redis.sh --binary
+	$(BIN)/python bench/page.py $(BENCH_ARGS)
 
 # The long chaos run (docs/chaos.md): 2,000 conferences while workers die, Redis stops, the emulators
 # fail and SQLite is held busy; records its table in docs/chaos.md. `make test` runs a short one.
