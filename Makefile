@@ -11,7 +11,7 @@ POSTGRES_TESTS := tests/unit/pipeline/test_state_transitions.py tests/api tests/
 	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
-.PHONY: run test lint worker setup migrate redis frontend chromium backup bench bench-page chaos hashes audit clean live-check
+.PHONY: run test lint worker setup migrate redis frontend chromium backup bench bench-page pictures chaos hashes audit clean live-check
 
 setup: $(STAMP) .env redis migrate frontend
 
@@ -74,6 +74,15 @@ test: $(STAMP) frontend chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@# The database and pipeline tests once more on PostgreSQL: the path to several hosts.
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q $(POSTGRES_TESTS)
+
+# The README's pictures: the browser walk in Russian at 1280 px, light (tests/e2e/test_every_screen.py),
+# then the app's frame on the screens the README shows, into docs/screenshots.
+PICTURES := form progress ready history
+pictures: $(STAMP) frontend chromium
+	@scripts/ensure-redis.sh --binary
+	$(BIN)/python -m pytest -q tests/e2e/test_every_screen.py -k ru-1280-light
+	@mkdir -p docs/screenshots
+	@for screen in $(PICTURES); do cp tests/e2e/screenshots/frame-ru-1280-light-$$screen.png docs/screenshots/$$screen.png; done
 
 # The app's calls, once, against a real test portal and Yandex organisation (README, Connecting to a real
 # portal): needs LIVE_CHECK_* in .env or the environment and refuses without. Never part of `make test`,

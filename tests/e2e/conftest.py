@@ -83,6 +83,11 @@ class Portal:
         SCREENSHOTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
+    def shot_frame(self, name: str) -> None:
+        """The app alone, as its frame shows it: what the README's pictures are."""
+        SCREENSHOTS.mkdir(exist_ok=True)
+        self.page.locator("iframe[name=app-frame]").screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
     def clipboard(self) -> str:
         return self.page.evaluate("navigator.clipboard.readText()")
 
