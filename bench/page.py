@@ -63,7 +63,7 @@ def frame_fit(page) -> float:
     return round(frame_height / content, 3)
 
 
-def one_meeting(page, stack, database: Database, index: int, idle_s: float) -> dict:
+def one_meeting(page, database: Database, index: int, idle_s: float) -> dict:
     app = page.frame_locator("iframe[name=app-frame]")
     frame = page.frame(name="app-frame")
     frame.evaluate("window.__linkAt = null; window.__shifts = []")
@@ -147,7 +147,7 @@ def main() -> None:
                 timeout=30000)
             rows = []
             for index in range(options.meetings):
-                rows.append(one_meeting(page, stack, database, index, options.idle))
+                rows.append(one_meeting(page, database, index, options.idle))
                 log(f"meeting {index + 1}: {rows[-1]}")
             browser.close()
     finally:

@@ -62,6 +62,11 @@ def page(browser, stack, csp_violations):
     assert csp_violations == []
 
 
+def screenshot_path(name: str) -> str:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return str(SCREENSHOTS / f"{name}.png")
+
+
 class Portal:
     """The sandbox portal page with the app in its iframe."""
 
@@ -80,13 +85,11 @@ class Portal:
         return self.page.frame_locator("iframe[name=app-frame]")
 
     def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=screenshot_path(name), full_page=True)
 
     def shot_frame(self, name: str) -> None:
         """The app alone, as its frame shows it: what the README's pictures are."""
-        SCREENSHOTS.mkdir(exist_ok=True)
-        self.page.locator("iframe[name=app-frame]").screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        self.page.locator("iframe[name=app-frame]").screenshot(path=screenshot_path(name))
 
     def clipboard(self) -> str:
         return self.page.evaluate("navigator.clipboard.readText()")
