@@ -117,6 +117,9 @@ class Conference(Base):
     watch_url: Mapped[str | None] = mapped_column(String(512))
     telemost_id: Mapped[str | None] = mapped_column(String(64))
     calendar_event_id: Mapped[int | None] = mapped_column(Integer)
+    # Where the meeting was started from and is posted to: {"dialog_id", "title", "members"} as the portal
+    # answered the caller when it was set (the members are not sent a separate invitation), or NULL.
+    chat: Mapped[dict | None] = mapped_column(JSON)
     # Whose Yandex token made the room, the only one that may change it (Telemost: changes are made on
     # behalf of the organiser): yandex.room_organiser says how it is written. NULL: not known.
     room_organiser: Mapped[str | None] = mapped_column(String(255))

@@ -6,6 +6,7 @@ are built by `conferences.service.to_dict` and checked against `ConferenceOut` i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
@@ -114,6 +115,23 @@ class LiveStreamIn(StrictModel):
     access_level: Literal["PUBLIC", "ORGANIZATION"] = "PUBLIC"
 
 
+DIALOG_ID = re.compile(r"(chat|sg)?[1-9][0-9]{0,9}")
+
+
+def _dialog_id(value: str) -> str:
+    if not DIALOG_ID.fullmatch(value):
+        raise Rule("not_a_dialog", "must name a chat: chat42, sg7, or a user's id for a personal dialog")
+    return value
+
+
+class ChatIn(StrictModel):
+    """The chat to post the meeting to (b24restdocs im-message-add.md: chatXXX a chat, sgXXX a group's or
+    project's chat, XXX a personal dialog with that user). The caller must be a member: the API asks the
+    portal with the caller's own rights (web/api/chats.py)."""
+
+    dialog_id: Annotated[StrictStr, AfterValidator(_dialog_id)]
+
+
 def conference_rules(data: Mapping[str, Any]) -> dict[str, str]:
     """The rules that join several fields, checked on raw input too, so a 422 names every field at once."""
     problems: dict[str, str] = {}
@@ -146,6 +164,11 @@ class ConferenceIn(StrictModel):
     invitees: Annotated[list[UserId], Field(max_length=100), AfterValidator(_distinct)] = []
     create_calendar_event: StrictBool | None = Field(None, description="Default: true when start_at is given")
     invite_users: StrictBool | None = Field(None, description="Default: true when there are invitees")
+    chat: ChatIn | None = Field(
+        None,
+        description="Post the meeting into this chat (the caller must be a member); its members "
+        "who are invitees learn of it there rather than by a separate notification",
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> ConferenceIn:
@@ -243,6 +266,11 @@ class LiveStreamOut(BaseModel):
     access_level: Literal["PUBLIC", "ORGANIZATION"]
 
 
+class ChatOut(BaseModel):
+    dialog_id: str
+    title: str | None
+
+
 class OwnerOut(BaseModel):
     id: int
     name: str
@@ -270,6 +298,7 @@ class ConferenceOut(BaseModel):
     watch_url: str | None
     telemost_id: str | None
     calendar_event_id: int | None
+    chat: ChatOut | None
     created_at: datetime
     updated_at: datetime
 

@@ -69,12 +69,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     from web import bitrix_events, health, launch, openapi, security_headers, yandex
-    from web.api import bitrix_users, conferences, session
+    from web.api import bitrix_users, chats, conferences, session
 
     for blueprint in (
         conferences.bp,
         session.bp,
         bitrix_users.bp,
+        chats.bp,
         yandex.bp,
         health.bp,
         openapi.bp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlsplit
 
@@ -33,6 +34,22 @@ def _launch() -> Launch:
         application_token=_field("APPLICATION_TOKEN") or None,
         server_endpoint=_field("SERVER_ENDPOINT") or None,
     )  # only a known server is asked
+
+
+def _placement() -> dict:
+    """Where the app was opened (CONTRACT §3): PLACEMENT and its PLACEMENT_OPTIONS, passed to the page as hints
+    only. Anything they name is checked with the portal before it is used (web/api/chats.py)."""
+    code = _field("PLACEMENT").upper() or "DEFAULT"
+    try:
+        options = json.loads(_field("PLACEMENT_OPTIONS") or "{}")
+    except ValueError:
+        options = {}
+    if not isinstance(options, dict):
+        options = {}
+    simple = {
+        str(k)[:64]: v for k, v in options.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
+    }
+    return {"code": code[:64], "options": {k: str(v)[:256] for k, v in list(simple.items())[:20]}}
 
 
 def _refused(reason: str, status: int = 401) -> tuple[str, int]:
@@ -90,6 +107,7 @@ def launch_page():
         "memberId": _launch().member_id,
         "lang": (_field("LANG") or "ru").lower()[:8],
         "sandbox": current_app.config["SETTINGS"].sandbox,
+        "placement": _placement(),
     }
     page = render_template(
         "app.html",
@@ -115,6 +133,8 @@ def install_page():
     # A handler that could not be bound means lost calendar changes: the administrator is told here.
     problems = portals.bind_events(
         user.portal.rest_url, _launch().auth_id, url_for("bitrix_events.portal_events", _external=True)
+    ) + portals.bind_placements(
+        user.portal.rest_url, _launch().auth_id, url_for("launch.launch_page", _external=True)
     )
     page = render_template(
         "install.html",

@@ -33,6 +33,9 @@ def to_dict(conference: Conference) -> dict:
         "watch_url": conference.watch_url,
         "telemost_id": conference.telemost_id,
         "calendar_event_id": conference.calendar_event_id,
+        "chat": {"dialog_id": conference.chat["dialog_id"], "title": conference.chat.get("title")}
+        if conference.chat
+        else None,
         "created_at": conference.created_at.isoformat(),
         "updated_at": conference.updated_at.isoformat(),
     }

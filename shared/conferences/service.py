@@ -47,7 +47,7 @@ def _find_by_key(session: Session, caller: Caller, key: str | None) -> Conferenc
 
 
 def create(
-    db: Database, caller: Caller, data: ConferenceIn, idempotency_key: str | None
+    db: Database, caller: Caller, data: ConferenceIn, idempotency_key: str | None, chat: dict | None = None
 ) -> tuple[Conference, bool]:
     """Saves a new conference with its steps; answers (conference, created).
 
@@ -78,6 +78,7 @@ def create(
                 invitees=list(data.invitees),
                 create_calendar_event=data.create_calendar_event,
                 invite_users=data.invite_users,
+                chat=chat,
                 idempotency_key=idempotency_key,
                 enqueued_at=utcnow(),
             )
@@ -163,7 +164,9 @@ def _fields(data: ConferenceIn) -> dict:
     }
 
 
-def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -> Conference:
+def edit(
+    db: Database, caller: Caller, conference_id: int, data: ConferenceIn, chat: dict | None = None
+) -> Conference:
     """Saves the new desired state at once; the worker brings the room, calendar and invitees to it."""
     with db.write() as session:
         conference = get(session, caller, conference_id)
@@ -179,6 +182,7 @@ def edit(db: Database, caller: Caller, conference_id: int, data: ConferenceIn) -
             )
         for field, value in _fields(data).items():
             setattr(conference, field, value)
+        conference.chat = chat
         new_version(conference)
     return conference
 

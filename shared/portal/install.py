@@ -26,6 +26,17 @@ from shared.portal.notes import PortalNotes
 
 log = logging.getLogger(__name__)
 EVENTS_BOUND = ("ONAPPUNINSTALL", "ONCALENDARENTRYUPDATE", "ONCALENDARENTRYDELETE")
+# Where the app is offered besides the app menu, each opening the same verified launch with PLACEMENT and
+# PLACEMENT_OPTIONS (web/launch.py). IM_TEXTAREA requires OPTIONS.iconName, a Font Awesome 4 name
+# (b24restdocs api-reference/widgets/im/textarea.md); context ALL: personal and group chats alike.
+PLACEMENTS_BOUND = {
+    "IM_TEXTAREA": {
+        "TITLE": "Telemost",
+        "DESCRIPTION": "A Yandex Telemost meeting for this chat",
+        "LANG_ALL": {"ru": {"TITLE": "Телемост", "DESCRIPTION": "Встреча в Яндекс Телемосте для этого чата"}},
+        "OPTIONS": {"iconName": "fa-video-camera", "context": "ALL", "role": "USER"},
+    },
+}
 
 
 def _replayed(portal: Portal, marker: str, ts: int) -> bool:
@@ -128,6 +139,34 @@ class Portals:
                     continue
                 log.warning("event.bind %s failed: %s", event, error.message)
                 problems.append(f"{event}: {error.message}")
+        return problems
+
+    def bind_placements(self, endpoint: str, auth: str, handler: str) -> list[str]:
+        """Binds the placements not bound to `handler` yet (placement.get says which are, as for events:
+        what a repeated placement.bind answers is not documented, api-reference/widgets/placement-bind.md);
+        answers what failed, for the install page. A reinstall binds again what an uninstall removed."""
+        api = self.identity.client(endpoint, auth)
+        try:
+            bound = api.result("placement.get")
+        except OutsideServiceError as error:
+            log.warning("placement.get failed (%s); binding every placement", error.code or error.message)
+            bound = []
+        have = {
+            (str(b.get("placement", "")).upper(), b.get("handler"))
+            for b in (bound if isinstance(bound, list) else [])
+            if isinstance(b, dict)
+        }
+        problems = []
+        for placement, fields in PLACEMENTS_BOUND.items():
+            if (placement, handler) in have:
+                continue
+            try:
+                api.call("placement.bind", {"PLACEMENT": placement, "HANDLER": handler, **fields})
+            except OutsideServiceError as error:
+                if "already" in error.message.lower():
+                    continue
+                log.warning("placement.bind %s failed: %s", placement, error.message)
+                problems.append(f"{placement}: {error.message}")
         return problems
 
     def hear_uninstall(self, member_id: str, application_token: str, ts: int) -> None:

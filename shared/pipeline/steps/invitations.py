@@ -19,10 +19,25 @@ NOTIFY = "im.notify.system.add"
 # answer still reaches everyone that batch may have invited.
 
 
+def chat_members(conference: Conference) -> set[int]:
+    """The members of the chat the meeting is posted to, as read when it was set (web/api/chats.py): they
+    learn of it from the post (steps/chat_message.py), so they are not notified separately as well."""
+    if not conference.chat:
+        return set()
+    return {int(m["id"]) for m in conference.chat.get("members", []) if str(m.get("id", "")).isdigit()}
+
+
 def wanted_invitees(conference: Conference) -> list[int]:
+    """Who is told here: the invitees, but for members of the chat the meeting is posted to (chat_message)."""
     if conference.cancel_requested or not conference.invite_users:
         return []
-    return list(conference.invitees)
+    in_chat = chat_members(conference)
+    return [user_id for user_id in conference.invitees if user_id not in in_chat]
+
+
+def _still_invited(conference: Conference, user_id: int) -> bool:
+    """Invited still, and told in the chat instead: no "no longer invited" for them."""
+    return not conference.cancel_requested and conference.invite_users and user_id in conference.invitees
 
 
 def told(conference: Conference) -> dict:
@@ -72,7 +87,7 @@ class InvitationsStep(BitrixStep):
                 commands[_key(user_id)] = (NOTIFY, bitrix_text.change_notice(conference, user_id, client_id))
         gone = bitrix_text.cancellation if conference.cancel_requested else bitrix_text.removal_notice
         for user_id in told_before + _maybe_told(conference):
-            if user_id not in wanted:
+            if user_id not in wanted and not _still_invited(conference, user_id):
                 commands[_key(user_id)] = (NOTIFY, gone(conference, user_id, client_id))
         return commands
 

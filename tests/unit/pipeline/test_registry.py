@@ -7,17 +7,20 @@ from tests.unit.pipeline.fakes import conference
 
 
 def test_the_registry_lists_each_outside_effect_once_in_the_order_they_run():
-    assert [step.name for step in registry.steps()] == ["create_room", "sync_cohosts", "calendar_event", "notify_invitees"]
+    assert [step.name for step in registry.steps()] == ["create_room", "sync_cohosts", "calendar_event",
+                                                         "chat_message", "notify_invitees"]
     assert registry.names_in_lane(Lane.TELEMOST) == ("create_room", "sync_cohosts")
-    assert registry.names_in_lane(Lane.BITRIX24) == ("calendar_event", "notify_invitees")
-    assert [s.name for s in registry.dependants("create_room")] == ["sync_cohosts", "calendar_event", "notify_invitees"]
+    assert registry.names_in_lane(Lane.BITRIX24) == ("calendar_event", "chat_message", "notify_invitees")
+    assert [s.name for s in registry.dependants("create_room")] == ["sync_cohosts", "calendar_event", "chat_message",
+                                                                    "notify_invitees"]
 
 
 def test_a_new_conference_has_pending_steps_where_it_wants_them_and_skipped_ones_elsewhere():
     made = conference(telemost_id=None, applied=None, cohosts=[], create_calendar_event=True, invitees=[3])
     rows = registry.initial_steps(made)
     assert {row.name: row.state for row in rows} == {"create_room": "pending", "sync_cohosts": "skipped",
-                                                     "calendar_event": "pending", "notify_invitees": "skipped"}
+                                                     "calendar_event": "pending", "chat_message": "skipped",
+                                                     "notify_invitees": "skipped"}
 
 
 def test_an_edit_reopens_what_is_wanted_keeps_a_running_step_and_joins_a_missing_one():
@@ -27,7 +30,7 @@ def test_an_edit_reopens_what_is_wanted_keeps_a_running_step_and_joins_a_missing
     registry.reopen(made)
     assert {row.name: row.state for row in made.steps} == {"create_room": "pending", "sync_cohosts": "running",
                                                            "calendar_event": "skipped",
-                                                           "notify_invitees": "pending"}
+                                                           "chat_message": "skipped", "notify_invitees": "pending"}
 
 
 def test_a_cancel_reopens_every_step_that_is_not_running():

@@ -146,6 +146,25 @@ export function openPath(path, fallbackUrl) {
   )
 }
 
+/**
+ * Opens a chat in the portal's messenger (BX24.im.openMessenger, b24restdocs sdk/bx24-js-sdk/
+ * additional-functions/outdated/bx24-im-open-messenger.md): false where there is none, and then the caller
+ * opens the messenger's page instead.
+ */
+export function openMessenger(dialogId) {
+  const api = bx()
+  if (!api || !api.im || typeof api.im.openMessenger !== 'function') return Promise.resolve(false)
+  return ready().then((ok) => {
+    if (!ok) return false
+    try {
+      api.im.openMessenger(String(dialogId))
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
 export function canSelectUsers() {
   const api = bx()
   return Boolean(api && typeof api.selectUsers === 'function')

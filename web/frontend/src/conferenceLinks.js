@@ -1,7 +1,7 @@
 // Where a conference lives besides the app: its event in the Bitrix24 calendar, opened in the
 // portal's slider (BX24.openPath) with a new tab as the fallback, and an invitation text to paste.
 import { t } from './i18n.js'
-import { openPath } from './bx24.js'
+import { openMessenger, openPath } from './bx24.js'
 import { session } from './session.js'
 import { formatStart } from './time.js'
 
@@ -26,6 +26,14 @@ export function calendarUrl(conference) {
 
 export function openCalendar(conference) {
   return openPath(calendarPath(conference), calendarUrl(conference))
+}
+
+/** The chat the meeting was posted to, in the portal's messenger (or its page, where BX24 has no messenger). */
+export async function openChat(conference) {
+  const dialogId = conference && conference.chat && conference.chat.dialog_id
+  if (!dialogId) return false
+  if (await openMessenger(dialogId)) return true
+  return openPath(`/online/?IM_DIALOG=${encodeURIComponent(dialogId)}`, null)
 }
 
 /** A ready-made invitation to paste into a chat or a letter: what, when, and the link. */

@@ -15,6 +15,7 @@ export const session = reactive({
   memberId: '',
   lang: 'ru',
   sandbox: false,
+  placement: null, // where the app was opened: {code, options} (placement.js)
   expired: false, // renewal is impossible: the user must reopen the app
 })
 
@@ -67,6 +68,7 @@ export function startSession(config) {
   session.memberId = String(config.memberId || '')
   session.lang = config.lang || launchLanguage() || 'ru'
   session.sandbox = Boolean(config.sandbox)
+  session.placement = config.placement || null
   apply(config.token, config.expiresIn || 1800, config.user)
   bx24.ready() // BX24.init early, so that getAuth has an answer when we need it
   return true

@@ -1,6 +1,7 @@
 // The create / edit form and its checks. Russian first; every key in both languages (tests/unit/web/test_messages.py checks).
 export const ru = {
   'form.newTitle': 'Новая встреча',
+  'form.inChat': 'Встреча будет опубликована в чате «{title}»',
   'form.editTitle': 'Изменить встречу',
   'form.type': 'Что создаём',
   'form.typeChangeLocked': 'Тип нельзя изменить после создания.',
@@ -101,6 +102,7 @@ export const ru = {
 
 export const en = {
   'form.newTitle': 'New meeting',
+  'form.inChat': 'The meeting will be posted to the chat “{title}”',
   'form.editTitle': 'Edit meeting',
   'form.type': 'What to create',
   'form.typeChangeLocked': 'The type cannot change after creation.',

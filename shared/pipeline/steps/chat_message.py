@@ -1,0 +1,177 @@
+"""chat_message: the meeting posted into the chat it was started from, as a card with a Join button, written
+as its organiser; an edit updates the card, a cancel (or a move to another chat) marks it cancelled.
+
+The message is im.message.add with ATTACH (a card: b24restdocs api-reference/chats/messages/attachments.md)
+and KEYBOARD (LINK buttons: chats/messages/keyboards.md); it is changed with im.message.update, where
+KEYBOARD "N" removes the buttons (chats/messages/im-message-update.md). A message has no idempotency key,
+so before a batch that posts one the chat is noted ("chat_posting"); after a lost answer the chat's
+newest messages are read (chats/messages/im-dialog-messages-get.md) and the one by the organiser that
+carries this room's join link is taken as posted: never two cards for one meeting in one chat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from shared.clients.errors import OutsideServiceError
+from shared.models import Conference
+from shared.pipeline.bitrix_text import bb_text, local_times
+from shared.pipeline.step import Answers, BitrixStep, Commands, Outcome, Outside, remember
+from shared.pipeline.steps import room
+
+NAME = "chat_message"
+MESSAGES_READ = 50  # how far back a lost post is looked for: the chat's newest messages
+COLOR = "primary"
+
+
+def wanted_dialog(conference: Conference) -> str | None:
+    if conference.cancel_requested or not conference.chat:
+        return None
+    return str(conference.chat["dialog_id"])
+
+
+def _posted(conference: Conference) -> list[dict]:
+    return list((conference.applied or {}).get("chat_messages", []))
+
+
+def _when(conference: Conference) -> str:
+    if conference.start_at is None:
+        return "Any time"
+    start, _ = local_times(conference)
+    return f"{start[:16]} ({conference.timezone}), {conference.duration_minutes} min"
+
+
+def card(conference: Conference) -> dict:
+    """What the message shows now: the meeting's name, time and organiser, and its Join (and Watch) button."""
+    kind = "Broadcast" if conference.type == "broadcast" else "Meeting"
+    name = bb_text(conference.name)
+    blocks: list[dict[str, Any]] = [
+        {"MESSAGE": f"[B]{name}[/B]"},
+        {
+            "GRID": [
+                {"NAME": "When", "VALUE": _when(conference), "DISPLAY": "LINE"},
+                {"NAME": "Organiser", "VALUE": bb_text(conference.owner_name), "DISPLAY": "LINE"},
+            ]
+        },
+    ]
+    buttons = [{"TEXT": f"Join the {kind.lower()}", "LINK": conference.join_url, "BG_COLOR_TOKEN": "primary"}]
+    if conference.watch_url:
+        buttons.append({"TEXT": "Watch the broadcast", "LINK": conference.watch_url})
+    return {
+        # The text carries the link too: it is what a notification or a search shows, and how a lost post is found.
+        "MESSAGE": f"{kind} in Yandex Telemost: [B]{name}[/B]\n[URL={conference.join_url}]{conference.join_url}[/URL]",
+        "ATTACH": {"ID": 1, "COLOR_TOKEN": COLOR, "BLOCKS": blocks},
+        "KEYBOARD": {"BUTTONS": buttons},
+        "URL_PREVIEW": "N",
+    }
+
+
+def cancelled_card(conference: Conference) -> dict:
+    name = bb_text(conference.name)
+    return {
+        "MESSAGE": f"[S]{name}[/S] is cancelled.\n[URL={conference.join_url}]{conference.join_url}[/URL]",
+        "ATTACH": {"ID": 1, "COLOR_TOKEN": "alert", "BLOCKS": [{"MESSAGE": f"[B]Cancelled:[/B] {name}"}]},
+        "KEYBOARD": "N",  # the Join button goes (im-message-update.md: N removes the buttons)
+        "URL_PREVIEW": "N",
+    }
+
+
+def _digest(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _target(conference: Conference, message: dict) -> dict:
+    same = message["dialog_id"] == wanted_dialog(conference)
+    return card(conference) if same else cancelled_card(conference)
+
+
+class ChatMessageStep(BitrixStep):
+    name = NAME
+    waits_for = room.NAME  # the card carries the room's link
+
+    def wanted(self, conference: Conference) -> bool:
+        return bool(conference.chat) or bool(_posted(conference))
+
+    def recover(self, outside: Outside, conference: Conference) -> dict | None:
+        """The post a batch with a lost answer made, found in the chat by its author and this room's link."""
+        dialog = (conference.applied or {}).get("chat_posting")
+        if (
+            not dialog
+            or any(m["dialog_id"] == dialog for m in _posted(conference))
+            or not conference.join_url
+        ):
+            return None
+        answer = outside.bitrix.result(
+            "im.dialog.messages.get", {"DIALOG_ID": dialog, "LIMIT": MESSAGES_READ}
+        )
+        messages = answer.get("messages") if isinstance(answer, dict) else None
+        for message in messages if isinstance(messages, list) else []:
+            if (
+                isinstance(message, dict)
+                and str(message.get("author_id")) == str(conference.owner_id)
+                and conference.join_url in str(message.get("text") or "")
+                and str(message.get("id", "")).isdigit()
+            ):
+                return {"dialog_id": dialog, "message_id": int(message["id"]), "shows": None}
+        return None
+
+    def commands(self, outside: Outside, conference: Conference, found: dict | None) -> Commands:
+        posted = _posted(conference) + ([found] if found else [])
+        commands: Commands = {}
+        for index, message in enumerate(posted):
+            target = _target(conference, message)
+            if message.get("shows") != _digest(target):
+                commands[f"update_{index}"] = (
+                    "im.message.update",
+                    {"MESSAGE_ID": message["message_id"], **target},
+                )
+        dialog = wanted_dialog(conference)
+        if dialog and not any(m["dialog_id"] == dialog for m in posted):
+            commands["add"] = ("im.message.add", {"DIALOG_ID": dialog, **card(conference)})
+        return commands
+
+    def before_sending(self, conference: Conference, commands: Commands) -> dict | None:
+        return {"chat_posting": commands["add"][1]["DIALOG_ID"]} if "add" in commands else None
+
+    def record(
+        self, outside: Outside, conference: Conference, commands: Commands, answers: Answers
+    ) -> Outcome:
+        applied = conference.applied or {}
+        messages = [dict(m) for m in _posted(conference)]
+        posting = applied.get("chat_posting")
+        for key, (method, params) in commands.items():
+            if key in answers.errors or key not in answers.results:
+                continue
+            if method == "im.message.update":
+                shows = _digest({k: v for k, v in params.items() if k != "MESSAGE_ID"})
+                mine = [m for m in messages if m["message_id"] == params["MESSAGE_ID"]]
+                if mine:
+                    mine[0]["shows"] = shows
+                else:  # the post a lost batch made (recover), now brought up to date
+                    messages.append(
+                        {"dialog_id": posting, "message_id": params["MESSAGE_ID"], "shows": shows}
+                    )
+                    posting = None
+            elif str(answers.results[key]).isdigit():
+                shows = _digest({k: v for k, v in params.items() if k != "DIALOG_ID"})
+                messages.append(
+                    {
+                        "dialog_id": params["DIALOG_ID"],
+                        "message_id": int(answers.results[key]),
+                        "shows": shows,
+                    }
+                )
+                posting = None
+        # A post whose answer failed may still have been made: "chat_posting" stays, and recover looks for it.
+        apply = remember(chat_messages=messages, chat_posting=posting)
+        return Outcome(apply=apply, error=_first(answers.errors) if answers.errors else None)
+
+
+def _first(errors: dict[str, OutsideServiceError]) -> OutsideServiceError:
+    transient = [e for e in errors.values() if e.transient]
+    return (transient or list(errors.values()))[0]
+
+
+STEP = ChatMessageStep()
