@@ -59,6 +59,24 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
         user = active_user(portal, body.get("user_id"))
         return jsonify(launch_request(portal, user, body))
 
+    @bp.post("/_sandbox/placement")
+    def placement() -> Any:
+        """What the portal POSTs when a user opens one of the app's placements (CONTRACT §5): the launch's
+        fields to the bound handler, with PLACEMENT and PLACEMENT_OPTIONS (b24restdocs api-reference/
+        widgets/im/textarea.md, "What the Handler Receives"). 409 when the app has not bound it."""
+        body = json_body()
+        user = active_user(portal, body.get("user_id"))
+        code = str(body.get("placement") or "").upper()
+        options = body.get("options") or {}
+        if not isinstance(options, dict):
+            return json_error(400, "options must be an object")
+        with portal.lock:
+            bound = next((p for p in portal.placements if p.placement == code), None)
+        if bound is None:
+            return json_error(409, f"the app has not bound the placement {code or '(none)'}")
+        return jsonify(launch_request(portal, user, {**body, "placement": code, "placement_options": options},
+                                      handler_url=bound.handler))
+
     @bp.post("/_sandbox/tokens")
     def tokens() -> Any:
         body = json_body()

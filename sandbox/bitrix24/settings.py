@@ -35,9 +35,9 @@ class Settings:
     webhook_user_id: int = 1
     webhook_key: str = "sandboxwebhook"
     webhook_scope: str = "calendar,im,user,user_basic"
-    # What the app is registered with: no placement (nothing is bound), user_basic rather than user (names
-    # and e-mails are all it reads; api-reference/user/index.md), as Market moderation asks.
-    token_scope: str = "calendar,im,user_basic"
+    # What the app is registered with: placement (it binds its chat entry at install), user_basic rather than
+    # user (names and e-mails are all it reads; api-reference/user/index.md), as Market moderation asks.
+    token_scope: str = "calendar,im,user_basic,placement"
     token_ttl: int = 3600
     refresh_ttl: int = 180 * 24 * 3600
     auth_code_ttl: int = 30

@@ -101,6 +101,31 @@ METHODS = {method.name: method for method in (
         "CLIENT_ID": Param("string"),
     }, webhook_requires={"CLIENT_ID": ("TAG", "SUB_TAG")}),  # "required only when calling via a webhook: pass
     # it together with TAG and SUB_TAG"
+    # im-message-add.md: MESSAGE "required if ATTACH is not provided"; ATTACH and KEYBOARD are typed object or
+    # string (attachments.md, keyboards.md give the object forms the app sends).
+    Method("im.message.add", DOCS + "api-reference/chats/messages/im-message-add.md", {
+        **AUTH, "DIALOG_ID": Param("string", required=True), "MESSAGE": Param("string"),
+        "ATTACH": Param("object", open=True), "KEYBOARD": Param("object", open=True), "MENU": Param("object", open=True),
+        "SYSTEM": Param("yn"), "URL_PREVIEW": Param("yn"), "REPLY_ID": Param("integer")}),
+    # im-message-update.md types ATTACH and KEYBOARD string: "To remove ..., pass N or an empty value".
+    Method("im.message.update", DOCS + "api-reference/chats/messages/im-message-update.md", {
+        **AUTH, "MESSAGE_ID": Param("integer", required=True), "MESSAGE": Param("string"),
+        "ATTACH": Param("object", open=True), "KEYBOARD": Param("object", open=True), "MENU": Param("object", open=True),
+        "URL_PREVIEW": Param("yn"), "IS_EDITED": Param("yn")}),
+    Method("im.dialog.get", DOCS + "api-reference/chats/im-dialog-get.md", {
+        **AUTH, "DIALOG_ID": Param("string", required=True)}),
+    Method("im.dialog.users.list", DOCS + "api-reference/chats/chat-users/im-dialog-users-list.md", {
+        **AUTH, "DIALOG_ID": Param("string", required=True), "SKIP_EXTERNAL": Param("yn"),
+        "SKIP_EXTERNAL_EXCEPT_TYPES": Param("string"), "LIMIT": Param("integer", maximum=200),
+        "LAST_ID": Param("integer"), "OFFSET": Param("integer", minimum=0)}),
+    Method("im.dialog.messages.get", DOCS + "api-reference/chats/messages/im-dialog-messages-get.md", {
+        **AUTH, "DIALOG_ID": Param("string", required=True), "LAST_ID": Param("integer"),
+        "FIRST_ID": Param("integer"), "LIMIT": Param("integer")}),
+    Method("placement.bind", DOCS + "api-reference/widgets/placement-bind.md", {
+        **AUTH, "PLACEMENT": Param("string", required=True), "HANDLER": Param("string", required=True),
+        "TITLE": Param("string"), "DESCRIPTION": Param("string"), "GROUP_NAME": Param("string"),
+        "LANG_ALL": Param("object", open=True), "OPTIONS": Param("object", open=True), "USER_ID": Param("integer")}),
+    Method("placement.get", DOCS + "api-reference/widgets/placement-get.md", AUTH),  # no parameters
     # FILTER is typed `string` on both pages but described as an array of fields ("The array can contain
     # fields in any combination"); FIND "cannot be used with any other field" (user-search.md).
     Method("user.search", DOCS + "api-reference/user/user-search.md", {

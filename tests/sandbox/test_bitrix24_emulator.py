@@ -559,7 +559,7 @@ def test_oauth_server_app_info_has_the_b24pysdk_shape(client: FlaskClient, clock
     info = response.json["result"]
     assert (info["client_id"], info["user_id"]) == ("local.sandbox.telemost", 3)
     assert set(info) == {"client_id", "scope", "expires", "user_id", "install"}
-    assert info["install"] == {"installed": True, "version": 1, "status": "L", "scope": "calendar,im,user_basic",
+    assert info["install"] == {"installed": True, "version": 1, "status": "L", "scope": "calendar,im,user_basic,placement",
                                "domain": "127.0.0.1:8082", "uri": "http://127.0.0.1:8082",
                                "client_endpoint": "http://127.0.0.1:8082/rest/",
                                "member_id": "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b", "member_type": "PORTAL"}

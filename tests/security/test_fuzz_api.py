@@ -20,6 +20,7 @@ SEED = 20260601  # a fixed seed: every run sends the same requests
 # Every documented operation: when the app gains a route, it is added here (a test checks the list).
 OPERATIONS = [
     ("GET", "/api/bitrix/users"),
+    ("GET", "/api/bitrix/chats/{dialog_id}"),
     ("GET", "/api/conferences"),
     ("POST", "/api/conferences"),
     ("GET", "/api/conferences/{conference_id}"),
@@ -83,6 +84,8 @@ def test_no_input_makes_a_route_fail_or_break_its_schema(api_schema, anna, metho
     fixed = {}
     if "{conference_id}" in path:  # besides random ids, one that exists, so that bodies reach the rules
         fixed = {"path_parameters": {"conference_id": anna.create({"name": "Fuzzed"})["id"]}}
+    if "{dialog_id}" in path:  # besides random ids, a chat Anna is a member of
+        fixed = {"path_parameters": {"dialog_id": "chat1"}}
     strategies = [operation.as_strategy(mode, **options) for mode in GenerationMode for options in ({}, fixed)]
     if method in ("POST", "PUT") and path.startswith("/api/conferences") and not path.endswith("/retry"):
         strategies.append(operation.as_strategy(GenerationMode.POSITIVE, **fixed).map(_keeping_the_unwritten_rules))

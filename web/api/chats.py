@@ -11,6 +11,7 @@ with the conference, so that those of them who are invitees learn of it in the c
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify
+from pydantic import BaseModel
 
 from shared.clients.errors import OutsideServiceError
 from shared.portal.access import REAUTH
@@ -25,6 +26,17 @@ bp = Blueprint("chats", __name__, url_prefix="/api/bitrix")
 # the form proposes (a chat's members up to the invitee limit of 100); in a bigger chat an invitee beyond
 # the first 200 is only notified as well, never left out.
 MEMBERS_READ = 200
+
+
+class ChatMember(BaseModel):
+    id: int
+    name: str
+
+
+class PortalChat(BaseModel):
+    dialog_id: str
+    title: str | None
+    members: list[ChatMember]
 
 
 def _members(rows: object, caller_id: int) -> list[dict]:
@@ -82,7 +94,7 @@ def chat_of(dialog_id: str) -> dict:
 @login_required
 @documented(
     "A chat the caller is a member of: its title and members (for a meeting started from it)",
-    responses={200: None, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    responses={200: PortalChat, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
 )
 def chat(dialog_id: str):
     if not DIALOG_ID.fullmatch(dialog_id):

@@ -5,8 +5,8 @@ The message is im.message.add with ATTACH (a card: b24restdocs api-reference/cha
 and KEYBOARD (LINK buttons: chats/messages/keyboards.md); it is changed with im.message.update, where
 KEYBOARD "N" removes the buttons (chats/messages/im-message-update.md). A message has no idempotency key,
 so before a batch that posts one the chat is noted ("chat_posting"); after a lost answer the chat's
-newest messages are read (chats/messages/im-dialog-messages-get.md) and the one by the organiser that
-carries this room's join link is taken as posted: never two cards for one meeting in one chat.
+newest messages are read (chats/messages/im-dialog-messages-get.md) and the one that begins as the card
+does and carries this room's join link is taken as posted: never two cards for one meeting in one chat.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from shared.pipeline.steps import room
 NAME = "chat_message"
 MESSAGES_READ = 50  # how far back a lost post is looked for: the chat's newest messages
 COLOR = "primary"
+CARD_PREFIXES = ("Meeting in Yandex Telemost:", "Broadcast in Yandex Telemost:")
 
 
 def wanted_dialog(conference: Conference) -> str | None:
@@ -95,7 +96,7 @@ class ChatMessageStep(BitrixStep):
         return bool(conference.chat) or bool(_posted(conference))
 
     def recover(self, outside: Outside, conference: Conference) -> dict | None:
-        """The post a batch with a lost answer made, found in the chat by its author and this room's link."""
+        """The post a batch with a lost answer made, found among the chat's newest by its first line and link."""
         dialog = (conference.applied or {}).get("chat_posting")
         if (
             not dialog
@@ -108,10 +109,13 @@ class ChatMessageStep(BitrixStep):
         )
         messages = answer.get("messages") if isinstance(answer, dict) else None
         for message in messages if isinstance(messages, list) else []:
+            # The card's own first line and this room's link. Not the author: through a webhook the post is
+            # the webhook user's, not the organiser's. A person pasting the card's text would at worst be
+            # taken for it, and the update of a message of theirs is refused: the step fails, never posts twice.
+            text = str(message.get("text") or "") if isinstance(message, dict) else ""
             if (
-                isinstance(message, dict)
-                and str(message.get("author_id")) == str(conference.owner_id)
-                and conference.join_url in str(message.get("text") or "")
+                text.startswith(CARD_PREFIXES)
+                and conference.join_url in text
                 and str(message.get("id", "")).isdigit()
             ):
                 return {"dialog_id": dialog, "message_id": int(message["id"]), "shows": None}
@@ -140,7 +144,8 @@ class ChatMessageStep(BitrixStep):
     ) -> Outcome:
         applied = conference.applied or {}
         messages = [dict(m) for m in _posted(conference)]
-        posting = applied.get("chat_posting")
+        # The note before_sending made is committed apart from this conference object: read it from the commands.
+        posting = commands["add"][1]["DIALOG_ID"] if "add" in commands else applied.get("chat_posting")
         for key, (method, params) in commands.items():
             if key in answers.errors or key not in answers.results:
                 continue

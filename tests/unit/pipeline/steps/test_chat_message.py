@@ -67,8 +67,8 @@ def test_a_post_whose_answer_was_lost_is_noted_first_then_found_and_never_made_t
     applied(STEP.record(outside(conference_=made), made, commands, Answers(errors={"add": lost})), made)
     assert made.applied["chat_posting"] == "chat1"  # it may have been made: looked for next time
     portal = FakeBitrix({"im.dialog.messages.get": {"messages": [
-        {"id": 99, "author_id": 5, "text": made.join_url},  # someone else quoting the link
-        {"id": 100, "author_id": made.owner_id, "text": f"Meeting: {made.join_url}"},
+        {"id": 101, "author_id": 5, "text": f"see {made.join_url}"},  # someone quoting the link
+        {"id": 100, "author_id": 1, "text": f"Meeting in Yandex Telemost: Planning\n{made.join_url}"},
     ]}})
     found = STEP.recover(outside(bitrix=portal, conference_=made), made)
     assert found == {"dialog_id": "chat1", "message_id": 100, "shows": None}
