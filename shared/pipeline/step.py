@@ -84,6 +84,11 @@ class Answers:
     results: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, OutsideServiceError] = field(default_factory=dict)
 
+    def first_error(self) -> OutsideServiceError | None:
+        """The error the step fails with: a transient one first, so that the step is retried."""
+        errors = list(self.errors.values())
+        return next((e for e in errors if e.transient), errors[0] if errors else None)
+
 
 def remember(**values: Any) -> Apply:
     """An `apply` that records values in `conference.applied` (what the outside world was brought to)."""

@@ -116,57 +116,45 @@ class Portals:
         What a repeated event.bind answers is not documented (api-reference/events/event-bind.md lists only
         ERROR_EVENT_NOT_FOUND and ACCESS_DENIED), so, as b24phpsdk's EventManager does, event.get says what
         is bound and only the rest is bound; an answer that still says "already" (a race) is no failure."""
-        api = self.identity.client(endpoint, auth)
-        try:
-            bound = api.result("event.get")
-        except OutsideServiceError as error:
-            log.warning("event.get failed (%s); binding every handler", error.code or error.message)
-            bound = []
-        have = (
-            {(str(b.get("event", "")).upper(), b.get("handler")) for b in bound if isinstance(b, dict)}
-            if isinstance(bound, list)
-            else set()
-        )
-        problems = []
-        for event in EVENTS_BOUND:
-            if (event, events_url) in have:
-                continue
-            try:
-                api.call("event.bind", {"event": event, "handler": events_url})
-            except OutsideServiceError as error:
-                if "already" in error.message.lower():
-                    log.info("event.bind %s: already bound (%s)", event, error.code)
-                    continue
-                log.warning("event.bind %s failed: %s", event, error.message)
-                problems.append(f"{event}: {error.message}")
-        return problems
+        wanted = {event: {"event": event, "handler": events_url} for event in EVENTS_BOUND}
+        return self._bind_missing(self.identity.client(endpoint, auth), "event", events_url, wanted)
 
     def bind_placements(self, endpoint: str, auth: str, handler: str) -> list[str]:
-        """Binds the placements not bound to `handler` yet (placement.get says which are, as for events:
-        what a repeated placement.bind answers is not documented, api-reference/widgets/placement-bind.md);
-        answers what failed, for the install page. A reinstall binds again what an uninstall removed."""
-        api = self.identity.client(endpoint, auth)
+        """Binds the placements not bound to `handler` yet, as bind_events does for events (what a repeated
+        placement.bind answers is not documented either, api-reference/widgets/placement-bind.md). A
+        reinstall binds again what an uninstall removed."""
+        wanted = {
+            placement: {"PLACEMENT": placement, "HANDLER": handler, **fields}
+            for placement, fields in PLACEMENTS_BOUND.items()
+        }
+        return self._bind_missing(self.identity.client(endpoint, auth), "placement", handler, wanted)
+
+    @staticmethod
+    def _bind_missing(api, kind: str, handler: str, wanted: dict[str, dict]) -> list[str]:
+        """`kind`.get says what is bound; each of `wanted` ({name: the bind's params}) not bound to `handler`
+        is bound with `kind`.bind. Answers "NAME: why" for each the portal refused."""
         try:
-            bound = api.result("placement.get")
+            bound = api.result(f"{kind}.get")
         except OutsideServiceError as error:
-            log.warning("placement.get failed (%s); binding every placement", error.code or error.message)
+            log.warning("%s.get failed (%s); binding every one", kind, error.code or error.message)
             bound = []
         have = {
-            (str(b.get("placement", "")).upper(), b.get("handler"))
+            (str(b.get(kind, "")).upper(), b.get("handler"))
             for b in (bound if isinstance(bound, list) else [])
             if isinstance(b, dict)
         }
         problems = []
-        for placement, fields in PLACEMENTS_BOUND.items():
-            if (placement, handler) in have:
+        for name, params in wanted.items():
+            if (name, handler) in have:
                 continue
             try:
-                api.call("placement.bind", {"PLACEMENT": placement, "HANDLER": handler, **fields})
+                api.call(f"{kind}.bind", params)
             except OutsideServiceError as error:
                 if "already" in error.message.lower():
+                    log.info("%s.bind %s: already bound (%s)", kind, name, error.code)
                     continue
-                log.warning("placement.bind %s failed: %s", placement, error.message)
-                problems.append(f"{placement}: {error.message}")
+                log.warning("%s.bind %s failed: %s", kind, name, error.message)
+                problems.append(f"{name}: {error.message}")
         return problems
 
     def hear_uninstall(self, member_id: str, application_token: str, ts: int) -> None:

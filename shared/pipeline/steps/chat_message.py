@@ -15,7 +15,6 @@ import hashlib
 import json
 from typing import Any
 
-from shared.clients.errors import OutsideServiceError
 from shared.models import Conference
 from shared.pipeline.bitrix_text import bb_text, local_times
 from shared.pipeline.step import Answers, BitrixStep, Commands, Outcome, Outside, remember
@@ -171,12 +170,7 @@ class ChatMessageStep(BitrixStep):
                 posting = None
         # A post whose answer failed may still have been made: "chat_posting" stays, and recover looks for it.
         apply = remember(chat_messages=messages, chat_posting=posting)
-        return Outcome(apply=apply, error=_first(answers.errors) if answers.errors else None)
-
-
-def _first(errors: dict[str, OutsideServiceError]) -> OutsideServiceError:
-    transient = [e for e in errors.values() if e.transient]
-    return (transient or list(errors.values()))[0]
+        return Outcome(apply=apply, error=answers.first_error())
 
 
 STEP = ChatMessageStep()

@@ -103,8 +103,8 @@ class InvitationsStep(BitrixStep):
         if not failed:
             return Outcome(apply=remember(**told(conference), sending=None))
         # A repeat replaces a notification with the same TAG, so re-sending to everyone is safe.
-        transient = [e for e in failed.values() if e.transient]
-        first = (transient or list(failed.values()))[0]
+        first = answers.first_error()
+        assert first is not None  # `failed` is not empty
         users = ", ".join(sorted(failed, key=int))
         return Outcome(
             error=type(first)(
