@@ -120,6 +120,13 @@ class Conference(Base):
     # Where the meeting was started from and is posted to: {"dialog_id", "title", "members"} as the portal
     # answered the caller when it was set (the members are not sent a separate invitation), or NULL.
     chat: Mapped[dict | None] = mapped_column(JSON)
+    # The CRM record the meeting is about: {"entity_type", "entity_id", "title", "responsible_id"} as the
+    # portal answered the caller when it was set, or NULL. Its calendar event is linked to it and a to-do in
+    # its timeline carries the link (pipeline/steps/crm_link.py).
+    crm: Mapped[dict | None] = mapped_column(JSON)
+    # The automation rule that asked for it: {"event_token", "code", "document_id"} from the portal's call of
+    # the robot's handler (web/robot.py), to answer the workflow with (pipeline/steps/robot_result.py), or NULL.
+    robot: Mapped[dict | None] = mapped_column(JSON)
     # Whose Yandex token made the room, the only one that may change it (Telemost: changes are made on
     # behalf of the organiser): yandex.room_organiser says how it is written. NULL: not known.
     room_organiser: Mapped[str | None] = mapped_column(String(255))

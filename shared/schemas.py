@@ -132,6 +132,25 @@ class ChatIn(StrictModel):
     dialog_id: Annotated[StrictStr, AfterValidator(_dialog_id)]
 
 
+# b24restdocs api-reference/crm/data-types.md, "CRM object types": the entityTypeId of each record a meeting
+# can be linked to, and the prefix calendar.event.add's crm_fields names it with (D_5, L_11, C_3, CO_2).
+CRM_TYPES: dict[str, tuple[int, str]] = {
+    "lead": (1, "L"),
+    "deal": (2, "D"),
+    "contact": (3, "C"),
+    "company": (4, "CO"),
+}
+
+
+class CrmIn(StrictModel):
+    """The CRM record a meeting is about: its calendar event is linked to it and it gets a to-do in the
+    record's timeline. The caller must be allowed to see it: the API asks the portal with their rights
+    (web/api/crm.py)."""
+
+    entity_type: Literal["deal", "lead", "contact", "company"]
+    entity_id: Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
+
+
 def conference_rules(data: Mapping[str, Any]) -> dict[str, str]:
     """The rules that join several fields, checked on raw input too, so a 422 names every field at once."""
     problems: dict[str, str] = {}
@@ -168,6 +187,11 @@ class ConferenceIn(StrictModel):
         None,
         description="Post the meeting into this chat (the caller must be a member); its members "
         "who are invitees learn of it there rather than by a separate notification",
+    )
+    crm: CrmIn | None = Field(
+        None,
+        description="Link the meeting to this CRM record (the caller must be allowed to see it): its "
+        "calendar event is bound to it and a to-do with the link appears in its timeline",
     )
 
     @model_validator(mode="after")
@@ -271,6 +295,12 @@ class ChatOut(BaseModel):
     title: str | None
 
 
+class CrmOut(BaseModel):
+    entity_type: Literal["deal", "lead", "contact", "company"]
+    entity_id: int
+    title: str | None
+
+
 class OwnerOut(BaseModel):
     id: int
     name: str
@@ -299,6 +329,7 @@ class ConferenceOut(BaseModel):
     telemost_id: str | None
     calendar_event_id: int | None
     chat: ChatOut | None
+    crm: CrmOut | None
     created_at: datetime
     updated_at: datetime
 

@@ -68,19 +68,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         yandex=YandexAccounts(settings, db, box, queue.redis, http),
     )
 
-    from web import bitrix_events, health, launch, openapi, security_headers, yandex
-    from web.api import bitrix_users, chats, conferences, session
+    from web import bitrix_events, health, launch, openapi, robot, security_headers, yandex
+    from web.api import bitrix_users, chats, conferences, crm, session
 
     for blueprint in (
         conferences.bp,
         session.bp,
         bitrix_users.bp,
         chats.bp,
+        crm.bp,
         yandex.bp,
         health.bp,
         openapi.bp,
         launch.bp,
         bitrix_events.bp,
+        robot.bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

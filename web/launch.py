@@ -131,10 +131,16 @@ def install_page():
     if not isinstance(user, VerifiedUser):
         return user
     # A handler that could not be bound means lost calendar changes: the administrator is told here.
-    problems = portals.bind_events(
-        user.portal.rest_url, _launch().auth_id, url_for("bitrix_events.portal_events", _external=True)
-    ) + portals.bind_placements(
-        user.portal.rest_url, _launch().auth_id, url_for("launch.launch_page", _external=True)
+    problems = (
+        portals.bind_events(
+            user.portal.rest_url, _launch().auth_id, url_for("bitrix_events.portal_events", _external=True)
+        )
+        + portals.bind_placements(
+            user.portal.rest_url, _launch().auth_id, url_for("launch.launch_page", _external=True)
+        )
+        + portals.register_robot(
+            user.portal.rest_url, _launch().auth_id, url_for("robot.run_robot", _external=True)
+        )
     )
     page = render_template(
         "install.html",

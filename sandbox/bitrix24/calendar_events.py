@@ -63,6 +63,7 @@ class CalendarEvent:
     color: str = ""
     text_color: str = ""
     rrule: Any = None
+    crm_fields: list[str] = field(default_factory=list)  # linked CRM records: D_1, L_5, C_3, CO_2
     version: int = 1
 
     @property
@@ -190,6 +191,8 @@ def render_event(event: CalendarEvent, attendee: Attendee | None, section_of: Ca
         "VERSION": str(event.version),
         "ATTENDEES_CODES": [f"U{a.user_id}" for a in event.attendees] if event.is_meeting else [f"U{event.owner_id}"],
         "SECTION_ID": str(section_id),
+        # calendar-event-get-by-id.md: ["CO_1", "L_5"]; empty, false as UF_WEBDAV_CAL_EVENT is there (unsettled)
+        "UF_CRM_CAL_EVENT": list(event.crm_fields) or False,
         "SECT_ID": str(section_id),
         "DATE_FROM_FORMATTED": js_format(event.start, tz_from),
         "DATE_TO_FORMATTED": js_format(event.end, tz_to),
@@ -210,7 +213,7 @@ def event_state(event: CalendarEvent) -> dict[str, Any]:
         "meeting": dict(event.meeting), "remind": [dict(item) for item in event.remind],
         "accessibility": event.accessibility, "importance": event.importance,
         "private_event": event.private_event, "color": event.color, "text_color": event.text_color,
-        "rrule": event.rrule, "version": event.version,
+        "rrule": event.rrule, "crm_fields": list(event.crm_fields), "version": event.version,
         "created_at": datetime.fromtimestamp(event.created_at, timezone.utc).isoformat(timespec="seconds"),
         "updated_at": datetime.fromtimestamp(event.updated_at, timezone.utc).isoformat(timespec="seconds"),
     }

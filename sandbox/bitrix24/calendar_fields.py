@@ -112,6 +112,16 @@ def apply_details(event: CalendarEvent, params: dict[str, Any]) -> None:
         event.rrule = params["rrule"] or None
     if "remind" in params:
         event.remind = _reminders(params["remind"])
+    if "crm_fields" in params:
+        event.crm_fields = _crm_links(params["crm_fields"])
+
+
+def _crm_links(raw: Any) -> list[str]:
+    """calendar-event-add.md / -update.md: an array of prefixed ids (CO_, C_, L_, D_). Anything else is
+    refused as the pages' tables say; unknown prefixes or records are kept as given (the pages do not say)."""
+    if not isinstance(raw, (list, dict)):
+        raise calendar_error("The list of event links to CRM must be an array")
+    return [str(item).strip() for item in as_list(raw) if str(item).strip()]
 
 
 def _reminders(raw: Any) -> list[dict[str, Any]]:

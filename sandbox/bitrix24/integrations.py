@@ -24,10 +24,23 @@ KNOWN_EVENTS = {
     "ONCALENDARSECTIONADD", "ONCALENDARSECTIONUPDATE", "ONCALENDARSECTIONDELETE",
     "ONUSERADD",
 }
-KNOWN_PLACEMENTS = [
-    "CALENDAR_GRIDVIEW", "LEFT_MENU", "USER_PROFILE_MENU", "USER_PROFILE_TOOLBAR", "IM_NAVIGATION",
-    "IM_SIDEBAR", "IM_TEXTAREA", "IM_CONTEXT_MENU", "PAGE_BACKGROUND_WORKER", "REST_APP_URI",
-]
+# Each placement with the scope the app needs for it, "" for none besides placement (widgets/placements.md,
+# its table's last column; placement-bind.md: scope "placement, depending on the placement"). Only those of
+# the app's scopes are its to bind: placement-list.md, "placements for the current application's scope and
+# global placements"; any other is not found for it.
+KNOWN_PLACEMENTS = {
+    "CALENDAR_GRIDVIEW": "calendar", "LEFT_MENU": "", "USER_PROFILE_MENU": "user", "USER_PROFILE_TOOLBAR": "user",
+    "IM_NAVIGATION": "im", "IM_SIDEBAR": "im", "IM_TEXTAREA": "im", "IM_CONTEXT_MENU": "im",
+    "PAGE_BACKGROUND_WORKER": "", "REST_APP_URI": "",
+    # A CRM card's top-button menu, the panel above its timeline and its tabs (widgets/placements.md;
+    # widgets/crm/detail-toolbar.md, detail-activity.md, detail-tab.md); PLACEMENT_OPTIONS: see crm.py.
+    **{f"CRM_{kind}_DETAIL_{where}": "crm" for kind in ("DEAL", "LEAD", "CONTACT", "COMPANY")
+       for where in ("TOOLBAR", "ACTIVITY", "TAB")},
+}
+
+
+def _available(caller: Caller) -> list[str]:
+    return [code for code, scope in KNOWN_PLACEMENTS.items() if not scope or scope in caller.scopes]
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,7 @@ def placement_bind(portal: "Portal", caller: Caller, params: dict[str, Any]) -> 
     _require_admin(caller)
     placement = _required_text(params, "PLACEMENT").upper()
     handler = _handler_url(params, "HANDLER")
-    if placement not in KNOWN_PLACEMENTS:
+    if placement not in _available(caller):
         raise RestError(400, "ERROR_PLACEMENT_NOT_FOUND", "Placement not found")
     if any((p.placement, p.handler) == (placement, handler) for p in portal.placements):
         raise RestError(400, "ERROR_CORE", "Handler already binded")
@@ -146,8 +159,8 @@ def placement_get(portal: "Portal", caller: Caller, params: dict[str, Any]) -> l
 
 def placement_list(portal: "Portal", caller: Caller, params: dict[str, Any]) -> list[Any]:
     if is_yes(get_ci(params, "FULL") or False):
-        return [{"code": code, "scope": "placement"} for code in KNOWN_PLACEMENTS]
-    return list(KNOWN_PLACEMENTS)
+        return [{"code": code, "scope": KNOWN_PLACEMENTS[code] or "placement"} for code in _available(caller)]
+    return _available(caller)
 
 
 METHODS = {

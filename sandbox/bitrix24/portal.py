@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any, Callable
 
 from ..control import Faults, RequestLog
-from . import batch, calendar_echoes, calendar_methods, chats, integrations, notify, users
+from . import batch, calendar_echoes, calendar_methods, chats, crm, integrations, notify, robots, users
 from .calendar_events import COMPANY_OWNER, CalendarStore
 from .errors import insufficient_scope, invalid_credentials, invalid_token, method_not_found, no_auth_found, wrong_auth_type
 from .event_delivery import DeliveryLog
@@ -25,7 +25,7 @@ from .users import UserDirectory, seed_users
 
 REGISTRY: dict[str, RestMethod] = {
     **users.METHODS, **calendar_methods.METHODS, **notify.METHODS, **integrations.METHODS, **batch.METHODS,
-    **chats.METHODS,
+    **chats.METHODS, **robots.METHODS, **crm.METHODS,
 }
 TUNABLES = ("token_ttl", "bucket_size", "drain_per_second")
 
@@ -62,6 +62,8 @@ class Portal:
             self.calendar.add_section("company_calendar", COMPANY_OWNER, "Company calendar", 1, self.now())
             self.notifications = NotificationStore()
             self.chats = chats.ChatStore()
+            self.crm = crm.CrmStore()
+            self.robots = robots.RobotStore()
             self.event_handlers: list[integrations.EventHandler] = []
             self.placements: list[integrations.PlacementHandler] = []
             self.installed = False  # until an admin's installer calls BX24.installFinish() (reference §1.3)
@@ -167,6 +169,8 @@ class Portal:
                 "event_handlers": [binding.as_rest() for binding in self.event_handlers],
                 "placements": [placement.as_rest() for placement in self.placements],
                 "chats": self.chats.state(),
+                "crm": self.crm.state(),
+                "robots": self.robots.state(),
                 "installed": self.installed,
                 "deliveries": self.deliveries.snapshot(),
             }

@@ -8,6 +8,8 @@ GET|POST /_sandbox/config {"token_ttl", "bucket_size", "drain_per_second"}
 POST /_sandbox/users {"name", "last_name", "email", "position", ...}   one more portal user
 POST /_sandbox/rename {"domain"}      the portal moves to a new host[:port]; the old one answers REST with 302
 POST /_sandbox/delete_portal          the portal is deleted: REST answers 500 PORTAL_DELETED
+POST /_sandbox/robot {"code", "user_id", "properties", "document"?, "event_token"?}   the portal runs the app's
+                                     robot as a workflow would: POSTs to its HANDLER (sandbox/bitrix24/robots.py)
 GET /healthz
 The app's install/uninstall and events are in install_routes.py; the portal page and BX24 shim in portal_page.py.
 """
@@ -22,6 +24,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, request
 
+from . import robots
 from .calendar_dates import DateValueError, zone
 from .portal import Portal
 from .users import User
@@ -76,6 +79,22 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
             return json_error(409, f"the app has not bound the placement {code or '(none)'}")
         return jsonify(launch_request(portal, user, {**body, "placement": code, "placement_options": options},
                                       handler_url=bound.handler))
+
+    @bp.post("/_sandbox/robot")
+    def robot() -> Any:
+        """{"event_token", "status", "body"} (what the handler answered; "error" when nothing did), never the
+        tokens; 404 for an unknown code, 409 when the app is not installed, 400 for bad input. "document" is
+        "deal:1" by default; "event_token", one sent before, stands for the portal sending the same call again."""
+        body = json_body()
+        user = active_user(portal, body.get("user_id"))
+        try:
+            return jsonify(robots.run(portal, user, body))
+        except robots.UnknownRobot as exc:
+            return json_error(404, str(exc))
+        except PermissionError as exc:
+            return json_error(409, str(exc))
+        except ValueError as exc:
+            return json_error(400, str(exc))
 
     @bp.post("/_sandbox/tokens")
     def tokens() -> Any:

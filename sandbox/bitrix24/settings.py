@@ -34,10 +34,12 @@ class Settings:
     app_version: int = 1
     webhook_user_id: int = 1
     webhook_key: str = "sandboxwebhook"
-    webhook_scope: str = "calendar,im,user,user_basic"
-    # What the app is registered with: placement (it binds its chat entry at install), user_basic rather than
-    # user (names and e-mails are all it reads; api-reference/user/index.md), as Market moderation asks.
-    token_scope: str = "calendar,im,user_basic,placement"
+    webhook_scope: str = "calendar,crm,im,user,user_basic"
+    # What the app is registered with, the scopes it uses: placement (its chat, CRM card and employee card
+    # entries), and for those bizproc (its automation rule), crm (the records' timelines), im (chat posts),
+    # calendar, and user rather than user_basic: the employee card's placement needs it (widgets/placements.md),
+    # and it gives the names and e-mails user_basic did (api-reference/user/index.md).
+    token_scope: str = "bizproc,calendar,crm,im,placement,user"
     token_ttl: int = 3600
     refresh_ttl: int = 180 * 24 * 3600
     auth_code_ttl: int = 30

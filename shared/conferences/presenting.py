@@ -36,6 +36,9 @@ def to_dict(conference: Conference) -> dict:
         "chat": {"dialog_id": conference.chat["dialog_id"], "title": conference.chat.get("title")}
         if conference.chat
         else None,
+        "crm": {key: conference.crm.get(key) for key in ("entity_type", "entity_id", "title")}
+        if conference.crm
+        else None,
         "created_at": conference.created_at.isoformat(),
         "updated_at": conference.updated_at.isoformat(),
     }

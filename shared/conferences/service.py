@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -46,8 +47,18 @@ def _find_by_key(session: Session, caller: Caller, key: str | None) -> Conferenc
     ).one_or_none()
 
 
+@dataclass(frozen=True)
+class Places:
+    """Where in the portal the meeting lives besides its room, as the portal answered the caller about them
+    (web/api/chats.py, web/api/crm.py): the chat it is posted to, the CRM record it is linked to."""
+
+    chat: dict | None = None
+    crm: dict | None = None
+    robot: dict | None = None  # only on create: the automation rule that asked for it (web/robot.py)
+
+
 def create(
-    db: Database, caller: Caller, data: ConferenceIn, idempotency_key: str | None, chat: dict | None = None
+    db: Database, caller: Caller, data: ConferenceIn, idempotency_key: str | None, places: Places = Places()
 ) -> tuple[Conference, bool]:
     """Saves a new conference with its steps; answers (conference, created).
 
@@ -78,7 +89,9 @@ def create(
                 invitees=list(data.invitees),
                 create_calendar_event=data.create_calendar_event,
                 invite_users=data.invite_users,
-                chat=chat,
+                chat=places.chat,
+                crm=places.crm,
+                robot=places.robot,
                 idempotency_key=idempotency_key,
                 enqueued_at=utcnow(),
             )
@@ -165,7 +178,7 @@ def _fields(data: ConferenceIn) -> dict:
 
 
 def edit(
-    db: Database, caller: Caller, conference_id: int, data: ConferenceIn, chat: dict | None = None
+    db: Database, caller: Caller, conference_id: int, data: ConferenceIn, places: Places = Places()
 ) -> Conference:
     """Saves the new desired state at once; the worker brings the room, calendar and invitees to it."""
     with db.write() as session:
@@ -182,7 +195,7 @@ def edit(
             )
         for field, value in _fields(data).items():
             setattr(conference, field, value)
-        conference.chat = chat
+        conference.chat, conference.crm = places.chat, places.crm
         new_version(conference)
     return conference
 

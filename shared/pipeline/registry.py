@@ -10,14 +10,24 @@ from __future__ import annotations
 from shared.models import Conference, StepState, utcnow
 from shared.models import Step as StepRow
 from shared.pipeline.step import Lane, Step
-from shared.pipeline.steps import calendar_event, chat_message, cohosts, invitations, room
+from shared.pipeline.steps import (
+    calendar_event,
+    chat_message,
+    cohosts,
+    crm_link,
+    invitations,
+    robot_result,
+    room,
+)
 
 STEPS: tuple[Step, ...] = (
     room.STEP,
     cohosts.STEP,
     calendar_event.STEP,
     chat_message.STEP,
+    crm_link.STEP,
     invitations.STEP,
+    robot_result.STEP,
 )
 
 

@@ -50,7 +50,7 @@ def runnable(conference: Conference, step: Step) -> bool:
     if needed is None:
         return False
     if needed.state == StepState.FAILED.value:
-        return conference.cancel_requested or conference.telemost_id is not None
+        return step.runs_after_failure or conference.cancel_requested or conference.telemost_id is not None
     return needed.state == StepState.DONE.value
 
 

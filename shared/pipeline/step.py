@@ -16,6 +16,8 @@ the attempt, transient or for good as the error says.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -90,6 +92,12 @@ class Answers:
         return next((e for e in errors if e.transient), errors[0] if errors else None)
 
 
+def digest(content: Any) -> str:
+    """A short fingerprint of what an outside thing was last written with (a chat card, a to-do): written
+    again only when what it should show changes."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
 def remember(**values: Any) -> Apply:
     """An `apply` that records values in `conference.applied` (what the outside world was brought to)."""
 
@@ -104,6 +112,8 @@ class Step:
 
     name: ClassVar[str]
     waits_for: ClassVar[str | None] = None
+    # Runs also when what it waits for failed for good without a room (an answer owed about the failure).
+    runs_after_failure: ClassVar[bool] = False
     lane: ClassVar[Lane]
 
     def wanted(self, conference: Conference) -> bool:

@@ -20,6 +20,7 @@ from shared.clients.bitrix24 import ask_in_turn
 from shared.clients.errors import OutsideServiceError
 from shared.crypto import TokenBox
 from shared.models import BitrixCredential, Portal, utcnow
+from shared.portal import robot
 from shared.portal.access import PORTAL_CREDENTIAL, save_credential, token_lifetime
 from shared.portal.identity import Identity, Launch, NotVouched, PortalAccess, VerifiedUser
 from shared.portal.notes import PortalNotes
@@ -27,15 +28,41 @@ from shared.portal.notes import PortalNotes
 log = logging.getLogger(__name__)
 EVENTS_BOUND = ("ONAPPUNINSTALL", "ONCALENDARENTRYUPDATE", "ONCALENDARENTRYDELETE")
 # Where the app is offered besides the app menu, each opening the same verified launch with PLACEMENT and
-# PLACEMENT_OPTIONS (web/launch.py). IM_TEXTAREA requires OPTIONS.iconName, a Font Awesome 4 name
-# (b24restdocs api-reference/widgets/im/textarea.md); context ALL: personal and group chats alike.
-PLACEMENTS_BOUND = {
-    "IM_TEXTAREA": {
-        "TITLE": "Telemost",
-        "DESCRIPTION": "A Yandex Telemost meeting for this chat",
-        "LANG_ALL": {"ru": {"TITLE": "Телемост", "DESCRIPTION": "Встреча в Яндекс Телемосте для этого чата"}},
-        "OPTIONS": {"iconName": "fa-video-camera", "context": "ALL", "role": "USER"},
+# PLACEMENT_OPTIONS (web/launch.py). The chat's input panel and sidebar require OPTIONS.iconName, a Font
+# Awesome 4 name (b24restdocs api-reference/widgets/im/textarea.md, im/sidebar.md); context ALL: personal
+# and group chats alike. The CRM card's top button menu (widgets/crm/detail-toolbar.md) and the employee
+# card's menu (widgets/user-profile/profile-toolbar.md) take no OPTIONS.
+CHAT_ENTRY = {
+    "TITLE": "Telemost",
+    "DESCRIPTION": "A Yandex Telemost meeting for this chat",
+    "LANG_ALL": {"ru": {"TITLE": "Телемост", "DESCRIPTION": "Встреча в Яндекс Телемосте для этого чата"}},
+    "OPTIONS": {"iconName": "fa-video-camera", "context": "ALL", "role": "USER"},
+}
+CARD_ENTRY = {
+    "TITLE": "Telemost meeting",
+    "DESCRIPTION": "A Yandex Telemost meeting about this record",
+    "LANG_ALL": {
+        "ru": {"TITLE": "Встреча в Телемосте", "DESCRIPTION": "Встреча в Яндекс Телемосте по этой записи"}
     },
+}
+PROFILE_ENTRY = {
+    "TITLE": "Telemost meeting",
+    "DESCRIPTION": "A Yandex Telemost meeting with this employee",
+    "LANG_ALL": {
+        "ru": {"TITLE": "Встреча в Телемосте", "DESCRIPTION": "Встреча в Яндекс Телемосте с сотрудником"}
+    },
+}
+CRM_TOOLBARS = {
+    "CRM_DEAL_DETAIL_TOOLBAR": "deal",
+    "CRM_LEAD_DETAIL_TOOLBAR": "lead",
+    "CRM_CONTACT_DETAIL_TOOLBAR": "contact",
+    "CRM_COMPANY_DETAIL_TOOLBAR": "company",
+}
+PLACEMENTS_BOUND = {
+    "IM_TEXTAREA": CHAT_ENTRY,
+    "IM_SIDEBAR": CHAT_ENTRY,
+    **dict.fromkeys(CRM_TOOLBARS, CARD_ENTRY),
+    "USER_PROFILE_TOOLBAR": PROFILE_ENTRY,
 }
 
 
@@ -128,6 +155,27 @@ class Portals:
             for placement, fields in PLACEMENTS_BOUND.items()
         }
         return self._bind_missing(self.identity.client(endpoint, auth), "placement", handler, wanted)
+
+    def register_robot(self, endpoint: str, auth: str, handler: str) -> list[str]:
+        """Registers the automation rule (shared/portal/robot.py) unless bizproc.robot.list names it; a reinstall
+        registers it again where an uninstall removed it. ERROR_ACTIVITY_ALREADY_INSTALLED (a race, or a list
+        that could not be read) is no failure (b24restdocs bizproc-robot-add.md, bizproc-robot-list.md)."""
+        api = self.identity.client(endpoint, auth)
+        try:
+            listed = api.result("bizproc.robot.list")
+        except OutsideServiceError as error:
+            log.warning("bizproc.robot.list failed (%s); registering the robot", error.code or error.message)
+            listed = []
+        codes = {str(row.get("CODE") if isinstance(row, dict) else row) for row in listed or []}
+        if robot.CODE in codes:
+            return []
+        try:
+            api.result("bizproc.robot.add", {**robot.DEFINITION, "HANDLER": handler})
+        except OutsideServiceError as error:
+            if error.code == "ERROR_ACTIVITY_ALREADY_INSTALLED":
+                return []
+            return [f"{robot.CODE}: {error.message}"]
+        return []
 
     @staticmethod
     def _bind_missing(api, kind: str, handler: str, wanted: dict[str, dict]) -> list[str]:

@@ -46,7 +46,35 @@ EVENT_FIELDS = {
     "remind": Param("array", items=REMIND),
     "attendees": Param("array", items=Param("integer")),
     "meeting": MEETING,
-    "crm_fields": Param("array", items=Param("string")),
+    "crm_fields": Param("array", items=Param("string")),  # prefixed ids: CO_, C_, L_, D_ (crm/data-types.md)
+}
+
+# The fields bizproc.robot.add takes besides CODE and bizproc.robot.update in FIELDS, as both pages list them.
+ROBOT_FIELDS = {
+    "HANDLER": Param("string"),
+    "AUTH_USER_ID": Param("integer"),
+    "USE_SUBSCRIPTION": Param("yn"),
+    "NAME": Param("object", open=True),
+    "DESCRIPTION": Param("object", open=True),
+    "PROPERTIES": Param("object", open=True),
+    "RETURN_PROPERTIES": Param("object", open=True),
+    "DOCUMENT_TYPE": Param("array", items=Param("string"), max_items=3),  # "three string-type elements"
+    "FILTER": Param("object", fields={"INCLUDE": Param("array"), "EXCLUDE": Param("array")}),
+    "USE_PLACEMENT": Param("yn"),
+    "PLACEMENT_HANDLER": Param("string"),
+}
+
+# The parameters crm.activity.todo.add and crm.activity.todo.update share, as both pages list them.
+TODO_FIELDS = {
+    "ownerTypeId": Param("integer", required=True),
+    "ownerId": Param("integer", required=True),
+    "deadline": Param("datetime", required=True),
+    "title": Param("string"),
+    "description": Param("string"),
+    "responsibleId": Param("integer"),
+    "parentActivityId": Param("integer"),
+    "pingOffsets": Param("array", items=Param("integer")),
+    "colorId": Param("string", values=tuple(str(n) for n in range(1, 8))),
 }
 
 METHODS = {method.name: method for method in (
@@ -121,11 +149,62 @@ METHODS = {method.name: method for method in (
     Method("im.dialog.messages.get", DOCS + "api-reference/chats/messages/im-dialog-messages-get.md", {
         **AUTH, "DIALOG_ID": Param("string", required=True), "LAST_ID": Param("integer"),
         "FIRST_ID": Param("integer"), "LIMIT": Param("integer")}),
+    # crm-item-get.md; entityTypeId: the object types of crm/data-types.md (lead 1, deal 2, contact 3, company 4).
+    Method("crm.item.get", DOCS + "api-reference/crm/universal/crm-item-get.md", {
+        **AUTH, "entityTypeId": Param("integer", required=True), "id": Param("integer", required=True),
+        "useOriginalUfNames": Param("yn")}),
+    # The todo pages: deadline a datetime ("2025-02-03T15:00:00"), colorId a string "values from 1 to 7".
+    Method("crm.activity.todo.add", DOCS + "api-reference/crm/timeline/activities/todo/crm-activity-todo-add.md", {
+        **AUTH, **TODO_FIELDS}),
+    Method("crm.activity.todo.update", DOCS + "api-reference/crm/timeline/activities/todo/crm-activity-todo-update.md", {
+        **AUTH, **TODO_FIELDS, "id": Param("integer", required=True)}),
+    # filter keys may carry the page's prefixes (%DESCRIPTION, @ID, !COMPLETED): open, typed where unprefixed.
+    Method("crm.activity.list", DOCS + "api-reference/crm/timeline/activities/activity-base/crm-activity-list.md", {
+        **AUTH, "select": Param("array", items=Param("string")),
+        "filter": Param("object", open=True, fields={
+            "ID": Param("integer"), "OWNER_TYPE_ID": Param("integer"), "OWNER_ID": Param("integer"),
+            "TYPE_ID": Param("integer"), "PROVIDER_ID": Param("string"), "PROVIDER_TYPE_ID": Param("string"),
+            "COMPLETED": Param("yn"), "RESPONSIBLE_ID": Param("integer"), "SUBJECT": Param("string"),
+            "DESCRIPTION": Param("string"), "BINDINGS": Param("array", items=Param("object", fields={
+                "OWNER_TYPE_ID": Param("integer"), "OWNER_ID": Param("integer")}))}),
+        "order": Param("object", open=True), "start": Param("integer", minimum=0)}),
+    # crm-activity-update.md, "Parameter fields": it stars OWNER_ID, OWNER_TYPE_ID, TYPE_ID, COMMUNICATIONS and
+    # RESPONSIBLE_ID, but its own example sends only RESPONSIBLE_ID and DESCRIPTION: RESPONSIBLE_ID is held
+    # required (starred and in the example), the others not. COMPLETED (char Y/N) is from crm-activity-fields.md.
+    Method("crm.activity.update", DOCS + "api-reference/crm/timeline/activities/activity-base/crm-activity-update.md", {
+        **AUTH, "id": Param("integer", required=True), "fields": Param("object", required=True, fields={
+            "OWNER_ID": Param("integer"), "OWNER_TYPE_ID": Param("integer"), "TYPE_ID": Param("integer"),
+            "ASSOCIATED_ENTITY_ID": Param("integer"), "COMMUNICATIONS": Param("array"),
+            "DEADLINE": Param("datetime"), "DESCRIPTION": Param("string"), "DESCRIPTION_TYPE": Param("integer"),
+            "DIRECTION": Param("integer"), "END_TIME": Param("datetime"), "FILES": Param("array"),
+            "LOCATION": Param("string"), "NOTIFY_TYPE": Param("integer"), "ORIGINATOR_ID": Param("string"),
+            "ORIGIN_ID": Param("string"), "ORIGIN_VERSION": Param("string"), "PRIORITY": Param("integer"),
+            "PROVIDER_DATA": Param("string"), "PROVIDER_GROUP_ID": Param("string"), "PROVIDER_ID": Param("string"),
+            "PROVIDER_TYPE_ID": Param("string"), "PROVIDER_PARAMS": Param("object", open=True),
+            "RESPONSIBLE_ID": Param("integer", required=True), "SETTINGS": Param("object", open=True),
+            "START_TIME": Param("datetime"), "STATUS": Param("integer"), "SUBJECT": Param("string"),
+            "WEBDAV_ELEMENTS": Param("array"), "IS_INCOMING_CHANNEL": Param("yn"), "COMPLETED": Param("yn")})}),
     Method("placement.bind", DOCS + "api-reference/widgets/placement-bind.md", {
         **AUTH, "PLACEMENT": Param("string", required=True), "HANDLER": Param("string", required=True),
         "TITLE": Param("string"), "DESCRIPTION": Param("string"), "GROUP_NAME": Param("string"),
         "LANG_ALL": Param("object", open=True), "OPTIONS": Param("object", open=True), "USER_ID": Param("integer")}),
     Method("placement.get", DOCS + "api-reference/widgets/placement-get.md", AUTH),  # no parameters
+    # bizproc-robot-add.md. NAME and DESCRIPTION are typed `string | object` (localized strings): the table
+    # holds one kind, the object the app sends. PROPERTIES and RETURN_PROPERTIES are keyed by the app's own
+    # property names ("Object PROPERTY" describes each value); USE_SUBSCRIPTION and USE_PLACEMENT are typed
+    # boolean with the values Y and N.
+    Method("bizproc.robot.add", DOCS + "api-reference/bizproc/bizproc-robot/bizproc-robot-add.md", {
+        **AUTH, "CODE": Param("string", required=True), **ROBOT_FIELDS,
+        "HANDLER": Param("string", required=True), "NAME": Param("object", required=True, open=True)}),
+    # bizproc-robot-update.md: "Pass at least one field to update in FIELDS".
+    Method("bizproc.robot.update", DOCS + "api-reference/bizproc/bizproc-robot/bizproc-robot-update.md", {
+        **AUTH, "CODE": Param("string", required=True), "FIELDS": Param("object", required=True, fields=ROBOT_FIELDS)}),
+    Method("bizproc.robot.list", DOCS + "api-reference/bizproc/bizproc-robot/bizproc-robot-list.md", AUTH),  # "No parameters."
+    Method("bizproc.robot.delete", DOCS + "api-reference/bizproc/bizproc-robot/bizproc-robot-delete.md", {
+        **AUTH, "CODE": Param("string", required=True)}),
+    Method("bizproc.event.send", DOCS + "api-reference/bizproc/bizproc-robot/bizproc-event-send.md", {
+        **AUTH, "EVENT_TOKEN": Param("string", required=True), "RETURN_VALUES": Param("object", open=True),
+        "LOG_MESSAGE": Param("string")}),
     # FILTER is typed `string` on both pages but described as an array of fields ("The array can contain
     # fields in any combination"); FIND "cannot be used with any other field" (user-search.md).
     Method("user.search", DOCS + "api-reference/user/user-search.md", {

@@ -67,7 +67,7 @@ def test_a_bound_placement_opens_with_its_options_and_an_unbound_one_is_409(clie
     """widgets/im/textarea.md, "What the Handler Receives": the launch's fields with PLACEMENT=IM_TEXTAREA and
     PLACEMENT_OPTIONS a JSON string {"dialogId", ...}; placement-bind.md binds it (admin, app context)."""
     assert client.post("/_sandbox/placement", json={"user_id": 2, "placement": "IM_TEXTAREA"}).status_code == 409
-    admin = token_for(client, 1, scope="calendar,im,user_basic,placement")
+    admin = token_for(client, 1, scope="bizproc,calendar,crm,im,placement,user")
     bound = call(client, "placement.bind", admin, PLACEMENT="IM_TEXTAREA", HANDLER="http://app.example/",
                  OPTIONS={"iconName": "fa-video-camera"})
     assert bound.json.get("result") is True, bound.json

@@ -559,7 +559,7 @@ def test_oauth_server_app_info_has_the_b24pysdk_shape(client: FlaskClient, clock
     info = response.json["result"]
     assert (info["client_id"], info["user_id"]) == ("local.sandbox.telemost", 3)
     assert set(info) == {"client_id", "scope", "expires", "user_id", "install"}
-    assert info["install"] == {"installed": True, "version": 1, "status": "L", "scope": "calendar,im,user_basic,placement",
+    assert info["install"] == {"installed": True, "version": 1, "status": "L", "scope": "bizproc,calendar,crm,im,placement,user",
                                "domain": "127.0.0.1:8082", "uri": "http://127.0.0.1:8082",
                                "client_endpoint": "http://127.0.0.1:8082/rest/",
                                "member_id": "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b", "member_type": "PORTAL"}
@@ -600,7 +600,7 @@ def test_launch_gives_what_the_portal_posts_with_a_fresh_usable_token(client: Fl
 def test_event_and_placement_binding_need_an_admin_app(client: FlaskClient) -> None:
     # placement.* needs the placement scope, which the sandbox app is no longer registered with (Market asks
     # for used scopes only): an app that binds widgets asks for it.
-    admin, anna = token_for(client, 1, scope="calendar,im,user_basic,placement"), token_for(client, 2)
+    admin, anna = token_for(client, 1, scope="bizproc,calendar,crm,im,placement,user"), token_for(client, 2)
     bind = {"event": "ONAPPUNINSTALL", "handler": "http://127.0.0.1:5000/bitrix/events"}
     assert call(client, "event.bind", admin, **bind).json["result"] is True
     # INVENTED: no source documents what a repeated bind answers (api-reference/events/event-bind.md lists

@@ -133,7 +133,7 @@ def test_install_delivers_onappinstall_with_bracket_fields_and_usable_tokens(app
     assert form == {
         "event": "ONAPPINSTALL", "data[VERSION]": "1", "data[ACTIVE]": "Y", "data[INSTALLED]": "Y",
         "data[LANGUAGE_ID]": "ru", "ts": str(NOW), "auth[expires]": str(NOW + 3600), "auth[expires_in]": "3600",
-        "auth[scope]": "calendar,im,user_basic,placement", "auth[domain]": "127.0.0.1:8082",
+        "auth[scope]": "bizproc,calendar,crm,im,placement,user", "auth[domain]": "127.0.0.1:8082",
         "auth[server_endpoint]": "http://127.0.0.1:8082/oauth-server-ru/rest/",
         "auth[client_endpoint]": "http://127.0.0.1:8082/rest/", "auth[member_id]": "5a0db0f5c3d54b3e8f2a1c0d9e8f7a6b",
         "auth[user_id]": "1", "auth[status]": "L", "auth[application_token]": "sandbox-application-token",

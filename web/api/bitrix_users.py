@@ -14,14 +14,16 @@ import json
 import logging
 from typing import Annotated
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, Field
 
 from shared.clients.errors import OutsideServiceError, TransientError
 from shared.limiter.allowances import SEARCH_MISSES, SEARCHES
 from shared.portal.access import REAUTH
+from shared.problems import Problem
 from shared.schemas import ErrorOut, StrictModel
 from web.api import parse_query
+from web.api.portal_answers import as_not_found, refusal
 from web.auth import login_required
 from web.errors import ApiError
 from web.limits import charge, quick_redis
@@ -112,3 +114,32 @@ def users():
     except Exception:
         log.info("users cache unavailable")
     return current_app.response_class(body, mimetype="application/json")
+
+
+def person_of(user_id: int) -> dict | None:
+    """One person as the portal shows them to the caller (user.get by ID, api-reference/user/user-get.md), or
+    None when there is no such active user. An employee card's placement names the user in PLACEMENT_OPTIONS,
+    which anyone can forge: the form proposes only someone the portal answers for."""
+    api = current_app.extensions["bitrix"].client(g.caller.portal, g.caller.user_id)
+    try:
+        rows = api.result("user.get", {"FILTER": {"ID": user_id}})
+    except OutsideServiceError as error:
+        raise refusal(error, "user_id", Problem("is not a user of the portal", "no_such_user")) from None
+    row = next((r for r in rows or [] if isinstance(r, dict) and str(r.get("ID")) == str(user_id)), None)
+    return _person(row) if row and row.get("ACTIVE") in (True, "Y", None) else None
+
+
+@bp.get("/users/<int:user_id>")
+@login_required
+@documented(
+    "One of the portal's people (for a meeting started from their employee card)",
+    responses={200: PortalUser, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+)
+def user(user_id: int):
+    try:
+        person = person_of(user_id) if 0 < user_id < 2**31 else None
+    except ApiError as error:
+        raise as_not_found(error, "No such user", "no_such_user") from None
+    if person is None:
+        raise ApiError(404, "No such user", reason="no_such_user")
+    return jsonify(person)

@@ -14,9 +14,9 @@ from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel
 
 from shared.clients.errors import OutsideServiceError
-from shared.portal.access import REAUTH
 from shared.problems import Problem
 from shared.schemas import DIALOG_ID, ErrorOut
+from web.api.portal_answers import as_not_found, refusal
 from web.auth import login_required
 from web.errors import ApiError
 from web.openapi import documented
@@ -50,15 +50,7 @@ def _members(rows: object, caller_id: int) -> list[dict]:
 
 
 def _refused(error: OutsideServiceError) -> ApiError:
-    if error.code == REAUTH:
-        return ApiError(401, error.message, code=REAUTH)
-    if error.transient:
-        return ApiError(503, "Bitrix24 did not answer; try again in a moment", reason="bitrix_unavailable")
-    return ApiError(
-        422,
-        "Some fields are not valid",
-        {"chat.dialog_id": Problem("is not a chat you are a member of", "not_a_chat_member")},
-    )
+    return refusal(error, "chat.dialog_id", Problem("is not a chat you are a member of", "not_a_chat_member"))
 
 
 def chat_of(dialog_id: str) -> dict:
@@ -102,6 +94,4 @@ def chat(dialog_id: str):
     try:
         return jsonify(chat_of(dialog_id))
     except ApiError as error:
-        if error.status == 422:
-            raise ApiError(404, "No such chat among yours", reason="no_such_chat") from None
-        raise
+        raise as_not_found(error, "No such chat among yours", "no_such_chat") from None

@@ -11,7 +11,7 @@ from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
 from shared.problems import Problem
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
 from web.api import conditional, db, parse_body, parse_query
-from web.api.chats import chat_of
+from web.api.places import places_for
 from web.auth import login_required
 from web.errors import ApiError
 from web.limits import charge
@@ -98,8 +98,7 @@ def create_conference():
         once=key,
         once_seconds=IDEMPOTENCY_WINDOW.total_seconds(),
     )
-    chat = chat_of(data.chat.dialog_id) if data.chat else None
-    conference, created = conferences.create(db(), g.caller, data, key, chat)
+    conference, created = conferences.create(db(), g.caller, data, key, places_for(data))
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
     return jsonify(to_dict(conference)), 202 if created else 200
@@ -166,10 +165,8 @@ def update_conference(conference_id: int):
         | _invited(data.invitees, data.invite_users)
     )
     charge({EDITS: 1, INVITATIONS: len(told)})
-    # The chat is asked again only when it changes: a member who left keeps their earlier post up to date.
-    same = before.chat and data.chat and before.chat["dialog_id"] == data.chat.dialog_id
-    chat = before.chat if same else chat_of(data.chat.dialog_id) if data.chat else None
-    return _accepted(lambda: conferences.edit(db(), g.caller, conference_id, data, chat))
+    places = places_for(data, before)
+    return _accepted(lambda: conferences.edit(db(), g.caller, conference_id, data, places))
 
 
 @bp.delete("/<id:conference_id>")

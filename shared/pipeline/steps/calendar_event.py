@@ -13,6 +13,7 @@ from shared.models import Conference
 from shared.pipeline.bitrix_text import bb_text, links, local_times
 from shared.pipeline.step import Answers, Apply, BitrixStep, Commands, Outcome, Outside
 from shared.pipeline.steps import room
+from shared.schemas import CRM_TYPES
 
 NAME = "calendar_event"
 
@@ -67,6 +68,12 @@ def _event_fields(conference: Conference) -> dict:
         "remind": [{"type": "min", "count": REMIND_MINUTES_BEFORE}],
         "accessibility": "busy",
     }
+    if conference.crm:
+        # calendar-event-add.md and -update.md: crm_fields, the CRM records the event is linked to, by their
+        # prefixed ids (crm/data-types.md). Unlinking by an empty list is not documented (and an empty list
+        # does not survive a batch's query string): a record taken off a meeting stays linked to its event.
+        _, prefix = CRM_TYPES[conference.crm["entity_type"]]
+        params["crm_fields"] = [f"{prefix}_{conference.crm['entity_id']}"]
     if conference.invitees:
         params.update(
             is_meeting="Y", attendees=[conference.owner_id, *conference.invitees], meeting=dict(MEETING_FLAGS)

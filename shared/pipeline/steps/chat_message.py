@@ -11,13 +11,11 @@ does and carries this room's join link is taken as posted: never two cards for o
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from shared.models import Conference
 from shared.pipeline.bitrix_text import bb_text, local_times
-from shared.pipeline.step import Answers, BitrixStep, Commands, Outcome, Outside, remember
+from shared.pipeline.step import Answers, BitrixStep, Commands, Outcome, Outside, digest, remember
 from shared.pipeline.steps import room
 
 NAME = "chat_message"
@@ -78,10 +76,6 @@ def cancelled_card(conference: Conference) -> dict:
     }
 
 
-def _digest(content: dict) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-
-
 def _target(conference: Conference, message: dict) -> dict:
     same = message["dialog_id"] == wanted_dialog(conference)
     return card(conference) if same else cancelled_card(conference)
@@ -125,7 +119,7 @@ class ChatMessageStep(BitrixStep):
         commands: Commands = {}
         for index, message in enumerate(posted):
             target = _target(conference, message)
-            if message.get("shows") != _digest(target):
+            if message.get("shows") != digest(target):
                 commands[f"update_{index}"] = (
                     "im.message.update",
                     {"MESSAGE_ID": message["message_id"], **target},
@@ -149,7 +143,7 @@ class ChatMessageStep(BitrixStep):
             if key in answers.errors or key not in answers.results:
                 continue
             if method == "im.message.update":
-                shows = _digest({k: v for k, v in params.items() if k != "MESSAGE_ID"})
+                shows = digest({k: v for k, v in params.items() if k != "MESSAGE_ID"})
                 mine = [m for m in messages if m["message_id"] == params["MESSAGE_ID"]]
                 if mine:
                     mine[0]["shows"] = shows
@@ -159,7 +153,7 @@ class ChatMessageStep(BitrixStep):
                     )
                     posting = None
             elif str(answers.results[key]).isdigit():
-                shows = _digest({k: v for k, v in params.items() if k != "DIALOG_ID"})
+                shows = digest({k: v for k, v in params.items() if k != "DIALOG_ID"})
                 messages.append(
                     {
                         "dialog_id": params["DIALOG_ID"],

@@ -8,11 +8,12 @@ from tests.unit.pipeline.fakes import conference
 
 def test_the_registry_lists_each_outside_effect_once_in_the_order_they_run():
     assert [step.name for step in registry.steps()] == ["create_room", "sync_cohosts", "calendar_event",
-                                                         "chat_message", "notify_invitees"]
+                                                         "chat_message", "crm_link", "notify_invitees", "robot_result"]
     assert registry.names_in_lane(Lane.TELEMOST) == ("create_room", "sync_cohosts")
-    assert registry.names_in_lane(Lane.BITRIX24) == ("calendar_event", "chat_message", "notify_invitees")
+    assert registry.names_in_lane(Lane.BITRIX24) == ("calendar_event", "chat_message", "crm_link", "notify_invitees",
+                                                   "robot_result")
     assert [s.name for s in registry.dependants("create_room")] == ["sync_cohosts", "calendar_event", "chat_message",
-                                                                    "notify_invitees"]
+                                                                    "crm_link", "notify_invitees", "robot_result"]
 
 
 def test_a_new_conference_has_pending_steps_where_it_wants_them_and_skipped_ones_elsewhere():
@@ -20,7 +21,8 @@ def test_a_new_conference_has_pending_steps_where_it_wants_them_and_skipped_ones
     rows = registry.initial_steps(made)
     assert {row.name: row.state for row in rows} == {"create_room": "pending", "sync_cohosts": "skipped",
                                                      "calendar_event": "pending", "chat_message": "skipped",
-                                                     "notify_invitees": "skipped"}
+                                                     "crm_link": "skipped", "notify_invitees": "skipped",
+                                                     "robot_result": "skipped"}
 
 
 def test_an_edit_reopens_what_is_wanted_keeps_a_running_step_and_joins_a_missing_one():
@@ -30,7 +32,8 @@ def test_an_edit_reopens_what_is_wanted_keeps_a_running_step_and_joins_a_missing
     registry.reopen(made)
     assert {row.name: row.state for row in made.steps} == {"create_room": "pending", "sync_cohosts": "running",
                                                            "calendar_event": "skipped",
-                                                           "chat_message": "skipped", "notify_invitees": "pending"}
+                                                           "chat_message": "skipped", "crm_link": "skipped",
+                                                           "notify_invitees": "pending", "robot_result": "skipped"}
 
 
 def test_a_cancel_reopens_every_step_that_is_not_running():

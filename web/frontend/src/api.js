@@ -154,7 +154,7 @@ export const api = {
 
 export const FINAL_STATUSES = ['ready', 'partially_failed', 'failed', 'cancelled']
 export const ALL_STATUSES = ['pending', 'provisioning', 'ready', 'partially_failed', 'failed', 'syncing', 'cancelling', 'cancelled']
-export const STEP_ORDER = ['create_room', 'sync_cohosts', 'calendar_event', 'chat_message', 'notify_invitees']
+export const STEP_ORDER = ['create_room', 'sync_cohosts', 'calendar_event', 'chat_message', 'crm_link', 'notify_invitees']
 
 export function isFinal(status) {
   return FINAL_STATUSES.includes(status)

@@ -36,6 +36,13 @@ export async function openChat(conference) {
   return openPath(`/online/?IM_DIALOG=${encodeURIComponent(dialogId)}`, null)
 }
 
+/** The CRM record the meeting is about, its card in the portal's slider (the path Bitrix24's own links use). */
+export function openCrm(conference) {
+  const crm = conference && conference.crm
+  if (!crm) return Promise.resolve(false)
+  return openPath(`/crm/${crm.entity_type}/details/${encodeURIComponent(crm.entity_id)}/`, null)
+}
+
 /** A ready-made invitation to paste into a chat or a letter: what, when, and the link. */
 export function invitationText(conference) {
   const broadcast = conference.type === 'broadcast'

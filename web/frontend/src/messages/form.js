@@ -2,6 +2,8 @@
 export const ru = {
   'form.newTitle': 'Новая встреча',
   'form.inChat': 'Встреча будет опубликована в чате «{title}»',
+  'form.inCrm': 'Встреча появится в ленте записи CRM «{title}»',
+  'form.meetingWith': 'Встреча: {name}',
   'form.editTitle': 'Изменить встречу',
   'form.type': 'Что создаём',
   'form.typeChangeLocked': 'Тип нельзя изменить после создания.',
@@ -103,6 +105,8 @@ export const ru = {
 export const en = {
   'form.newTitle': 'New meeting',
   'form.inChat': 'The meeting will be posted to the chat “{title}”',
+  'form.inCrm': 'The meeting will appear in the timeline of the CRM record “{title}”',
+  'form.meetingWith': 'Meeting: {name}',
   'form.editTitle': 'Edit meeting',
   'form.type': 'What to create',
   'form.typeChangeLocked': 'The type cannot change after creation.',
