@@ -301,6 +301,10 @@ class CrmOut(BaseModel):
     title: str | None
 
 
+class RobotOut(BaseModel):
+    code: str
+
+
 class OwnerOut(BaseModel):
     id: int
     name: str
@@ -330,6 +334,7 @@ class ConferenceOut(BaseModel):
     calendar_event_id: int | None
     chat: ChatOut | None
     crm: CrmOut | None
+    robot: RobotOut | None = Field(description="The automation rule that asked for it, or null")
     created_at: datetime
     updated_at: datetime
 

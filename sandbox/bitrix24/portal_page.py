@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request, send_from_directory
 
 from .portal import Portal
+from .portal_panels import entry, panels, placement_launch
 from .sandbox_routes import active_user, json_body, launch_request
 from .settings import origin_of
 from .users import User
@@ -41,13 +42,15 @@ def portal_page_blueprint(portal: Portal) -> Blueprint:
         users = [user for user in portal.users.all() if user.active]
         default = next((user for user in users if user.is_admin), users[0] if users else None)
         user = active_user(portal, request.args.get("user_id", default.id if default else None))
-        # ?lang=en opens the app as a user whose interface language is English (LANG in the launch).
-        launch = _launch_for(portal, user, request.args.get("lang", ""))
+        # ?lang=en opens the app as a user whose interface language is English (LANG in the launch);
+        # ?placement=&options= opens it in one of its bound placements (portal_panels.py).
+        launch = _launch_for(portal, user, request.args.get("lang", ""), placement_launch(portal, request.args))
         with portal.lock:
             deliveries = portal.deliveries.snapshot()[-SHOWN_DELIVERIES:][::-1]
         return render_template("portal.html", settings=portal.settings, users=users, user=user,
                                installed=portal.installed, launch=launch, deliveries=deliveries,
-                               config=_page_config(portal, user, users, launch))
+                               config=_page_config(portal, user, users, launch), lang=request.args.get("lang", ""),
+                               panels=panels(portal, user) if portal.installed else None, entry=entry)
 
     @bp.get("/_sandbox/<any(bx24.js, portal.js):name>")
     def script(name: str) -> Response:
@@ -63,8 +66,12 @@ def portal_page_blueprint(portal: Portal) -> Blueprint:
     return bp
 
 
-def _launch_for(portal: Portal, user: User, lang: str = "") -> dict[str, Any] | None:
-    body = {"lang": lang} if lang.isalpha() and len(lang) <= 5 else {}
+def _launch_for(portal: Portal, user: User, lang: str = "",
+                placement: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    body: dict[str, Any] = {"lang": lang} if lang.isalpha() and len(lang) <= 5 else {}
+    if portal.installed and placement:
+        handler, where = placement
+        return launch_request(portal, user, {**body, **where}, handler_url=handler)
     if portal.installed:
         return launch_request(portal, user, body)
     if user.is_admin:

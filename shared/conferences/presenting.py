@@ -39,6 +39,7 @@ def to_dict(conference: Conference) -> dict:
         "crm": {key: conference.crm.get(key) for key in ("entity_type", "entity_id", "title")}
         if conference.crm
         else None,
+        "robot": {"code": conference.robot.get("code")} if conference.robot else None,
         "created_at": conference.created_at.isoformat(),
         "updated_at": conference.updated_at.isoformat(),
     }

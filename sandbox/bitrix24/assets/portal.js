@@ -173,6 +173,53 @@
                                                      function (error) { showStatus("Uninstall failed: " + error.message); });
     });
   }
+  // The automation rule's runner (portal_panels.html): the portal runs the rule as a workflow would
+  // (POST /_sandbox/robot), and the result the app sends back with bizproc.event.send is shown when it comes.
+  var robotForm = document.getElementById("robot-form");
+  if (robotForm) {
+    robotForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var fields = robotForm.elements, status = document.getElementById("robot-status");
+      var properties = {name: fields.name.value};
+      if (fields.start_at.value.trim()) properties.start_at = fields.start_at.value.trim();
+      var invitees = fields.invitees.value.split(/[\s,]+/).filter(Boolean);
+      if (invitees.length) properties.invitees = invitees;
+      status.textContent = "Running…";
+      postJson("/_sandbox/robot", {code: robotForm.dataset.code, user_id: config.user.id, properties: properties,
+                                   document: fields.document.value || undefined}).then(function (ran) {
+        status.textContent = "The app answered " + ran.status + "; waiting for its result…";
+        waitForResult(ran.event_token, 60);
+      }, function (error) { status.textContent = "The rule failed: " + error.message; });
+    });
+  }
+
+  function waitForResult(token, triesLeft) {
+    window.fetch("/_sandbox/state").then(function (r) { return r.json(); }).then(function (state) {
+      var result = (state.robots.results || []).filter(function (r) { return r.event_token === token; })[0];
+      var status = document.getElementById("robot-status");
+      if (!result) {
+        if (triesLeft > 0) window.setTimeout(function () { waitForResult(token, triesLeft - 1); }, 500);
+        else status.textContent = "No result yet.";
+        return;
+      }
+      var values = result.return_values || {}, item = document.createElement("li");
+      item.className = "robot-result";
+      if (values.join_url) {
+        var link = document.createElement("a");
+        link.href = values.join_url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = values.join_url;
+        item.appendChild(link);
+      } else {
+        item.className += " robot-error";
+        item.textContent = values.error || "no link";
+      }
+      document.getElementById("robot-results").prepend(item);
+      status.textContent = "The workflow got its result.";
+    });
+  }
+
   if (window.location.origin !== config.portal_origin) document.getElementById("origin-warning").hidden = false;
   var launch = document.getElementById("launch-form");
   if (launch) launch.submit();  // the real launch: a form POST into the iframe

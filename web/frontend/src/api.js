@@ -147,6 +147,10 @@ export const api = {
   cancelConference: (id) => request('DELETE', `/conferences/${encodeURIComponent(id)}`),
   retryConference: (id) => request('POST', `/conferences/${encodeURIComponent(id)}/retry`),
   searchUsers: (q, page = 1) => request('GET', '/bitrix/users', { query: { q, page } }),
+  person: (userId) => request('GET', `/bitrix/users/${encodeURIComponent(userId)}`),
+  chat: (dialogId) => request('GET', `/bitrix/chats/${encodeURIComponent(dialogId)}`),
+  crmRecord: (entityType, entityId) =>
+    request('GET', `/bitrix/crm/${encodeURIComponent(entityType)}/${encodeURIComponent(entityId)}`),
   yandexAccount: () => request('GET', '/yandex/account'),
   disconnectYandex: () => request('DELETE', '/yandex/account'),
   yandexLoginUrl: () => `${session.basePath}/auth/yandex/login?token=${encodeURIComponent(session.token)}`,
@@ -154,7 +158,7 @@ export const api = {
 
 export const FINAL_STATUSES = ['ready', 'partially_failed', 'failed', 'cancelled']
 export const ALL_STATUSES = ['pending', 'provisioning', 'ready', 'partially_failed', 'failed', 'syncing', 'cancelling', 'cancelled']
-export const STEP_ORDER = ['create_room', 'sync_cohosts', 'calendar_event', 'chat_message', 'crm_link', 'notify_invitees']
+export const STEP_ORDER = ['create_room', 'sync_cohosts', 'calendar_event', 'chat_message', 'crm_link', 'notify_invitees', 'robot_result']
 
 export function isFinal(status) {
   return FINAL_STATUSES.includes(status)

@@ -1,7 +1,7 @@
 // Where the app was opened from (the launch's PLACEMENT and PLACEMENT_OPTIONS, web/launch.py): from a chat,
 // a CRM card or an employee card the form opens prefilled for a meeting there. The options are only a hint:
 // the server answers the chat, the record or the person only if the portal shows them to the user.
-import { request } from './api.js'
+import { api } from './api.js'
 import { instantToZoned } from './time.js'
 import { formatDateText } from './dateText.js'
 import { t } from './i18n.js'
@@ -42,7 +42,7 @@ function startingNow(zone) {
 const person = (p) => ({ id: p.id, name: p.name })
 
 async function chatDraft({ dialogId }, zone) {
-  const chat = await request('GET', `/api/bitrix/chats/${encodeURIComponent(dialogId)}`)
+  const chat = await api.chat(dialogId)
   return {
     name: chat.title || '',
     ...startingNow(zone),
@@ -52,7 +52,7 @@ async function chatDraft({ dialogId }, zone) {
 }
 
 async function crmDraft({ entityType, entityId }, zone, userId) {
-  const record = await request('GET', `/api/bitrix/crm/${entityType}/${entityId}`)
+  const record = await api.crmRecord(entityType, entityId)
   const responsible = record.responsible && record.responsible.id !== userId ? [person(record.responsible)] : []
   return {
     name: record.title || '',
@@ -63,7 +63,7 @@ async function crmDraft({ entityType, entityId }, zone, userId) {
 }
 
 async function profileDraft({ userId: employeeId }, zone, userId) {
-  const employee = await request('GET', `/api/bitrix/users/${employeeId}`)
+  const employee = await api.person(employeeId)
   return {
     name: t('form.meetingWith', { name: employee.name }),
     ...startingNow(zone),
