@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import BaseModel
+from werkzeug.routing import AnyConverter, IntegerConverter
 
 from shared.schemas import ErrorOut
 
@@ -37,7 +38,16 @@ def documented(
     return attach
 
 
-def _operation(spec: dict, view, schemas: dict[str, Any], path_params: list[str]) -> dict:
+def _path_schema(converter: Any) -> dict:
+    """What a path parameter's converter accepts: one of its words (any), a number (int, id), else text."""
+    if isinstance(converter, AnyConverter):
+        return {"type": "string", "enum": sorted(converter.items)}
+    if isinstance(converter, IntegerConverter):  # the row ids' converter too (web/__init__.py)
+        return {"type": "integer"}
+    return {"type": "string"}
+
+
+def _operation(spec: dict, view, schemas: dict[str, Any], path_params: dict[str, Any]) -> dict:
     def ref(model: type[BaseModel]) -> dict:
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
@@ -46,7 +56,8 @@ def _operation(spec: dict, view, schemas: dict[str, Any], path_params: list[str]
 
     operation: dict[str, Any] = {"summary": spec["summary"], "responses": {}}
     parameters = [
-        {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in path_params
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(converter)}
+        for name, converter in sorted(path_params.items())
     ]
     if spec["query"] is not None:
         for name, field in spec["query"].model_fields.items():
@@ -109,7 +120,9 @@ def build_document(app: Flask) -> dict:
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         assert rule.methods is not None  # Flask gives every rule its methods
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(spec, view, schemas, list(rule.arguments))
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                spec, view, schemas, dict(rule._converters)
+            )
     return {
         "openapi": "3.1.0",
         "info": {

@@ -368,7 +368,8 @@ def _values(robot: Robot, given: Any) -> dict[str, Any]:
 
 
 def run(portal: Portal, user: User, body: dict[str, Any]) -> dict[str, Any]:
-    """POSTs the robot's call to its HANDLER; answers {"event_token", "status", "body"} (or "error")."""
+    """POSTs the robot's call to its HANDLER; answers {"event_token", "status", "body"} (or "error") and
+    "delivered", the call's fields but its auth."""
     # Imported here: app_install and oauth_server import the portal, which imports this module.
     from .app_install import portal_auth
     from .oauth_server import token_response
@@ -420,7 +421,9 @@ def run(portal: Portal, user: User, body: dict[str, Any]) -> dict[str, Any]:
     outcome = deliver(portal, url, payload)
     with portal.lock:
         this_run.status = outcome["status"]
-    return {"event_token": token, **outcome}
+    # What was delivered, as CONTRACT §5 asks, without the tokens (auth[...] carries the user's pair).
+    delivered = {key: value for key, value in payload.items() if key != "auth"}
+    return {"event_token": token, **outcome, "delivered": delivered}
 
 
 def _event_token(workflow_id: str) -> str:

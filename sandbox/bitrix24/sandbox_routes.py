@@ -82,8 +82,9 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
 
     @bp.post("/_sandbox/robot")
     def robot() -> Any:
-        """{"event_token", "status", "body"} (what the handler answered; "error" when nothing did), never the
-        tokens; 404 for an unknown code, 409 when the app is not installed, 400 for bad input. "document" is
+        """{"event_token", "status", "body", "delivered"} (what the handler was sent and answered; "error" when
+        nothing answered), never the tokens; 404 for an unknown code, 409 when the app is not installed, 400 for
+        bad input. "document" is
         "deal:1" by default; "event_token", one sent before, stands for the portal sending the same call again."""
         body = json_body()
         user = active_user(portal, body.get("user_id"))

@@ -75,8 +75,8 @@ def test_a_step_added_to_the_registry_runs_end_to_end_with_no_other_change(stack
 
     assert done["status"] == "ready", done["steps"]
     assert {s["name"]: s["state"] for s in done["steps"]} == {
-        "create_room": "done", "sync_cohosts": "skipped", "calendar_event": "done", "chat_message": "skipped", "notify_invitees": "done",
-        ORGANISER_NOTE: "done"}
+        "create_room": "done", "sync_cohosts": "skipped", "calendar_event": "done", "chat_message": "skipped", "crm_link": "skipped",
+        "notify_invitees": "done", "robot_result": "skipped", ORGANISER_NOTE: "done"}
     assert notes_to(stack, 2) == [f"Your room for «Planning»: {done['join_url']}"]
     # One batch carried the event, its read-back, the invitation and the note: the step shared it.
     assert stack.bitrix_state()["requests"].get("batch", 0) - batches_before == 1

@@ -20,7 +20,9 @@ SEED = 20260601  # a fixed seed: every run sends the same requests
 # Every documented operation: when the app gains a route, it is added here (a test checks the list).
 OPERATIONS = [
     ("GET", "/api/bitrix/users"),
+    ("GET", "/api/bitrix/users/{user_id}"),
     ("GET", "/api/bitrix/chats/{dialog_id}"),
+    ("GET", "/api/bitrix/crm/{entity_type}/{entity_id}"),
     ("GET", "/api/conferences"),
     ("POST", "/api/conferences"),
     ("GET", "/api/conferences/{conference_id}"),

@@ -19,6 +19,7 @@ from shared.pipeline.steps import room
 NAME = "robot_result"
 LOG_MADE = "Telemost meeting created: {url}"
 ROOM_FAILED = "The Telemost room could not be created: {why}"
+CANCELLED = "The meeting was cancelled before its room was made"
 
 
 def _sent(conference: Conference) -> bool:
@@ -36,7 +37,7 @@ def return_values(conference: Conference) -> tuple[dict, str]:
         return values, LOG_MADE.format(url=conference.join_url)
     failed = next((s for s in conference.steps if s.name == room.NAME), None)
     why = (failed.error if failed is not None else None) or "unknown error"
-    error = ROOM_FAILED.format(why=why)
+    error = CANCELLED if conference.cancel_requested else ROOM_FAILED.format(why=why)
     return {"join_url": "", "watch_url": "", "conference_id": conference.id, "error": error}, error
 
 
