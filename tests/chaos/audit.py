@@ -11,6 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from shared.db import Database
 from shared.models import Conference, StepState
+from shared.pipeline.steps.chat_message import CARD_PREFIXES
+from shared.pipeline.steps.invitations import chat_members, wanted_invitees
 
 from .disruptions import Tally
 from .load import LoadRecord
@@ -41,6 +43,8 @@ def audit(load: LoadRecord, tally: Tally, database: Database, telemost: dict, bi
     _calendar(result, conferences, bitrix)
     _notifications(result, conferences, bitrix)
     _rooms(result, conferences, telemost, tally)
+    _chats(result, conferences, bitrix)
+    _timelines(result, conferences, bitrix)
     result.figures["QUERY_LIMIT_EXCEEDED answers"] = bitrix.get("rejected", {}).get("QUERY_LIMIT_EXCEEDED", 0)
     return result
 
@@ -117,9 +121,13 @@ def _notifications(result: Audit, conferences: list[Conference], bitrix: dict) -
     for conference in conferences:
         if conference.status != "ready" or not conference.invite_users:
             continue
-        for user_id in conference.invitees:
+        for user_id in wanted_invitees(conference):
             if (user_id, f"telemost|{conference.public_id}|{user_id}") not in visible:
                 result.problem(f"invitee {user_id} of conference {conference.id} has no notification of it")
+        for user_id in chat_members(conference) & set(conference.invitees):
+            if (user_id, f"telemost|{conference.public_id}|{user_id}") in visible:
+                result.problem(f"invitee {user_id} of conference {conference.id} was told in its chat and "
+                               f"notified as well")
 
 
 def _rooms(result: Audit, conferences: list[Conference], telemost: dict, tally: Tally) -> None:
@@ -140,6 +148,49 @@ def _rooms(result: Audit, conferences: list[Conference], telemost: dict, tally: 
         elif room and conference.status == "ready" and sorted(room["cohosts"]) != sorted(conference.cohosts):
             result.problem(f"room of conference {conference.id} has cohosts {room['cohosts']}, "
                            f"not {conference.cohosts}")
+
+
+def _by_link(conferences: list[Conference], entries: list[dict], text) -> dict[int, list[dict]]:
+    """The entries (chat messages, to-dos) that carry each conference's join link, by conference id."""
+    found: dict[int, list[dict]] = defaultdict(list)
+    for conference in conferences:
+        if conference.join_url:
+            found[conference.id] = [e for e in entries if conference.join_url in (text(e) or "")]
+    return found
+
+
+def _chats(result: Audit, conferences: list[Conference], bitrix: dict) -> None:
+    messages = [m for chat in bitrix["chats"] for m in chat["messages"]]
+    posted = _by_link(conferences, messages, lambda m: m["text"])
+    asked = [c for c in conferences if c.chat]
+    result.figures.update({"conferences posted to a chat": len(asked),
+                           "chat cards posted twice": sum(len(m) - 1 for m in posted.values() if len(m) > 1)})
+    for conference in asked:
+        cards = posted.get(conference.id, [])
+        if len(cards) > 1:
+            result.problem(f"conference {conference.id} has {len(cards)} cards in its chat")
+        elif conference.status == "ready" and not (cards and cards[0]["text"].startswith(CARD_PREFIXES)
+                                                    and conference.name in cards[0]["text"]):
+            result.problem(f"chat card of conference {conference.id} is {cards}, not its card as named now")
+        elif conference.status == "cancelled" and cards and "is cancelled" not in cards[0]["text"]:
+            result.problem(f"cancelled conference {conference.id} still shows a Join card in its chat")
+
+
+def _timelines(result: Audit, conferences: list[Conference], bitrix: dict) -> None:
+    todos = [t for record in bitrix["crm"] for t in record["timeline"]]
+    linked = _by_link(conferences, todos, lambda t: t["description"])
+    asked = [c for c in conferences if c.crm]
+    result.figures.update({"conferences about a CRM record": len(asked),
+                           "timeline to-dos added twice": sum(len(t) - 1 for t in linked.values() if len(t) > 1)})
+    for conference in asked:
+        made = linked.get(conference.id, [])
+        if len(made) > 1:
+            result.problem(f"conference {conference.id} has {len(made)} to-dos in its record's timeline")
+        elif conference.status == "ready" and not (made and not made[0]["completed"]
+                                                    and conference.name in made[0]["title"]):
+            result.problem(f"timeline to-do of conference {conference.id} is {made}, not an open one as named now")
+        elif conference.status == "cancelled" and made and not made[0]["completed"]:
+            result.problem(f"cancelled conference {conference.id} left an open to-do {made[0]['id']}")
 
 
 def table(figures: dict[str, object]) -> str:

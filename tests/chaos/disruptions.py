@@ -69,6 +69,9 @@ class Disruptions:
         busy = [(c + at * cycle, lambda hold=hold * cycle: self._busy_sqlite(hold))
                 for c in cycles for at, hold in ((0.4, 0.15), (0.8, 0.1))]
         faults = [(t, lambda n=n: self._fault_phase(n)) for n, t in enumerate(_every(FAULT_PHASE_SECONDS, self.duration))]
+        # The last phase lasts as long as the others, not on until the last person has given up: a person
+        # retrying a meeting for a chat for two minutes against a portal whose every batch times out is lost.
+        faults.append((len(faults) * FAULT_PHASE_SECONDS, self.stack.clear_faults))
         started = time.monotonic()
         for timeline in (kills, redis, busy if self.sqlite_path else [], faults):
             thread = threading.Thread(target=self._follow, args=(started, timeline), daemon=True)

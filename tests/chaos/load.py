@@ -51,6 +51,13 @@ def meeting(number: int, rng: random.Random) -> dict:
             "create_calendar_event": rng.random() < 0.9}
     if number % 10 == 0:
         body.update(type="broadcast", live_stream={"title": f"Town hall {number}", "description": "Streamed"})
+    # Some are posted to a chat the user (2) is a member of, some are about a deal they are responsible
+    # for (the sandbox portal's seeds): the portal is asked with the user's rights while it fails, and each
+    # must end in one card in the chat, one to-do in the deal's timeline.
+    if number % 5 == 2:
+        body["chat"] = {"dialog_id": "chat1"}
+    if number % 7 == 3:
+        body["crm"] = {"entity_type": "deal", "entity_id": 1}
     return body
 
 
