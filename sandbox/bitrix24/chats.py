@@ -195,10 +195,22 @@ def message_update(portal: "Portal", caller: Caller, params: dict[str, Any]) -> 
 
 def dialog_messages_get(portal: "Portal", caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     dialog_id, chat, _ = _dialog(portal, caller, params)
-    limit = max(1, min(int(get_ci(params, "LIMIT") or 20), 50))
+    limit = max(1, min(_whole(params, "LIMIT") or 20, 50))
+    last_id, first_id = _whole(params, "LAST_ID"), _whole(params, "FIRST_ID")
     newest_first = sorted((m for m in portal.chats.messages if m.dialog_id == dialog_id), key=lambda m: -m.id)
+    if last_id:  # "messages with an identifier smaller than the specified one"
+        chosen = [m for m in newest_first if m.id < last_id][:limit]
+    elif first_id:  # "up to LIMIT messages with an identifier larger than the specified one"
+        chosen = [m for m in reversed(newest_first) if m.id > first_id][:limit][::-1]
+    else:
+        chosen = newest_first[:limit]
     chat_id = chat.id if chat else 0
-    return {"chat_id": chat_id, "messages": [m.as_rest(chat_id) for m in newest_first[:limit]], "users": [], "files": []}
+    return {"chat_id": chat_id, "messages": [m.as_rest(chat_id) for m in chosen], "users": [], "files": []}
+
+
+def _whole(params: dict[str, Any], name: str) -> int:
+    raw = str(get_ci(params, name) or "0").strip()
+    return int(raw) if raw.isdigit() else 0
 
 
 METHODS = {

@@ -63,6 +63,28 @@ def test_messages_are_read_newest_first_with_their_params_and_arrive_through_a_b
     assert read["messages"][0]["params"]["KEYBOARD"]["BUTTONS"][0]["LINK"] == JOIN["BUTTONS"][0]["LINK"]
 
 
+def test_history_pages_backwards_with_last_id_and_forwards_with_first_id(client) -> None:
+    """im-dialog-messages-get.md: LAST_ID "will return messages with an identifier smaller than the specified
+    one" ("pass to LAST_ID the minimum id from the received messages"), FIRST_ID those larger, LIMIT at most 50."""
+    anna = token_for(client, 2)
+    for first in (0, 30):  # in batches: sixty calls in a row would meet the portal's rate limit
+        posts = {f"m{n}": "im.message.add?" + php_query({"DIALOG_ID": "chat1", "MESSAGE": f"m{n}"})
+                 for n in range(first, first + 30)}
+        call(client, "batch", anna, halt=1, cmd=posts)
+
+    def texts(**params):
+        read = call(client, "im.dialog.messages.get", anna, DIALOG_ID="chat1", **params).json["result"]
+        return [m["text"] for m in read["messages"]], [m["id"] for m in read["messages"]]
+
+    newest, ids = texts(LIMIT=100)
+    assert len(newest) == 50 and newest[0] == "m59" and newest[-1] == "m10"  # LIMIT capped at 50
+    older, older_ids = texts(LIMIT=50, LAST_ID=min(ids))
+    assert older == [f"m{n}" for n in range(9, -1, -1)]
+    assert texts(LAST_ID=min(older_ids))[0] == []  # before the first message: nothing
+    after, _ = texts(LIMIT=3, FIRST_ID=min(ids))
+    assert after == ["m13", "m12", "m11"]  # the three next after m10, newest first like every answer
+
+
 def test_a_bound_placement_opens_with_its_options_and_an_unbound_one_is_409(client) -> None:
     """widgets/im/textarea.md, "What the Handler Receives": the launch's fields with PLACEMENT=IM_TEXTAREA and
     PLACEMENT_OPTIONS a JSON string {"dialogId", ...}; placement-bind.md binds it (admin, app context)."""

@@ -5,12 +5,15 @@ The message is im.message.add with ATTACH (a card: b24restdocs api-reference/cha
 and KEYBOARD (LINK buttons: chats/messages/keyboards.md); it is changed with im.message.update, where
 KEYBOARD "N" removes the buttons (chats/messages/im-message-update.md). A message has no idempotency key,
 so before a batch that posts one the chat is noted ("chat_posting"); after a lost answer the chat's
-newest messages are read (chats/messages/im-dialog-messages-get.md) and the one that begins as the card
-does and carries this room's join link is taken as posted: never two cards for one meeting in one chat.
+history is read back from the newest (chats/messages/im-dialog-messages-get.md: LAST_ID pages backwards) and
+the message that begins as the card does and carries this room's join link is taken as posted: never two
+cards for one meeting in one chat, even in a busy chat where the lost post is no longer among the newest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.models import Conference
@@ -19,7 +22,10 @@ from shared.pipeline.step import Answers, BitrixStep, Commands, Outcome, Outside
 from shared.pipeline.steps import room
 
 NAME = "chat_message"
-MESSAGES_READ = 50  # how far back a lost post is looked for: the chat's newest messages
+PAGE = 50  # im-dialog-messages-get.md: LIMIT is at most 50
+PAGES_READ = 20  # how far back a lost post is looked for, at most: 1000 messages
+# A card cannot be older than its conference; the margin covers the portal's clock running ahead of ours.
+CLOCK_MARGIN = timedelta(minutes=10)
 COLOR = "primary"
 CARD_PREFIXES = ("Meeting in Yandex Telemost:", "Broadcast in Yandex Telemost:")
 
@@ -81,6 +87,40 @@ def _target(conference: Conference, message: dict) -> dict:
     return card(conference) if same else cancelled_card(conference)
 
 
+def _page(outside: Outside, dialog: str, before: int | None) -> list[dict]:
+    """One page of the chat's history, newest first: the latest messages, or those older than `before`."""
+    params: dict[str, Any] = {"DIALOG_ID": dialog, "LIMIT": PAGE} | ({"LAST_ID": before} if before else {})
+    answer = outside.bitrix.result("im.dialog.messages.get", params)
+    messages = answer.get("messages") if isinstance(answer, dict) else None
+    return [m for m in messages or [] if isinstance(m, dict) and str(m.get("id", "")).isdigit()]
+
+
+def _older_than(message: dict, moment: datetime | None) -> bool:
+    """Whether the message was written before `moment`; a date that cannot be read is taken as not older."""
+    try:  # the portal writes ISO 8601 with its offset ("2024-05-06T10:00:00+03:00")
+        written = datetime.fromisoformat(str(message.get("date")))
+    except ValueError:
+        return False
+    if moment is None or written.tzinfo is None:
+        return False
+    return written < (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) - CLOCK_MARGIN
+
+
+def _history(outside: Outside, dialog: str, conference: Conference) -> Iterator[dict]:
+    """The chat's messages from the newest back to the conference's creation (PAGES_READ pages at most):
+    "pass to LAST_ID the minimum id from the received messages" (im-dialog-messages-get.md)."""
+    before: int | None = None
+    for _ in range(PAGES_READ):
+        page = _page(outside, dialog, before)
+        yield from page
+        oldest = min(page, key=lambda m: int(m["id"]), default=None)
+        if oldest is None or (before and int(oldest["id"]) >= before):
+            return  # the start of the chat, or a portal that ignores LAST_ID: nothing older to read
+        if _older_than(oldest, conference.created_at):
+            return
+        before = int(oldest["id"])
+
+
 class ChatMessageStep(BitrixStep):
     name = NAME
     waits_for = room.NAME  # the card carries the room's link
@@ -89,7 +129,7 @@ class ChatMessageStep(BitrixStep):
         return bool(conference.chat) or bool(_posted(conference))
 
     def recover(self, outside: Outside, conference: Conference) -> dict | None:
-        """The post a batch with a lost answer made, found among the chat's newest by its first line and link."""
+        """The post a batch with a lost answer made, found in the chat's history by its first line and link."""
         dialog = (conference.applied or {}).get("chat_posting")
         if (
             not dialog
@@ -97,20 +137,12 @@ class ChatMessageStep(BitrixStep):
             or not conference.join_url
         ):
             return None
-        answer = outside.bitrix.result(
-            "im.dialog.messages.get", {"DIALOG_ID": dialog, "LIMIT": MESSAGES_READ}
-        )
-        messages = answer.get("messages") if isinstance(answer, dict) else None
-        for message in messages if isinstance(messages, list) else []:
+        for message in _history(outside, dialog, conference):
             # The card's own first line and this room's link. Not the author: through a webhook the post is
             # the webhook user's, not the organiser's. A person pasting the card's text would at worst be
             # taken for it, and the update of a message of theirs is refused: the step fails, never posts twice.
-            text = str(message.get("text") or "") if isinstance(message, dict) else ""
-            if (
-                text.startswith(CARD_PREFIXES)
-                and conference.join_url in text
-                and str(message.get("id", "")).isdigit()
-            ):
+            text = str(message.get("text") or "")
+            if text.startswith(CARD_PREFIXES) and conference.join_url in text:
                 return {"dialog_id": dialog, "message_id": int(message["id"]), "shows": None}
         return None
 

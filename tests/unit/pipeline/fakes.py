@@ -42,7 +42,7 @@ class FakeTelemost:
 
 class FakeBitrix:
     def __init__(self, answers: dict[str, Any] | None = None):
-        self.answers = answers or {}  # method -> what `result` answers
+        self.answers = answers or {}  # method -> what `result` answers, or a function of the params that does
         self.calls: list[tuple[str, Any]] = []
         self.batches: list[dict] = []
         self.batch_answer: BatchResult | Exception | None = None
@@ -52,7 +52,7 @@ class FakeBitrix:
         answer = self.answers.get(method)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return answer(params) if callable(answer) else answer
 
     def batch(self, commands: dict, halt: bool = False) -> BatchResult:
         self.batches.append(dict(commands))

@@ -5,6 +5,8 @@ attachments.md (ID, COLOR_TOKEN, BLOCKS) and im-message-update.md (KEYBOARD "N" 
 the real portal's emulator meets them in tests/integration/test_chat_meetings.py."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from shared.clients.errors import TransientError
 from shared.pipeline.step import Answers
 from shared.pipeline.steps import chat_message, invitations
@@ -75,6 +77,44 @@ def test_a_post_whose_answer_was_lost_is_noted_first_then_found_and_never_made_t
     commands = run(made, found=found)
     assert list(commands) == ["update_0"]  # brought up to date, not posted again
     assert made.applied["chat_messages"][0]["message_id"] == 100 and made.applied["chat_posting"] is None
+
+
+def busy_chat(made, card_id: int, total: int, since: datetime):
+    """A chat of `total` messages one a second from `since`, the card at `card_id`; answers im.dialog.messages.get
+    as im-dialog-messages-get.md says: the newest LIMIT, or those below LAST_ID."""
+    def text(number: int) -> str:
+        return f"Meeting in Yandex Telemost: Planning\n{made.join_url}" if number == card_id else f"message {number}"
+
+    history = [{"id": n, "date": (since + timedelta(seconds=n)).isoformat(), "text": text(n)} for n in range(1, total + 1)]
+
+    def answer(params):
+        below = [m for m in reversed(history) if m["id"] < int(params.get("LAST_ID") or total + 1)]
+        return {"messages": below[: params["LIMIT"]]}
+    return answer
+
+
+def test_a_lost_post_buried_under_newer_messages_is_found_by_reading_back_page_by_page():
+    made = conference(chat=CHAT, created_at=datetime(2031, 5, 1, 9, 0, tzinfo=timezone.utc))
+    made.applied = {**made.applied, "chat_posting": "chat1"}
+    portal = FakeBitrix({"im.dialog.messages.get": busy_chat(made, card_id=30, total=400, since=made.created_at)})
+    found = STEP.recover(outside(bitrix=portal, conference_=made), made)
+    assert found == {"dialog_id": "chat1", "message_id": 30, "shows": None}
+    pages = [params.get("LAST_ID") for _, params in portal.calls]
+    assert pages == [None, 351, 301, 251, 201, 151, 101, 51] and all(p["LIMIT"] == 50 for _, p in portal.calls)
+
+
+def test_reading_back_stops_at_messages_older_than_the_conference_or_at_the_start_of_the_chat():
+    created = datetime(2031, 5, 1, 9, 0, tzinfo=timezone.utc)
+    made = conference(chat=CHAT, created_at=created)
+    made.applied = {**made.applied, "chat_posting": "chat1"}
+    # 400 messages a second apart, the first written an hour before the conference: no card among them.
+    portal = FakeBitrix({"im.dialog.messages.get": busy_chat(made, 0, 400, created - timedelta(hours=1))})
+    assert STEP.recover(outside(bitrix=portal, conference_=made), made) is None
+    assert len(portal.calls) == 1  # the newest page already ends before the conference (and its clock margin)
+    made.created_at = None  # no date to stop at: read to the start of the chat, then stop
+    portal = FakeBitrix({"im.dialog.messages.get": busy_chat(made, 0, 120, created)})
+    assert STEP.recover(outside(bitrix=portal, conference_=made), made) is None
+    assert [params.get("LAST_ID") for _, params in portal.calls] == [None, 71, 21, 1]
 
 
 def test_chat_members_who_are_invitees_are_told_in_the_chat_not_notified_again():
