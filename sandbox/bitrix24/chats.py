@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import RestError
 from .methods import Caller, method
-from .params import get_ci, is_yes
+from .params import as_int, get_ci, is_yes
 
 if TYPE_CHECKING:
     from .portal import Portal
@@ -195,8 +195,12 @@ def message_update(portal: "Portal", caller: Caller, params: dict[str, Any]) -> 
 
 def dialog_messages_get(portal: "Portal", caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     dialog_id, chat, _ = _dialog(portal, caller, params)
-    limit = max(1, min(_whole(params, "LIMIT") or 20, 50))
-    last_id, first_id = _whole(params, "LAST_ID"), _whole(params, "FIRST_ID")
+    # b24restdocs api-reference/chats/messages/im-dialog-messages-get.md: LIMIT "Default 20. The maximum value
+    # is 50"; LAST_ID "messages with an identifier smaller", FIRST_ID "larger". UNVERIFIED: the page does not
+    # say the order of a FIRST_ID page (newest first here, as without it), which wins when both are given
+    # (LAST_ID), nor what a non-number does (ignored). The app only pages backwards with LAST_ID.
+    limit = max(1, min(as_int(get_ci(params, "LIMIT")) or 20, 50))
+    last_id, first_id = as_int(get_ci(params, "LAST_ID")), as_int(get_ci(params, "FIRST_ID"))
     newest_first = sorted((m for m in portal.chats.messages if m.dialog_id == dialog_id), key=lambda m: -m.id)
     if last_id:  # "messages with an identifier smaller than the specified one"
         chosen = [m for m in newest_first if m.id < last_id][:limit]
@@ -206,11 +210,6 @@ def dialog_messages_get(portal: "Portal", caller: Caller, params: dict[str, Any]
         chosen = newest_first[:limit]
     chat_id = chat.id if chat else 0
     return {"chat_id": chat_id, "messages": [m.as_rest(chat_id) for m in chosen], "users": [], "files": []}
-
-
-def _whole(params: dict[str, Any], name: str) -> int:
-    raw = str(get_ci(params, name) or "0").strip()
-    return int(raw) if raw.isdigit() else 0
 
 
 METHODS = {

@@ -9,7 +9,7 @@ POST /_sandbox/users {"name", "last_name", "email", "position", ...}   one more 
 POST /_sandbox/rename {"domain"}      the portal moves to a new host[:port]; the old one answers REST with 302
 POST /_sandbox/delete_portal          the portal is deleted: REST answers 500 PORTAL_DELETED
 POST /_sandbox/robot {"code", "user_id", "properties", "document"?, "event_token"?}   the portal runs the app's
-                                     robot as a workflow would: POSTs to its HANDLER (sandbox/bitrix24/robots.py)
+                                     robot as a workflow would: POSTs to its HANDLER (sandbox/bitrix24/robot_runs.py)
 GET /healthz
 The app's install/uninstall and events are in install_routes.py; the portal page and BX24 shim in portal_page.py.
 """
@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from . import robots
+from . import robot_runs
 from .calendar_dates import DateValueError, zone
 from .portal import Portal
 from .users import User
@@ -89,8 +89,8 @@ def sandbox_blueprint(portal: Portal) -> Blueprint:
         body = json_body()
         user = active_user(portal, body.get("user_id"))
         try:
-            return jsonify(robots.run(portal, user, body))
-        except robots.UnknownRobot as exc:
+            return jsonify(robot_runs.run(portal, user, body))
+        except robot_runs.UnknownRobot as exc:
             return json_error(404, str(exc))
         except PermissionError as exc:
             return json_error(409, str(exc))

@@ -1,4 +1,4 @@
-"""The emulated automation rules (sandbox/bitrix24/robots.py), held to b24restdocs api-reference/bizproc/bizproc-robot/.
+"""The emulated automation rules (sandbox/bitrix24/robots.py and robot_runs.py), held to b24restdocs api-reference/bizproc/bizproc-robot/.
 
 Robot calls go to a real local HTTP server (http.server in a thread), as the portal's queue server POSTs them.
 """

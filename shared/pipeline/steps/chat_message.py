@@ -13,7 +13,7 @@ cards for one meeting in one chat, even in a busy chat where the lost post is no
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.models import Conference
@@ -101,9 +101,8 @@ def _older_than(message: dict, moment: datetime | None) -> bool:
         written = datetime.fromisoformat(str(message.get("date")))
     except ValueError:
         return False
-    if moment is None or written.tzinfo is None:
-        return False
-    return written < (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) - CLOCK_MARGIN
+    # created_at is aware UTC (models.UTCDateTime); a date without an offset cannot be compared with it
+    return moment is not None and written.tzinfo is not None and written < moment - CLOCK_MARGIN
 
 
 def _history(outside: Outside, dialog: str, conference: Conference) -> Iterator[dict]:
