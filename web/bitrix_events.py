@@ -61,6 +61,13 @@ def _store(member_id: str, subject: str, event: str, ts: int, auth: dict) -> Non
         log.warning("%s stored, its server_endpoint not kept: %s", event, exc)
 
 
+def _data_deletion_asked(data: object) -> bool:
+    """Whether the administrator ticked "delete application data": data[CLEAN], 1 or 0 ("Values: `1` or `0`",
+    b24restdocs api-reference/common/events/on-app-uninstall.md), a form field, so "1" or "0". Anything else
+    reads as 0: data is never deleted on a doubt."""
+    return isinstance(data, dict) and str(data.get("CLEAN", "")) == "1"
+
+
 def _ours(member_id: str, event_id: int) -> bool:
     """Whether a calendar event is one the app made: others are no hint about anything of ours, and storing
     them would let anyone with the (public) application token fill the table."""
@@ -84,7 +91,13 @@ def portal_events():
             _install(auth, ts)
         elif event == "ONAPPUNINSTALL":
             portals.hear_uninstall(member_id, application_token, ts)
-            _store(member_id, inbound_events.UNINSTALL, event, ts, auth)
+            _store(
+                member_id,
+                inbound_events.uninstall_subject(_data_deletion_asked(body.get("data"))),
+                event,
+                ts,
+                auth,
+            )
             checking = True
         elif event in CALENDAR_EVENTS:
             portals.verify_event(member_id, application_token)

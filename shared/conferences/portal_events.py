@@ -27,10 +27,9 @@ from shared.conferences import calendar_sync
 from shared.db import Database
 from shared.models import InboundEvent, utcnow
 from shared.portal.access import BitrixAccess
-from shared.portal.uninstall import confirm_uninstall
+from shared.portal.uninstall import CLEAN_UNINSTALL, UNINSTALL, confirm_uninstall
 
 log = logging.getLogger(__name__)
-UNINSTALL = "uninstall"
 CALENDAR_PREFIX = "calendar:"
 # A row taken this long ago without an end belongs to a worker that died (or a task that gave up): it is
 # sent again. Processing an event reads one calendar event per linked conference (one, as a rule); a read
@@ -44,6 +43,11 @@ MAX_WAITING_PER_PORTAL = 1000
 # A subject the portal keeps failing to answer about for this many tries is dropped, with a warning: the
 # reconciliation of calendar events (calendar_sync.reconcile) still catches what it would have shown.
 MAX_ATTEMPTS = 20
+
+
+def uninstall_subject(clean: bool) -> str:
+    """An uninstall with "delete application data" ticked is its own subject: it never joins a plain one."""
+    return CLEAN_UNINSTALL if clean else UNINSTALL
 
 
 def calendar_subject(event_id: int) -> str:
@@ -204,8 +208,8 @@ def due_ids(db: Database, resend_after_seconds: float, limit: int = 500) -> list
 def process(access: BitrixAccess, taken: Taken) -> list[int]:
     """Checks the row's subject with the portal and follows what it says; answers the conferences that
     changed (their steps run again). A transient failure raises: the row is released and tried again."""
-    if taken.subject == UNINSTALL:
-        confirm_uninstall(access, taken.portal, taken.ts)
+    if taken.subject in (UNINSTALL, CLEAN_UNINSTALL):
+        confirm_uninstall(access, taken.portal, taken.ts, clean=taken.subject == CLEAN_UNINSTALL)
         return []
     event_id = calendar_event_id(taken.subject)
     changed = []
