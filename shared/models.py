@@ -98,6 +98,9 @@ class Conference(Base):
     portal: Mapped[str] = mapped_column(String(255))
     owner_id: Mapped[int] = mapped_column(Integer)
     owner_name: Mapped[str] = mapped_column(String(255))
+    # The owner's address as the portal gave it when the meeting was made: with the organisation's service
+    # application, the Yandex 360 account whose own token makes the room (yandex/accounts.py).
+    owner_email: Mapped[str | None] = mapped_column(String(255))
     type: Mapped[ConferenceType] = mapped_column(stored_as_text(ConferenceType, 16))
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
@@ -130,6 +133,16 @@ class Conference(Base):
     # Whose Yandex token made the room, the only one that may change it (Telemost: changes are made on
     # behalf of the organiser): yandex.room_organiser says how it is written. NULL: not known.
     room_organiser: Mapped[str | None] = mapped_column(String(255))
+    # How it repeats: {"freq", "interval", "byday", "count", "until"} (schemas.RecurrenceIn), or NULL for once.
+    # One room serves the whole series: a Telemost link is permanent.
+    recurrence: Mapped[dict | None] = mapped_column(JSON)
+    # Telemost's meeting notes (is_auto_summarization_enabled), from the portal's default when not asked.
+    auto_summary: Mapped[bool] = mapped_column(default=False)
+    # How long before it starts invitees are reminded (0: not at all); from the portal's default.
+    reminder_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # When the next reminder is due (the next occurrence's start less reminder_minutes), or NULL: none is.
+    # Kept beside the conference so beat's query is one indexed range however each one is planned.
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     # Every edit or cancel raises the version of the desired state above; a step that finishes work
     # for an older version runs again, so two quick edits end in the last one, never in a mix.
@@ -138,6 +151,7 @@ class Conference(Base):
     # What the outside world was last brought to (room settings, cohosts, who was told what), so
     # that an edit sends only the difference.
     applied: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The start last reminded of (the latest occurrence's, for a series): never reminded of twice.
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the beat job last read the calendar event back (conferences.calendar_sync.reconcile): it reads the
     # longest unread first, so every linked event is read in turn however many there are.
@@ -223,7 +237,8 @@ class BitrixCredential(Base):
 
 
 class YandexAccount(Base):
-    """A user's own Yandex account, connected so that their rooms are created in their name."""
+    """A user's own Yandex account, connected so that their rooms are created in their name; user_id 0 is the
+    portal's Yandex 360 organisation, connected by its administrator (yandex.accounts.ORGANISATION)."""
 
     __tablename__ = "yandex_accounts"
     __table_args__ = (UniqueConstraint("portal", "user_id", name="uq_yandex_accounts_portal_user"),)
@@ -290,3 +305,39 @@ class BitrixRestCall(Base):
     milliseconds: Mapped[int] = mapped_column(Integer)
     request: Mapped[str] = mapped_column(Text)
     response: Mapped[str] = mapped_column(Text)
+
+
+class PortalSettings(Base):
+    """What a portal's administrator decided (GET/PUT /api/settings); a portal without a row has the defaults
+    of portal.settings.DEFAULTS."""
+
+    __tablename__ = "portal_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal: Mapped[str] = mapped_column(String(64), unique=True)  # member_id
+    waiting_room_level: Mapped[str] = mapped_column(String(16))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    reminder_minutes: Mapped[int] = mapped_column(Integer)
+    auto_summary: Mapped[bool] = mapped_column(default=False)
+    broadcasts: Mapped[str] = mapped_column(String(16))  # everyone | admins
+    # The organisation's Yandex 360 service application: each employee's own token by token exchange.
+    service_app_client_id: Mapped[str | None] = mapped_column(String(255))
+    service_app_secret: Mapped[str | None] = mapped_column(Text)  # sealed
+    updated_by_id: Mapped[int | None] = mapped_column(Integer)
+    updated_by_name: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SettingsChange(Base):
+    """Who changed which setting of a portal, when, from what to what (the settings page's audit)."""
+
+    __tablename__ = "settings_changes"
+    __table_args__ = (Index("ix_settings_changes_portal_at", "portal", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portal: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(Integer)
+    user_name: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # {"<setting>": {"from": old, "to": new}}; a secret is recorded as changed, never its value.
+    changes: Mapped[dict] = mapped_column(JSON)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,6 +76,15 @@ def _start_at(value: Any) -> datetime:
     if moment > now + START_AT_HORIZON:
         raise Rule("too_far_ahead", "may not be more than 5 years ahead", years=5)
     return moment
+
+
+def _iso_date(value: Any) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise Rule("not_a_date", "must be a date such as 2027-03-31")
 
 
 def _timezone_name(value: str) -> str:
@@ -151,6 +160,40 @@ class CrmIn(StrictModel):
     entity_id: Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
 
 
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+MAX_OCCURRENCES = 730  # two years of a daily meeting; a longer series is a new one
+
+
+class RecurrenceIn(StrictModel):
+    """How a meeting repeats, as RFC 5545 says it (FREQ, INTERVAL, BYDAY, COUNT or UNTIL): the calendar event
+    carries the same rule (calendar.event.add's rrule), and one room serves every occurrence."""
+
+    freq: Literal["DAILY", "WEEKLY", "MONTHLY"]
+    interval: Annotated[StrictInt, Field(ge=1, le=99)] = 1
+    byday: Annotated[
+        list[Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]],
+        Field(max_length=7),
+        AfterValidator(_distinct),
+    ] = Field([], description="WEEKLY only: the days of the week; empty means the start's own day")
+    count: Annotated[StrictInt, Field(ge=2, le=MAX_OCCURRENCES)] | None = Field(
+        None, description="How many times in all; or give until (not both)"
+    )
+    until: Annotated[date, BeforeValidator(_iso_date)] | None = Field(
+        None, description="The last day it may happen on (YYYY-MM-DD, in the meeting's time zone)"
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> RecurrenceIn:
+        problems = {}
+        if self.count is not None and self.until is not None:
+            problems["recurrence.until"] = Problem("give count or until, not both", "count_or_until")
+        if self.byday and self.freq != "WEEKLY":
+            problems["recurrence.byday"] = Problem("is for a weekly series only", "only_for_weekly")
+        if problems:
+            raise RuleViolations(problems)
+        return self
+
+
 def conference_rules(data: Mapping[str, Any]) -> dict[str, str]:
     """The rules that join several fields, checked on raw input too, so a 422 names every field at once."""
     problems: dict[str, str] = {}
@@ -163,6 +206,8 @@ def conference_rules(data: Mapping[str, Any]) -> dict[str, str]:
         )
     if data.get("create_calendar_event") is True and data.get("start_at") is None:
         problems["start_at"] = Problem("is required to create a calendar event", "required_for_calendar")
+    if data.get("recurrence") is not None and data.get("start_at") is None:
+        problems["start_at"] = Problem("is required for a repeating meeting", "required_for_recurrence")
     return problems
 
 
@@ -193,6 +238,18 @@ class ConferenceIn(StrictModel):
         description="Link the meeting to this CRM record (the caller must be allowed to see it): its "
         "calendar event is bound to it and a to-do with the link appears in its timeline",
     )
+    recurrence: RecurrenceIn | None = Field(
+        None, description="How the meeting repeats (one room for the whole series), or null for once"
+    )
+    auto_summary: StrictBool = Field(
+        False, description="Telemost's meeting notes; default: the portal's setting"
+    )
+    reminder_minutes: Annotated[StrictInt, Field(ge=0, le=24 * 60)] = Field(
+        15, description="How long before each start invitees are reminded, 0 for never; default: the portal's"
+    )
+
+    # Fields whose default, when the caller leaves them out, is the portal's (GET /api/settings).
+    PORTAL_DEFAULTS: ClassVar = ("waiting_room_level", "duration_minutes", "reminder_minutes", "auto_summary")
 
     @model_validator(mode="after")
     def _rules(self) -> ConferenceIn:
@@ -202,6 +259,7 @@ class ConferenceIn(StrictModel):
                 "live_stream": self.live_stream,
                 "start_at": self.start_at,
                 "create_calendar_event": self.create_calendar_event,
+                "recurrence": self.recurrence,
             }
         )
         if problems:
@@ -301,6 +359,14 @@ class CrmOut(BaseModel):
     title: str | None
 
 
+class RecurrenceOut(BaseModel):
+    freq: Literal["DAILY", "WEEKLY", "MONTHLY"]
+    interval: int
+    byday: list[str]
+    count: int | None
+    until: date | None
+
+
 class RobotOut(BaseModel):
     code: str
 
@@ -335,6 +401,9 @@ class ConferenceOut(BaseModel):
     chat: ChatOut | None
     crm: CrmOut | None
     robot: RobotOut | None = Field(description="The automation rule that asked for it, or null")
+    recurrence: RecurrenceOut | None
+    auto_summary: bool
+    reminder_minutes: int
     created_at: datetime
     updated_at: datetime
 

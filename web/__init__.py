@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from web import bitrix_events, health, launch, openapi, robot, security_headers, yandex
     from web.api import bitrix_users, chats, conferences, crm, session
+    from web.api import settings as settings_api
 
     for blueprint in (
         conferences.bp,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         launch.bp,
         bitrix_events.bp,
         robot.bp,
+        settings_api.bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -58,7 +58,11 @@ def authenticated(token: str) -> tuple[Caller, dict]:
             reason="reinstalled",
         )
     caller = Caller(
-        portal=claims["p"], user_id=int(claims["u"]), name=claims["n"], is_admin=bool(claims.get("a"))
+        portal=claims["p"],
+        user_id=int(claims["u"]),
+        name=claims["n"],
+        is_admin=bool(claims.get("a")),
+        email=claims.get("e"),
     )
     user = {
         "id": int(claims["u"]),

@@ -25,6 +25,7 @@ from shared.limiter.allowances import CREATES, INVITATIONS
 from shared.portal import robot
 from shared.portal.caller import Caller
 from shared.portal.identity import Launch, NotVouched
+from shared.portal.settings import BroadcastNotAllowed
 from shared.schemas import ConferenceIn, CrmIn, field_errors
 from web.api.crm import crm_of
 from web.bitrix_form import nested
@@ -56,7 +57,7 @@ def _caller(auth: dict) -> tuple[Caller, Bitrix24Client]:
     user = identity.verify(launch)
     refresh = str(auth.get("refresh_token", "")) or None
     current_app.extensions["portals"].keep_user_tokens(user, refresh, replace=True)
-    caller = Caller(user.portal.key, user.id, user.name, user.is_admin)
+    caller = Caller(user.portal.key, user.id, user.name, user.is_admin, user.email)
     return caller, identity.client(user.portal.rest_url, launch.auth_id)
 
 
@@ -121,7 +122,11 @@ def run_robot():
         crm=_record_of(document),
         robot={"event_token": event_token, "code": robot.CODE, "document_id": document},
     )
-    conference, created = conferences.create(current_app.extensions["db"], g.caller, data, key, places)
+    try:
+        conference, created = conferences.create(current_app.extensions["db"], g.caller, data, key, places)
+    except BroadcastNotAllowed as refused:
+        _refuse_to_workflow(api, event_token, {"type": str(refused)})
+        return jsonify({"accepted": False, "fields": {"type": str(refused)}})
     if created:
         current_app.extensions["queue"].provision(conference.id)
     return jsonify({"accepted": True, "conference_id": conference.id, "repeated": not created})

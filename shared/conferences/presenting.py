@@ -40,6 +40,9 @@ def to_dict(conference: Conference) -> dict:
         if conference.crm
         else None,
         "robot": {"code": conference.robot.get("code")} if conference.robot else None,
+        "recurrence": conference.recurrence,
+        "auto_summary": conference.auto_summary,
+        "reminder_minutes": conference.reminder_minutes,
         "created_at": conference.created_at.isoformat(),
         "updated_at": conference.updated_at.isoformat(),
     }

@@ -9,11 +9,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.conferences.occurrences import next_reminder
 from shared.conferences.versions import new_version
 from shared.db import Database
 from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
 from shared.pipeline.state import refresh_status
+from shared.portal import settings as portal_settings
 from shared.portal.caller import Caller
 from shared.problems import Problem
 from shared.schemas import ConferenceIn, ListQuery
@@ -73,28 +75,21 @@ def create(
                 if earlier is not None:  # an expired key is free to use again
                     earlier.idempotency_key = None
                     session.flush()
+            data = _as_the_portal_allows(session, caller, data)
             conference = Conference(
                 portal=caller.portal,
                 owner_id=caller.user_id,
                 owner_name=caller.name,
+                owner_email=caller.email,
                 type=data.type,
-                name=data.name,
-                description=data.description,
-                start_at=data.start_at,
-                duration_minutes=data.duration_minutes,
-                timezone=data.timezone,
-                waiting_room_level=data.waiting_room_level,
-                live_stream=data.live_stream.model_dump() if data.live_stream else None,
-                cohosts=list(data.cohosts),
-                invitees=list(data.invitees),
-                create_calendar_event=data.create_calendar_event,
-                invite_users=data.invite_users,
+                **_fields(data),
                 chat=places.chat,
                 crm=places.crm,
                 robot=places.robot,
                 idempotency_key=idempotency_key,
                 enqueued_at=utcnow(),
             )
+            conference.remind_at = next_reminder(conference, utcnow())
             conference.steps = registry.initial_steps(conference)
             refresh_status(conference)
             session.add(conference)
@@ -161,6 +156,12 @@ def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
     return conference
 
 
+def _as_the_portal_allows(session: Session, caller: Caller, data: ConferenceIn) -> ConferenceIn:
+    effective = portal_settings.current(session, caller.portal)
+    portal_settings.check_broadcast(caller, data, effective)
+    return portal_settings.with_defaults(data, effective)
+
+
 def _fields(data: ConferenceIn) -> dict:
     return {
         "name": data.name,
@@ -174,6 +175,9 @@ def _fields(data: ConferenceIn) -> dict:
         "invitees": list(data.invitees),
         "create_calendar_event": data.create_calendar_event,
         "invite_users": data.invite_users,
+        "recurrence": data.recurrence.model_dump(mode="json") if data.recurrence else None,
+        "auto_summary": data.auto_summary,
+        "reminder_minutes": data.reminder_minutes,
     }
 
 
@@ -193,9 +197,11 @@ def edit(
                     )
                 }
             )
+        data = portal_settings.with_defaults(data, portal_settings.current(session, caller.portal))
         for field, value in _fields(data).items():
             setattr(conference, field, value)
         conference.chat, conference.crm = places.chat, places.crm
+        conference.remind_at = next_reminder(conference, utcnow())
         new_version(conference)
     return conference
 
@@ -206,6 +212,7 @@ def cancel(db: Database, caller: Caller, conference_id: int) -> Conference:
         conference = get(session, caller, conference_id)
         if not conference.cancel_requested:
             conference.cancel_requested = True
+            conference.remind_at = None
             new_version(conference)
     return conference
 

@@ -14,3 +14,5 @@ class Caller:
     user_id: int
     name: str
     is_admin: bool = False
+    # The address the portal gave for them: whose Yandex 360 account a token exchange asks for.
+    email: str | None = None

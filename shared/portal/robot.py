@@ -99,9 +99,10 @@ def conference_body(properties: Any, zone: str = "Europe/Moscow") -> dict:
         "name": str(given.get("name") or "").strip(),
         "start_at": _start(given.get("start_at"), zone),
         "timezone": zone,
-        "duration_minutes": int(duration) if duration.isdigit() and len(duration) < 6 else 60,
         "invitees": list(dict.fromkeys(invitees)),
     }
+    if duration:  # left out, it is the portal's default (portal/settings.py)
+        body["duration_minutes"] = int(duration) if duration.isdigit() and len(duration) < 6 else duration
     if kind == "broadcast":
         body["live_stream"] = {"title": body["name"] or None}
     return body

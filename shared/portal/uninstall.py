@@ -38,7 +38,6 @@ from shared.models import (
     SettingsChange,
     Step,
     YandexAccount,
-    YandexOrganisation,
 )
 from shared.portal.access import BitrixAccess
 
@@ -56,7 +55,6 @@ CLEAN_UNINSTALL = "uninstall:clean"
 PORTAL_DATA_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
     Conference.portal,
     YandexAccount.portal,
-    YandexOrganisation.portal,
     PortalSettings.portal,
     SettingsChange.portal,
     InboundEvent.portal,

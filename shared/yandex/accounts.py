@@ -56,6 +56,9 @@ RENEWAL_REFUSED = (
 APP_REFUSED_CODE = "yandex_app_refused"  # the step's error_code: the operator, not the user, must act
 GRANT_GONE = "invalid_grant"  # the only refresh refusal that means the user must connect again
 APP_REFUSED = frozenset({"invalid_client", "unauthorized_client"})
+# The user id under which a portal's Yandex 360 organisation is kept (Bitrix24 user ids start at 1): connected
+# by an administrator, refreshed and refused exactly as a user's own account is.
+ORGANISATION = 0
 REFRESH_AHEAD = timedelta(seconds=60)
 # Beat renews a pair once it is this old, or two thirds through its life if that comes first.
 REFRESH_EVERY = timedelta(days=90)
@@ -183,6 +186,14 @@ class YandexAccounts:
         if account is None:
             return {"connected": False, "email": None, "needs_reconnect": False}
         return {"connected": True, "email": account.email, "needs_reconnect": not account.usable}
+
+    def organisation_status(self, portal: str) -> dict:
+        with self.db.read() as session:
+            account = self._find(session, portal, ORGANISATION)
+        return {
+            **self.status(portal, ORGANISATION),
+            "connected_at": account.connected_at.isoformat() if account else None,
+        }
 
     def disconnect(self, portal: str, user_id: int) -> None:
         with self.db.write() as session:

@@ -22,12 +22,11 @@ from shared.models import (
     SettingsChange,
     Step,
     YandexAccount,
-    YandexOrganisation,
     utcnow,
 )
 from tests.support.processes import wait_until
 
-BY_MEMBER_ID = (Conference, YandexAccount, YandexOrganisation, PortalSettings, SettingsChange, InboundEvent)
+BY_MEMBER_ID = (Conference, YandexAccount, PortalSettings, SettingsChange, InboundEvent)
 
 
 def what_the_portal_has(database, member_id: str) -> dict[str, int]:
@@ -57,7 +56,8 @@ def add_what_the_api_does_not_make_yet(database, member_id: str) -> None:
                                    reminder_minutes=5, broadcasts="admins"))
         session.add(SettingsChange(portal=member_id, user_id=1, user_name="Ivan Petrov",
                                    changes={"duration_minutes": {"from": 60, "to": 30}}))
-        session.add(YandexOrganisation(portal=member_id, access_token="sealed", connected_by_id=1))
+        # The organisation, kept as the portal's user 0 (yandex.accounts.ORGANISATION).
+        session.add(YandexAccount(portal=member_id, user_id=0, email="org@example.com", access_token="sealed"))
         session.add(YandexAccount(portal=member_id, user_id=2, access_token="sealed",
                                   expires_at=utcnow() + timedelta(days=1)))
 

@@ -8,6 +8,7 @@ from shared.conferences import service as conferences
 from shared.conferences.presenting import to_dict
 from shared.conferences.service import IDEMPOTENCY_WINDOW, NotFound
 from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
+from shared.portal.settings import BroadcastNotAllowed
 from shared.problems import Problem
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
 from web.api import conditional, db, parse_body, parse_query
@@ -98,7 +99,10 @@ def create_conference():
         once=key,
         once_seconds=IDEMPOTENCY_WINDOW.total_seconds(),
     )
-    conference, created = conferences.create(db(), g.caller, data, key, places_for(data))
+    try:
+        conference, created = conferences.create(db(), g.caller, data, key, places_for(data))
+    except BroadcastNotAllowed as refused:
+        raise ApiError(403, str(refused), {"type": str(refused)}, reason="broadcasts_admins_only") from None
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
     return jsonify(to_dict(conference)), 202 if created else 200

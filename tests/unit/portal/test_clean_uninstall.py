@@ -25,7 +25,6 @@ from shared.models import (
     SettingsChange,
     Step,
     YandexAccount,
-    YandexOrganisation,
     utcnow,
 )
 from shared.portal import uninstall
@@ -36,7 +35,7 @@ ACME, OTHER = "member-acme", "member-other"
 DOMAINS = {ACME: "acme.bitrix24.ru", OTHER: "other.bitrix24.ru"}
 # Every table of a portal's data, by the column naming its portal; the REST log and the portal's tokens
 # are counted apart (by host, by portal id).
-BY_MEMBER_ID = (Conference, YandexAccount, YandexOrganisation, PortalSettings, SettingsChange, InboundEvent)
+BY_MEMBER_ID = (Conference, YandexAccount, PortalSettings, SettingsChange, InboundEvent)
 
 
 def add_portal(database, member_id: str) -> None:
@@ -55,7 +54,8 @@ def add_portal(database, member_id: str) -> None:
         conference.steps = [Step(name="telemost_room"), Step(name="calendar_event")]
         session.add(conference)
         session.add(YandexAccount(portal=member_id, user_id=2, access_token="sealed"))
-        session.add(YandexOrganisation(portal=member_id, access_token="sealed", connected_by_id=1))
+        # The organisation, kept as the portal's user 0 (yandex.accounts.ORGANISATION).
+        session.add(YandexAccount(portal=member_id, user_id=0, email="org@example.com", access_token="sealed"))
         session.add(PortalSettings(portal=member_id, waiting_room_level="ORGANIZATION", duration_minutes=30,
                                    reminder_minutes=5, broadcasts="admins"))
         session.add(SettingsChange(portal=member_id, user_id=1, user_name="Ivan",
@@ -87,7 +87,7 @@ def portal_row(database, member_id: str) -> Portal:
         return session.scalars(select(Portal).where(Portal.member_id == member_id)).one()
 
 
-EVERY_ROW = {"conferences": 1, "conference_steps": 2, "yandex_accounts": 1, "yandex_organisations": 1,
+EVERY_ROW = {"conferences": 1, "conference_steps": 2, "yandex_accounts": 2,
              "portal_settings": 1, "settings_changes": 1, "inbound_bitrix_events": 1, "bitrix_rest_calls": 2,
              "bitrix_credentials": 1}
 NONE = dict.fromkeys(EVERY_ROW, 0)
