@@ -62,8 +62,17 @@ class TelemostClient:
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
 
-    def create_room(self, *, waiting_room_level: str, cohosts: list[str], live_stream: dict | None) -> Room:
+    def create_room(
+        self,
+        *,
+        waiting_room_level: str,
+        cohosts: list[str],
+        live_stream: dict | None,
+        auto_summary: bool | None = None,
+    ) -> Room:
         body: dict[str, Any] = {"waiting_room_level": waiting_room_level}
+        if auto_summary is not None:  # meeting notes, said either way: the organisation's default may differ
+            body["is_auto_summarization_enabled"] = auto_summary
         if cohosts:
             body["cohosts"] = [{"email": email} for email in cohosts]
         if live_stream is not None:

@@ -19,7 +19,10 @@ def room_settings(conference: Conference) -> dict:
     """The room as it should be; a cancelled one lets nobody in without an organiser (no delete exists)."""
     if conference.cancel_requested:
         return {"waiting_room_level": "ADMINS"}
-    settings: dict = {"waiting_room_level": conference.waiting_room_level}
+    settings: dict = {
+        "waiting_room_level": conference.waiting_room_level,
+        "is_auto_summarization_enabled": conference.auto_summary,  # meeting notes (create and PATCH)
+    }
     if conference.type == "broadcast" and conference.live_stream:
         settings["live_stream"] = {k: v for k, v in conference.live_stream.items() if v is not None}
     return settings
@@ -49,6 +52,7 @@ class RoomStep(TelemostStep):
                 waiting_room_level=conference.waiting_room_level,
                 cohosts=[],
                 live_stream=wanted.get("live_stream"),
+                auto_summary=conference.auto_summary,
             )
             log.info("room %s made for conference %s", room.id, conference.id)
             return Outcome(apply=_store_room(room, wanted, telemost.organiser))

@@ -23,8 +23,9 @@ class FakeTelemost:
         if method in self.refuse:
             raise self.refuse.pop(method)
 
-    def create_room(self, *, waiting_room_level: str, cohosts: list[str], live_stream: dict | None) -> Room:
-        self._call("create_room", waiting_room_level, cohosts, live_stream)
+    def create_room(self, *, waiting_room_level: str, cohosts: list[str], live_stream: dict | None,
+                    auto_summary: bool | None = None) -> Room:
+        self._call("create_room", waiting_room_level, cohosts, live_stream, auto_summary)
         return Room("room-1", "https://telemost.example/j/1", "https://telemost.example/live/1" if live_stream else None)
 
     def update_room(self, room_id: str, changes: dict) -> None:
@@ -70,7 +71,8 @@ def conference(steps: dict[str, str] | None = None, **fields: Any) -> Conference
         waiting_room_level="PUBLIC", live_stream=None, cohosts=[], invitees=[], create_calendar_event=False,
         invite_users=False, telemost_id="room-1", join_url="https://telemost.example/j/1", watch_url=None,
         calendar_event_id=None, room_organiser="organisation:abc", version=1, cancel_requested=False,
-        applied={"room": {"waiting_room_level": "PUBLIC"}, "cohosts": []})
+        recurrence=None, auto_summary=False, reminder_minutes=15,
+        applied={"room": {"waiting_room_level": "PUBLIC", "is_auto_summarization_enabled": False}, "cohosts": []})
     values.update(fields)
     made = Conference(**values)
     states = {step.name: StepState.PENDING.value for step in registry.steps()} | (steps or {})

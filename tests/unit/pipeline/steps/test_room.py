@@ -14,11 +14,12 @@ def test_a_new_room_is_made_without_cohosts_and_recorded_with_its_organiser():
 
     outcome = STEP.run(outside(telemost, conference_=made), made, None)
 
-    assert telemost.calls == [("create_room", ("PUBLIC", [], None))]  # cohosts are the next step's (Y3)
+    assert telemost.calls == [("create_room", ("PUBLIC", [], None, False))]  # cohosts are the next step's (Y3)
     after = applied(outcome, made)
     assert (after.telemost_id, after.join_url, after.room_organiser) == (
         "room-1", "https://telemost.example/j/1", "account:anna@example.com")
-    assert after.applied == {"room": {"waiting_room_level": "PUBLIC"}, "cohosts": []}
+    assert after.applied == {"room": {"waiting_room_level": "PUBLIC", "is_auto_summarization_enabled": False},
+                             "cohosts": []}
 
 
 def test_a_room_already_as_wanted_is_not_called_at_all():
@@ -34,8 +35,23 @@ def test_an_edit_sends_only_the_new_settings_and_records_them():
     made = conference(waiting_room_level="ORGANIZATION")
     telemost = FakeTelemost()
     after = applied(STEP.run(outside(telemost, conference_=made), made, None), made)
-    assert telemost.calls == [("update_room", ("room-1", {"waiting_room_level": "ORGANIZATION"}))]
-    assert after.applied["room"] == {"waiting_room_level": "ORGANIZATION"}
+    wanted = {"waiting_room_level": "ORGANIZATION", "is_auto_summarization_enabled": False}
+    assert telemost.calls == [("update_room", ("room-1", wanted))]
+    assert after.applied["room"] == wanted
+
+
+def test_meeting_notes_are_asked_for_on_create_and_on_an_edit():
+    """is_auto_summarization_enabled is a field of create and PATCH (reference/real-platform-findings.md,
+    "Unused capabilities"; the emulator's sandbox/telemost/validation.py takes it on both)."""
+    made = conference(telemost_id=None, join_url=None, applied={}, auto_summary=True)
+    telemost = FakeTelemost()
+    STEP.run(outside(telemost, conference_=made), made, None)
+    assert telemost.calls == [("create_room", ("PUBLIC", [], None, True))]
+    edited = conference(auto_summary=True)
+    telemost = FakeTelemost()
+    STEP.run(outside(telemost, conference_=edited), edited, None)
+    assert telemost.calls == [("update_room", ("room-1", {"waiting_room_level": "PUBLIC",
+                                                          "is_auto_summarization_enabled": True}))]
 
 
 def test_a_cancel_before_any_room_needs_no_telemost_and_one_after_locks_the_room():
@@ -47,7 +63,7 @@ def test_a_cancel_before_any_room_needs_no_telemost_and_one_after_locks_the_room
 def test_a_broadcast_room_carries_its_live_stream_without_empty_fields():
     made = conference(type="broadcast", live_stream={"title": "Town hall", "description": None,
                                                       "access_level": "PUBLIC"})
-    assert room_settings(made) == {"waiting_room_level": "PUBLIC",
+    assert room_settings(made) == {"waiting_room_level": "PUBLIC", "is_auto_summarization_enabled": False,
                                    "live_stream": {"title": "Town hall", "access_level": "PUBLIC"}}
 
 
