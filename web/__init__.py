@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     from web import bitrix_events, health, launch, openapi, robot, security_headers, yandex
-    from web.api import bitrix_users, chats, conferences, crm, session
+    from web.api import bitrix_users, chats, conferences, crm, export, session
     from web.api import settings as settings_api
 
     for blueprint in (
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         bitrix_events.bp,
         robot.bp,
         settings_api.bp,
+        export.bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from shared.clients.errors import OutsideServiceError
 from shared.schemas import ErrorOut
-from shared.yandex.accounts import CONNECT_TTL_SECONDS, ConnectRefused
+from shared.yandex.accounts import CONNECT_TTL_SECONDS, ORGANISATION, ConnectRefused
 from web.auth import authenticated, login_required
 from web.errors import ApiError
 from web.openapi import documented
@@ -23,6 +23,7 @@ bp = Blueprint("yandex", __name__)
 BROWSER_COOKIE = "telemost_yandex_connect"
 MAX_CODE_CHARS = 256
 UNINSTALLED = "The app is no longer installed on this portal, so no Yandex account was connected."
+ORGANISATION_ADMINS_ONLY = "Only a portal administrator can connect the portal's Yandex 360 organisation."
 
 
 class YandexAccountOut(BaseModel):
@@ -70,13 +71,20 @@ def login():
     """Opened in a popup with the app token in the query (a popup cannot send the header).
 
     `replace=1` is the user's consent, asked by the app, to replace a connected account with another.
+    `organisation=1`: an administrator connects the portal's Yandex 360 organisation, which then makes the
+    rooms of everyone without an account of their own (a new sign-in replaces the one before: it is theirs).
     """
     caller, _ = authenticated(
         request.args.get("token", "")
     )  # refused once the install it was issued under ends
+    organisation = request.args.get("organisation") == "1"
+    if organisation and not caller.is_admin:
+        return _result(False, ORGANISATION_ADMINS_ONLY, 403)
     try:
         url, browser_secret = _accounts().start_connect(
-            caller.portal, caller.user_id, replace=request.args.get("replace") == "1"
+            caller.portal,
+            ORGANISATION if organisation else caller.user_id,
+            replace=organisation or request.args.get("replace") == "1",
         )
     except ConnectRefused as refused:
         return _result(False, refused.message, refused.status)
@@ -106,6 +114,12 @@ def callback():
             f"Yandex did not accept this sign-in ({error.code or error.status}), so nothing "
             "was connected. Start again from the app.",
             400,
+        )
+    if flow.user_id == ORGANISATION:
+        return _result(
+            True,
+            f"Connected the Yandex 360 organisation as {email or 'this Yandex account'}. The portal's rooms "
+            "are made with it for everyone who has not connected an account of their own.",
         )
     # Only a room's organiser changes it (yandex/room_organiser.py): say so before an edit fails.
     return _result(

@@ -1,8 +1,13 @@
-"""Yandex OAuth (authorization-code flow with PKCE and refresh) and the account from login.yandex.ru.
+"""Yandex OAuth (authorization-code flow with PKCE and refresh, and a Yandex 360 service app's token
+exchange) and the account from login.yandex.ru.
 
 PKCE (RFC 7636) as Yandex ID documents it (yandex.ru/dev/id/doc/ru/codes/code-url): code_challenge and
 code_challenge_method on /authorize, code_verifier with the code on /token. A stolen code is then
 worth nothing without the verifier, which never leaves the server.
+
+A service app (yandex.ru/support/yandex-360/business/admin/ru/security-service-applications; Extended
+and Optimal plans) gets any employee's token by e-mail, with no one signing in: RFC 8693 token
+exchange. The answer carries no refresh token; a caller asks again when expires_in (an hour) is up.
 """
 
 from __future__ import annotations
@@ -16,6 +21,17 @@ import requests
 from shared.clients.errors import PermanentError, TransientError, json_or_none, network_failure
 
 SERVICE = "Yandex"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+SUBJECT_EMAIL = "urn:yandex:params:oauth:token-type:email"
+# How to read the PermanentError.code of a refused exchange_for_employee. Yandex's own codes are
+# unverified: RFC 8693 §2.2.2 says invalid_request for an unacceptable subject (what the sandbox
+# answers), invalid_grant is the other common reading. The app sends every parameter, so neither
+# can mean a malformed request of ours.
+NOT_AN_EMPLOYEE_CODES = frozenset({"invalid_request", "invalid_grant"})
+# The service app itself is refused: a wrong id or secret (invalid_client, 400 or 401), or an app
+# the organisation does not list as a service app, e.g. after a move to the Basic plan
+# (unauthorized_client). No e-mail will work until an administrator fixes it.
+SERVICE_APP_REFUSED_CODES = frozenset({"invalid_client", "unauthorized_client"})
 
 
 class YandexOAuth:
@@ -52,6 +68,20 @@ class YandexOAuth:
     def refresh(self, refresh_token: str) -> dict:
         return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
+    def exchange_for_employee(self, client_id: str, client_secret: str, email: str) -> dict:
+        """The token answer ({access_token, expires_in, token_type, issued_token_type}) of the employee
+        with this e-mail, asked for by the organisation's service app `client_id`. Refusals raise
+        PermanentError; read its code with NOT_AN_EMPLOYEE_CODES and SERVICE_APP_REFUSED_CODES."""
+        return self._token(
+            {
+                "grant_type": TOKEN_EXCHANGE_GRANT,
+                "subject_token": email,
+                "subject_token_type": SUBJECT_EMAIL,
+                "client_id": client_id,
+                "client_secret": client_secret,
+            }
+        )
+
     def info(self, access_token: str) -> dict:
         try:
             response = self.http.get(
@@ -68,7 +98,8 @@ class YandexOAuth:
         raise _error(response, data)
 
     def _token(self, form: dict) -> dict:
-        form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
+        # The app's own credentials unless the form names another client (a service app).
+        form = {"client_id": self.client_id, "client_secret": self.client_secret, **form}
         try:
             response = self.http.post(f"{self.oauth_url}/token", data=form, timeout=self.timeout)
         except requests.RequestException as exc:

@@ -38,8 +38,7 @@ DEFINITION: dict[str, Any] = {
         "start_at": {"Name": _text("Start", "Начало"), "Type": "datetime", "Required": "N"},
         "duration_minutes": {
             "Name": _text("Duration, minutes", "Длительность, минут"),
-            "Type": "int",
-            "Default": 60,
+            "Type": "int",  # no Default: left empty, it is the portal's (GET /api/settings)
         },
         "invitees": {"Name": _text("Invitees", "Приглашённые"), "Type": "user", "Multiple": "Y"},
         "type": {

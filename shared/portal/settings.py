@@ -107,6 +107,16 @@ def save(db: Database, box: TokenBox, caller: Caller, wanted: SettingsIn) -> dic
     return changes
 
 
+def record(db: Database, caller: Caller, changes: dict) -> None:
+    """A change made elsewhere than in save (the organisation connected or disconnected), in the same audit."""
+    with db.write() as session:
+        session.add(
+            SettingsChange(
+                portal=caller.portal, user_id=caller.user_id, user_name=caller.name, changes=changes
+            )
+        )
+
+
 def _secret(box: TokenBox, stored: str | None, app) -> str | None:
     """The sealed secret to keep: none without an app; the stored one unless a different one is given."""
     if app is None:

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify
 from shared.portal import settings as portal_settings
 from shared.schemas import ErrorOut, StrictModel
 from shared.settings_schemas import SettingsChangePage, SettingsIn, SettingsOut
+from shared.yandex.accounts import ORGANISATION
 from web.api import db, parse_body, parse_query
 from web.auth import login_required
 from web.errors import ApiError
@@ -101,6 +102,22 @@ def replace_settings():
             )
     portal_settings.save(db(), current_app.extensions["box"], g.caller, wanted)
     return _answer()
+
+
+@bp.delete("/yandex/organisation")
+@login_required
+@admin_only
+@documented(
+    "Disconnect the portal's Yandex 360 organisation (administrators); recorded as a change",
+    responses={204: None, 403: ErrorOut},
+)
+def disconnect_organisation():
+    yandex = current_app.extensions["yandex"]
+    before = yandex.organisation_status(g.caller.portal)
+    if before["connected"]:
+        yandex.disconnect(g.caller.portal, ORGANISATION)
+        portal_settings.record(db(), g.caller, {"yandex.organisation": {"from": before["email"], "to": None}})
+    return "", 204
 
 
 @bp.get("/changes")

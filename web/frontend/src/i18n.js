@@ -7,8 +7,10 @@ import * as form from './messages/form.js'
 import * as card from './messages/card.js'
 import * as server from './messages/server.js'
 import * as steps from './messages/steps.js'
+import * as repeats from './messages/repeats.js'
+import * as settings from './messages/settings.js'
 
-const parts = [app, form, card, steps, server]
+const parts = [app, form, card, steps, repeats, settings, server]
 export const dictionaries = {
   ru: Object.assign({}, ...parts.map((part) => part.ru)),
   en: Object.assign({}, ...parts.map((part) => part.en)),
@@ -39,4 +41,13 @@ export function t(key, params) {
   const text = dictionaries[language][key] ?? dictionaries.ru[key] ?? key
   if (!params) return text
   return text.replace(/\{(\w+)\}/g, (whole, name) => (params[name] !== undefined ? String(params[name]) : whole))
+}
+
+const pluralRules = new Map()
+
+/** The key of `n`'s plural form: base.one / .few / .many / .other, as the interface's language has them. */
+export function pluralKey(base, n) {
+  if (!pluralRules.has(locale())) pluralRules.set(locale(), new Intl.PluralRules(locale()))
+  const form = pluralRules.get(locale()).select(n)
+  return has(`${base}.${form}`) ? `${base}.${form}` : `${base}.other`
 }

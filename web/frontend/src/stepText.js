@@ -1,16 +1,7 @@
 // What the step list says of a step, from its state and the conference (messages/steps.js): what it
 // did ("2 добавлены"), what it waits for ("ждёт комнату"), why it has nothing to do ("у встречи нет
 // даты"), and for a failure what the person can do about it (remedyOf).
-import { has, locale, t } from './i18n.js'
-
-const pluralRules = new Map()
-
-/** The key of `n`'s plural form: base.one / .few / .many / .other, as the interface's language has them. */
-function pluralKey(base, n) {
-  if (!pluralRules.has(locale())) pluralRules.set(locale(), new Intl.PluralRules(locale()))
-  const form = pluralRules.get(locale()).select(n)
-  return has(`${base}.${form}`) ? `${base}.${form}` : `${base}.other`
-}
+import { has, pluralKey, t } from './i18n.js'
 
 function doneText(step) {
   const n = step.done_count
