@@ -1,5 +1,6 @@
 """Telemost-only /_sandbox/ routes: tokens and Yandex accounts a test can add at run time, and the
-sandbox Yandex OAuth server's settings and what its users do outside the app (revoking it).
+sandbox Yandex OAuth server's settings, its organisations' service apps and what its users do outside
+the app (revoking it).
 
 They answer errors in the same four-key shape as the emulated API.
 """
@@ -10,7 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from .errors import bad_request
-from .oauth import YandexOAuthServer
+from .oauth import REGISTERED_SCOPES, ServiceApp, YandexOAuthServer
 from .oauth_accounts import SANDBOX_ACCOUNTS, YandexAccount, find_account
 from .state import CONFERENCE_SCOPES, TelemostState, Token
 from .validation import read_json_object
@@ -62,6 +63,17 @@ def oauth_control_blueprint(server: YandexOAuthServer) -> Blueprint:
             raise bad_request(str(exc), "access_ttl") from None
         return jsonify({"access_ttl": server.access_ttl})
 
+    @bp.post("/service-apps")
+    def add_service_app():
+        """{"client_id", "client_secret", "org_id", "scopes"?}: the organisation's owner lists an OAuth
+        app as a service app, until a reset. GET /_sandbox/state shows them under oauth.service_apps."""
+        try:
+            app = _read_service_app(read_json_object())
+            server.add_service_app(app)
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        return jsonify(app.public()), 201
+
     @bp.post("/revoke")
     def revoke():
         """{"email"}: the user revoked the app in their Yandex settings; every token of theirs dies."""
@@ -84,6 +96,17 @@ def _read_account(body: dict[str, Any]) -> YandexAccount:
     if account is None:
         raise bad_request(f"email must be one of the sandbox Yandex accounts: {', '.join(SANDBOX_ACCOUNTS)}.", "email")
     return account
+
+
+def _read_service_app(body: dict[str, Any]) -> ServiceApp:
+    values = {key: body.get(key) for key in ("client_id", "client_secret", "org_id")}
+    for key, value in values.items():
+        if not (isinstance(value, str) and value and not any(char.isspace() for char in value)):
+            raise ValueError(f"{key} must be a non-empty string without spaces.")
+    scopes = body.get("scopes", sorted(REGISTERED_SCOPES))
+    if not (isinstance(scopes, list) and all(isinstance(scope, str) for scope in scopes)):
+        raise ValueError("scopes must be a list of strings.")
+    return ServiceApp(**values, scopes=frozenset(scopes))
 
 
 def _read_token(body: dict[str, Any]) -> Token:

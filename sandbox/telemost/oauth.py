@@ -1,6 +1,7 @@
 """Yandex OAuth (oauth.yandex.ru) and Yandex ID (login.yandex.ru) of the sandbox: the registered
-client, codes, tokens and the rules of the authorization-code flow, with no HTTP in it (the routes
-are in oauth_routes.py, the accounts in oauth_accounts.py).
+client, the organisations' service apps, codes, tokens and the rules of the authorization-code and
+token-exchange flows, with no HTTP in it (the routes are in oauth_routes.py, the accounts in
+oauth_accounts.py).
 
 Access tokens issued here are Telemost tokens of this same emulator (`telemost_token`), so a user who
 "connects their Yandex account" in the sandbox organises real sandbox rooms. Behaviour the reference
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .oauth_accounts import SCOPE_LOGIN_EMAIL, SCOPE_LOGIN_INFO, YandexAccount
+from .oauth_accounts import ORGANIZATIONS, SCOPE_LOGIN_EMAIL, SCOPE_LOGIN_INFO, YandexAccount, employee
 from .state import CONFERENCE_SCOPES, Token, random_digits
 
 CLIENT_ID = "sandbox-yandex-client"
@@ -27,7 +28,16 @@ CLIENT_SECRET = "sandbox-yandex-secret"
 # What the sandbox app is registered with; a request without `scope` gets all of them, as on Yandex.
 REGISTERED_SCOPES = CONFERENCE_SCOPES | {SCOPE_LOGIN_EMAIL, SCOPE_LOGIN_INFO}
 CODE_TTL_S = 600
+# Also a service app's token lifetime: public clients of the token exchange see expires_in 3600.
 DEFAULT_ACCESS_TTL_S = 3600
+
+# RFC 8693 token exchange as Yandex 360 service apps use it: the grant and the two subject types that
+# public clients citing yandex.ru/support/yandex-360/business/admin/ru/security-service-applications
+# send (that page's token section itself was not read; UNVERIFIED beyond those names).
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+SUBJECT_UID = "urn:yandex:params:oauth:token-type:uid"
+SUBJECT_EMAIL = "urn:yandex:params:oauth:token-type:email"
+ISSUED_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"  # RFC 8693 §3
 
 
 class OAuthError(Exception):
@@ -63,9 +73,32 @@ def invalid_client(via_basic_auth: bool) -> OAuthError:
     return OAuthError(400, "invalid_client", "Unknown client_id or wrong client_secret.")
 
 
-def authenticate_client(client_id: str, client_secret: str, via_basic_auth: bool) -> None:
-    if client_id != CLIENT_ID or not hmac.compare_digest(client_secret.encode(), CLIENT_SECRET.encode()):
-        raise invalid_client(via_basic_auth)
+def unauthorized_client(description: str) -> OAuthError:
+    # RFC 6749 §5.2: an authenticated client that may not use this grant. Public clients of Yandex's
+    # token exchange see a 400 whose description says "unauthorized" when the app is no service app
+    # of the organisation; the exact code is UNVERIFIED.
+    return OAuthError(400, "unauthorized_client", description)
+
+
+@dataclass(frozen=True)
+class ServiceApp:
+    """An OAuth app the organisation's owner listed as a service app (Yandex 360 Extended and Optimal
+    plans; POST api360 /security/v1/org/{orgId}/service_applications): it gets a token of any employee
+    with the token-exchange grant, and no one is asked to consent."""
+
+    client_id: str
+    client_secret: str
+    org_id: str
+    scopes: frozenset[str] = REGISTERED_SCOPES
+
+    def public(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "client_secret": self.client_secret, "org_id": self.org_id,
+                "scopes": sorted(self.scopes)}
+
+
+# One per sandbox organisation (oauth_accounts.ORGANIZATIONS), in the same order.
+SANDBOX_SERVICE_APPS = (ServiceApp("sandbox-service-app", "sandbox-service-secret", ORGANIZATIONS[0].org_id),
+                        ServiceApp("sandbox-service-app-2", "sandbox-service-secret-2", ORGANIZATIONS[1].org_id))
 
 
 @dataclass(frozen=True)
@@ -95,11 +128,12 @@ class IssuedTokens:
     keeps it for /state."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None  # None for a service app's token: the exchange answers none
     account: YandexAccount
     scopes: frozenset[str]
     access_ttl: int
     expires_at: float
+    client_id: str = CLIENT_ID
     revoked: bool = False
 
 
@@ -115,20 +149,24 @@ class YandexOAuthServer:
         self._codes: dict[str, AuthCode] = {}
         self._by_access: dict[str, IssuedTokens] = {}
         self._by_refresh: dict[str, IssuedTokens] = {}
+        self._service_apps = {app.client_id: app for app in SANDBOX_SERVICE_APPS}
 
     def reset(self) -> None:
         with self._lock:
             self._access_ttl = self._default_access_ttl
             self._codes, self._by_access, self._by_refresh = {}, {}, {}
+            self._service_apps = {app.client_id: app for app in SANDBOX_SERVICE_APPS}
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             now = self._clock()
             return {"access_ttl": self._access_ttl,
                     "codes": sum(code.expires_at > now for code in self._codes.values()),
-                    "tokens": [{"email": pair.account.email, "expires_at": _iso(pair.expires_at),
+                    "tokens": [{"email": pair.account.email, "client_id": pair.client_id,
+                                "expires_at": _iso(pair.expires_at),
                                 "expired": pair.expires_at <= now, "revoked": pair.revoked}
-                               for pair in self._by_access.values()]}
+                               for pair in self._by_access.values()],
+                    "service_apps": [app.public() for app in self._service_apps.values()]}
 
     # --- sandbox control -------------------------------------------------------------------------
 
@@ -140,6 +178,15 @@ class YandexOAuthServer:
     def configure(self, access_ttl: int) -> None:
         with self._lock:
             self._access_ttl = _positive_seconds(access_ttl)
+
+    def add_service_app(self, app: ServiceApp) -> None:
+        """Lists `app` as a service app of its organisation until a reset; a known client_id is replaced."""
+        if app.client_id == CLIENT_ID:
+            raise ValueError(f"{CLIENT_ID} is the sandbox's web application, not a service app")
+        if app.org_id not in {org.org_id for org in ORGANIZATIONS}:
+            raise ValueError(f"org_id must be one of {', '.join(org.org_id for org in ORGANIZATIONS)}")
+        with self._lock:
+            self._service_apps[app.client_id] = app
 
     def revoke(self, account: YandexAccount) -> int:
         """The user revoked the app in their Yandex settings: every token and pending code dies."""
@@ -154,6 +201,35 @@ class YandexOAuthServer:
             return self._for_account(account, lambda pair: setattr(pair, "expires_at", min(pair.expires_at, now)))
 
     # --- the emulated OAuth server ---------------------------------------------------------------
+
+    def authenticate(self, client_id: str, client_secret: str, via_basic_auth: bool) -> ServiceApp | None:
+        """The service app these credentials are, None for the web application, else invalid_client."""
+        with self._lock:
+            app = self._service_apps.get(client_id)
+        expected = app.client_secret if app else CLIENT_SECRET if client_id == CLIENT_ID else None
+        if expected is None or not hmac.compare_digest(client_secret.encode(), expected.encode()):
+            raise invalid_client(via_basic_auth)
+        return app
+
+    def exchange_for_employee(self, app: ServiceApp, subject: str, subject_type: str) -> IssuedTokens:
+        """A token of the employee of `app`'s organisation named by uid or e-mail, with `app`'s scopes.
+
+        Anyone else, a personal account or another organisation's employee included, is refused alike,
+        so the answer does not tell whether the address exists elsewhere. The code is invalid_request,
+        which RFC 8693 §2.2.2 requires for a subject_token that is "invalid for any reason, or
+        unacceptable based on policy". What Yandex answers is UNVERIFIED: the app also reads
+        invalid_grant as "not an employee"; should Yandex answer unauthorized_client here too (one
+        public client's hint allows it), the app would take a stranger for a refused service app.
+        Whether a blocked or deleted employee gets a token is UNVERIFIED: the sandbox has neither.
+        """
+        if subject_type not in (SUBJECT_UID, SUBJECT_EMAIL):
+            raise invalid_request(f"subject_token_type must be {SUBJECT_UID} or {SUBJECT_EMAIL}.")
+        org = next(org for org in ORGANIZATIONS if org.org_id == app.org_id)
+        account = employee(org, subject, by_uid=subject_type == SUBJECT_UID)
+        if account is None:
+            raise invalid_request("subject_token names no employee of the service app's organisation.")
+        with self._lock:
+            return self._issue(account, app.scopes, client_id=app.client_id, with_refresh=False)
 
     def issue_code(self, account: YandexAccount, request: AuthorizeRequest) -> str:
         with self._lock:
@@ -201,7 +277,7 @@ class YandexOAuthServer:
         pair = self.live_tokens(access_token)
         if pair is None:
             raise invalid_token()
-        return pair.account.info(pair.scopes, CLIENT_ID)
+        return pair.account.info(pair.scopes, pair.client_id)
 
     def telemost_token(self, access_token: str) -> Token | None:
         """The Telemost caller behind a live access token. Its name is the account, not the token
@@ -214,13 +290,16 @@ class YandexOAuthServer:
 
     # --- rules -----------------------------------------------------------------------------------
 
-    def _issue(self, account: YandexAccount, scopes: frozenset[str]) -> IssuedTokens:
+    def _issue(self, account: YandexAccount, scopes: frozenset[str], client_id: str = CLIENT_ID,
+               with_refresh: bool = True) -> IssuedTokens:
         # Opaque values in the look of Yandex's (y0_… access, 1:… refresh); clients must not parse them.
         pair = IssuedTokens(access_token="y0_" + secrets.token_urlsafe(40),
-                            refresh_token="1:" + secrets.token_urlsafe(40),
+                            refresh_token="1:" + secrets.token_urlsafe(40) if with_refresh else None,
                             account=account, scopes=scopes, access_ttl=self._access_ttl,
-                            expires_at=self._clock() + self._access_ttl)
-        self._by_access[pair.access_token] = self._by_refresh[pair.refresh_token] = pair
+                            expires_at=self._clock() + self._access_ttl, client_id=client_id)
+        self._by_access[pair.access_token] = pair
+        if pair.refresh_token is not None:
+            self._by_refresh[pair.refresh_token] = pair
         return pair
 
     def _for_account(self, account: YandexAccount, change: Callable[[IssuedTokens], None]) -> int:

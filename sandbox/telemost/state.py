@@ -20,8 +20,9 @@ SCOPE_READ = "telemost-api:conferences.read"
 SCOPE_UPDATE = "telemost-api:conferences.update"
 CONFERENCE_SCOPES = frozenset({SCOPE_CREATE, SCOPE_READ, SCOPE_UPDATE})
 
-# example.com is the sandbox organisation's domain, which the sandbox Bitrix24 portal's users share.
-DEFAULT_ACCOUNT_DOMAINS = ("example.com", "yandex.ru", "ya.ru")
+# example.com is the sandbox organisation's domain, which the sandbox Bitrix24 portal's users share;
+# example.org the second organisation's (oauth_accounts.ORGANIZATIONS), whose people are Yandex users too.
+DEFAULT_ACCOUNT_DOMAINS = ("example.com", "example.org", "yandex.ru", "ya.ru")
 DEFAULT_PUBLIC_URL = "https://telemost.yandex.ru"
 # What another account than the organiser gets for a room: 404 ConferenceNotFound or 403 (UNVERIFIED
 # which; errors.not_the_organizer). Tests run the app against both.
