@@ -339,6 +339,11 @@ class StepOut(BaseModel):
         description="How many of the step's things are in place now: cohosts added to the room, "
         "invitees told; null for a step of one thing",
     )
+    note: str | None = Field(
+        default=None,
+        description="What to know of how a step that did not fail went: e.g. that the room was made with "
+        "the organisation's token because the owner has no account in the organisation",
+    )
     updated_at: datetime
 
 

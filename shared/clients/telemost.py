@@ -59,6 +59,8 @@ class TelemostClient:
         self.token = token
         # Whose token this is, as yandex/room_organiser.py writes it: only a room's organiser changes it.
         self.organiser = organiser
+        # Said beside the room it makes, when it is not the token the portal's settings asked for (room_tokens.py).
+        self.note: str | None = None
         self.timeout = (min(3.05, timeout), timeout)
         self.http = session or requests.Session()
 

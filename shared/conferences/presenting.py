@@ -59,5 +59,6 @@ def _step(conference: Conference, row: StepRow) -> dict:
         # What the page says of the step: what it waits for ("ждёт комнату"), how much it did ("2 добавлены").
         "waits_for": registered.waits_for if registered else None,
         "done_count": registered.done_count(conference) if registered else None,
+        "note": registered.note(conference) if registered else None,
         "updated_at": row.updated_at.isoformat(),
     }

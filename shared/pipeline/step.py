@@ -127,6 +127,10 @@ class Step:
         invitees told), for the page to say so; None for a step of one thing (a room, an event)."""
         return None
 
+    def note(self, conference: Conference) -> str | None:
+        """What a person should know of how the step went when it did not fail (a fallback it took), or None."""
+        return None
+
     def recover(self, outside: Outside, conference: Conference) -> Any:
         """After an attempt whose answer may be lost: what that attempt made, looked up before anything is
         made again; None when there is nothing to look up (the step's calls are safe to repeat)."""

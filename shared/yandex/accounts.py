@@ -39,6 +39,8 @@ from shared.crypto import TokenBox
 from shared.db import Database
 from shared.models import Conference, YandexAccount, utcnow
 from shared.yandex import room_organiser
+from shared.yandex.employee_tokens import EmployeeTokens
+from shared.yandex.room_tokens import RoomTokens
 
 RECONNECT = (
     "Yandex no longer accepts your connected account{account} (its authorisation ran out or was revoked): "
@@ -103,6 +105,7 @@ class YandexAccounts:
     ) -> None:
         self.settings, self.db, self.box, self.locks, self.http = settings, db, box, locks, http
         self._take_once = locks.register_script(_TAKE_ONCE)
+        self.rooms = RoomTokens(self, EmployeeTokens(settings, db, box, locks, http))
         self.oauth = (
             YandexOAuth(
                 settings.yandex_oauth_url,
@@ -166,7 +169,7 @@ class YandexAccounts:
         email = info.get("default_email") or (info.get("emails") or [None])[0]
         with self.db.write() as session:
             account = self._find(session, flow.portal, flow.user_id)
-            if account is not None and not flow.replace and not _same_account(account.email, email):
+            if account is not None and not flow.replace and not same_account(account.email, email):
                 raise _replacement_refused(account.email, email)
             account = account or YandexAccount(portal=flow.portal, user_id=flow.user_id)
             session.add(account)
@@ -202,54 +205,17 @@ class YandexAccounts:
             )
 
     def telemost_for(self, conference: Conference) -> TelemostClient:
-        """The token to act on the conference's room with: its organiser's once the room is made; for a new
-        room (or one made before organisers were recorded) the owner's own account when connected, else
-        the organisation's token."""
-        if conference.telemost_id is not None and conference.room_organiser is not None:
-            return self._organisers(conference)
-        with self.db.read() as session:
-            account = self._find(session, conference.portal, conference.owner_id)
-        if account is None:
-            if not self.settings.yandex_oauth_token:
-                raise PermanentError(
-                    "Telemost",
-                    "There is no Yandex token to create rooms with: connect your "
-                    "Yandex account, or set YANDEX_OAUTH_TOKEN.",
-                )
-            return self._organisation()
-        return self._account_client(account, room_organiser.of_account(account.email))
+        """The token to act on the conference's room with (yandex.room_tokens says whose)."""
+        return self.rooms.telemost_for(conference)
 
-    def _account_client(self, account: YandexAccount, organiser: str) -> TelemostClient:
+    def find(self, portal: str, user_id: int) -> YandexAccount | None:
+        with self.db.read() as session:
+            return self._find(session, portal, user_id)
+
+    def account_client(self, account: YandexAccount, organiser: str) -> TelemostClient:
         if not account.usable or self.oauth is None:
             raise _reconnect(account.email)
         return AccountTelemostClient(self, account.id, organiser)
-
-    def _organisation(self) -> TelemostClient:
-        token = self.settings.yandex_oauth_token
-        assert token is not None  # both callers checked that the setting is there
-        return TelemostClient(
-            self.settings.telemost_api_url,
-            token,
-            self.settings.http_timeout_seconds,
-            self.http,
-            organiser=room_organiser.of_organisation_token(token),
-        )
-
-    def _organisers(self, conference: Conference) -> TelemostClient:
-        """The room's organiser's token, or a PermanentError saying how to bring it back."""
-        email = room_organiser.account_email(conference.room_organiser)
-        if email is None:
-            if not self.settings.yandex_oauth_token:
-                raise room_organiser.missing_organisation_token()
-            return (
-                self._organisation()
-            )  # a new value of the setting may be another account's: see room_organiser
-        with self.db.read() as session:
-            account = self._find(session, conference.portal, conference.owner_id)
-        if account is None or not _same_account(account.email, email):
-            raise room_organiser.missing_account(email)
-        assert conference.room_organiser is not None  # telemost_for asks only when it is recorded
-        return self._account_client(account, conference.room_organiser)
 
     def token(self, account_id: int, seen: str | None = None) -> str:
         """The account's access token, refreshed (one process at a time) when expiring or refused as `seen`."""
@@ -368,7 +334,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _same_account(connected: str | None, offered: str | None) -> bool:
+def same_account(connected: str | None, offered: str | None) -> bool:
     # No Yandex uid is stored, so the address names the account; unknown on either side is not the same.
     return bool(connected and offered and connected.casefold() == offered.casefold())
 

@@ -5,7 +5,9 @@ organiser's own token: "Изменение параметров встречи �
 records with each room which token made it (`Conference.room_organiser`) and changes the room with that
 token only, whatever account the owner has connected since:
 - `account:<address>`: the owner's connected Yandex account with that address;
-- `organisation:<digest>`: YANDEX_OAUTH_TOKEN, named by a digest (a new value may be another account's).
+- `organisation:<digest>`: YANDEX_OAUTH_TOKEN, named by a digest (a new value may be another account's);
+- `portal-organisation:<address>`: the portal's Yandex 360 organisation its administrator connected;
+- `employee:<address>`: the owner's own account, by the portal's service application (token exchange).
 
 What another account than the organiser gets for a room is UNVERIFIED (404 ConferenceNotFound, or a 403
 of ConferenceResponsesOf403 in api-specification.yaml). So a 404 means "the room is gone" only when the
@@ -21,7 +23,12 @@ from shared.models import Conference
 
 ACCOUNT = "account:"
 ORGANISATION = "organisation:"
+PORTAL_ORGANISATION = "portal-organisation:"
+EMPLOYEE = "employee:"
+KINDS = (ACCOUNT, ORGANISATION, PORTAL_ORGANISATION, EMPLOYEE)
 RECONNECT_CODE = "yandex_reconnect"  # the step's error_code: the user must connect a Yandex account again
+# The administrator must connect the portal's organisation again, or set its service application.
+ORGANISATION_RECONNECT_CODE = "yandex_organisation_reconnect"
 
 
 def of_account(email: str | None) -> str:
@@ -30,6 +37,20 @@ def of_account(email: str | None) -> str:
 
 def of_organisation_token(token: str) -> str:
     return ORGANISATION + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def of_portal_organisation(email: str | None) -> str:
+    return PORTAL_ORGANISATION + (email or "").casefold()
+
+
+def of_employee(email: str) -> str:
+    return EMPLOYEE + email.casefold()
+
+
+def parse(organiser: str) -> tuple[str, str]:
+    """(kind, the rest): the kind one of KINDS, the rest an address (or a digest for ORGANISATION)."""
+    kind = next((kind for kind in KINDS if organiser.startswith(kind)), "")
+    return kind, organiser[len(kind) :]
 
 
 def account_email(organiser: str | None) -> str | None:
@@ -84,4 +105,25 @@ def missing_organisation_token() -> PermanentError:
         "This room was made with the organisation's Yandex token (YANDEX_OAUTH_TOKEN), "
         "and only that account can change it, but no such token is set now. Set it "
         "again, then retry.",
+    )
+
+
+def missing_portal_organisation(email: str) -> PermanentError:
+    return PermanentError(
+        "Telemost",
+        f"This room was made with the portal's Yandex 360 organisation ({email or 'connected then'}), and only "
+        "that account can change it. The portal's administrator must connect it again in the app's settings, "
+        "then retry.",
+        code=ORGANISATION_RECONNECT_CODE,
+    )
+
+
+def missing_service_app(email: str) -> PermanentError:
+    return PermanentError(
+        "Telemost",
+        f"This room was made as {email} by the organisation's Yandex 360 service application, and only "
+        f"{email} can change it, but Yandex gives no token for {email} now. The portal's administrator should "
+        f"check the service application in the app's settings (or {email} can connect their Yandex account), "
+        "then retry.",
+        code=ORGANISATION_RECONNECT_CODE,
     )

@@ -35,6 +35,9 @@ class RoomStep(TelemostStep):
     def wanted(self, conference: Conference) -> bool:
         return True  # every conference has a room, and every edit may change it
 
+    def note(self, conference: Conference) -> str | None:
+        return (conference.applied or {}).get("room_note")  # whose token made it, when not the one asked for
+
     # recover: Telemost has no idempotency key and no way to look a room up, so a room whose answer was
     # lost (a crash before the commit, a timeout after Telemost made it) is an orphan; its log line
     # below lets them be counted. Nothing to look up: the default None.
@@ -55,7 +58,9 @@ class RoomStep(TelemostStep):
                 auto_summary=conference.auto_summary,
             )
             log.info("room %s made for conference %s", room.id, conference.id)
-            return Outcome(apply=_store_room(room, wanted, telemost.organiser))
+            if telemost.note:
+                log.info("conference %s: %s", conference.id, telemost.note)
+            return Outcome(apply=_store_room(room, wanted, telemost.organiser, telemost.note))
         if wanted != (conference.applied or {}).get("room"):
             try:
                 telemost.update_room(conference.telemost_id, wanted)
@@ -83,7 +88,7 @@ def _why_not_changed(
     return room_organiser.explain_refusal(conference, telemost.organiser, error)
 
 
-def _store_room(room: Room, settings: dict, organiser: str | None) -> Apply:
+def _store_room(room: Room, settings: dict, organiser: str | None, note: str | None) -> Apply:
     def apply(conference: Conference) -> None:
         conference.telemost_id, conference.join_url, conference.watch_url = (
             room.id,
@@ -91,7 +96,12 @@ def _store_room(room: Room, settings: dict, organiser: str | None) -> Apply:
             room.watch_url,
         )
         conference.room_organiser = organiser
-        conference.applied = {**(conference.applied or {}), "room": settings, "cohosts": []}
+        conference.applied = {
+            **(conference.applied or {}),
+            "room": settings,
+            "cohosts": [],
+            "room_note": note,
+        }
 
     return apply
 

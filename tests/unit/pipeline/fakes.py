@@ -13,8 +13,9 @@ from shared.pipeline.step import Outside, OutsideClients
 
 
 class FakeTelemost:
-    def __init__(self, organiser: str | None = "organisation:abc", refuse: dict[str, Exception] | None = None):
-        self.organiser = organiser
+    def __init__(self, organiser: str | None = "organisation:abc", refuse: dict[str, Exception] | None = None,
+                 note: str | None = None):
+        self.organiser, self.note = organiser, note
         self.calls: list[tuple[str, Any]] = []
         self.refuse = refuse or {}  # method -> the error it raises (once)
 

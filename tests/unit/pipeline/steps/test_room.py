@@ -19,7 +19,15 @@ def test_a_new_room_is_made_without_cohosts_and_recorded_with_its_organiser():
     assert (after.telemost_id, after.join_url, after.room_organiser) == (
         "room-1", "https://telemost.example/j/1", "account:anna@example.com")
     assert after.applied == {"room": {"waiting_room_level": "PUBLIC", "is_auto_summarization_enabled": False},
-                             "cohosts": []}
+                             "cohosts": [], "room_note": None}
+    assert STEP.note(after) is None
+
+
+def test_a_room_made_otherwise_than_the_settings_asked_says_so_beside_it():
+    made = conference(telemost_id=None, join_url=None, applied={})
+    why = "anna@example.com has no account in the portal's Yandex 360 organisation, so ..."
+    after = applied(STEP.run(outside(FakeTelemost(note=why), conference_=made), made, None), made)
+    assert STEP.note(after) == why
 
 
 def test_a_room_already_as_wanted_is_not_called_at_all():
