@@ -185,7 +185,7 @@ def render_event(event: CalendarEvent, attendee: Attendee | None, section_of: Ca
         "LOCATION": event.location,
         "REMIND": [dict(item) for item in event.remind],
         "COLOR": event.color,
-        "RRULE": event.rrule or "",
+        "RRULE": render_rrule(event.rrule),
         "EXDATE": "",
         "DAV_XML_ID": f"sandbox-event-{event.id}",
         "VERSION": str(event.version),
@@ -199,6 +199,25 @@ def render_event(event: CalendarEvent, attendee: Attendee | None, section_of: Ca
         "ATTENDEE_LIST": [{"id": a.user_id, "entryId": str(a.entry_id), "status": a.status} for a in event.attendees],
         "attendeesEntityList": [{"entityId": "user", "id": a.user_id} for a in event.attendees],
     }
+
+
+def render_rrule(rule: dict[str, Any] | None) -> dict[str, Any] | str:
+    """RRULE as calendar-event-get-by-id.md's example shows it: BYDAY an object {"MO": "MO"}, UNTIL in the
+    site's date format with ~UNTIL and UNTIL_TS (midnight UTC: 12/24/2024 is 1734998400). COUNT is not in
+    the example nor in calendar_event_fields.md's RRULE table; kept as sent (UNVERIFIED). No rule: ""."""
+    if not rule:
+        return ""
+    shown: dict[str, Any] = {"FREQ": rule["FREQ"]}
+    if rule.get("BYDAY"):
+        shown["BYDAY"] = {day: day for day in rule["BYDAY"]}
+    shown["INTERVAL"] = rule["INTERVAL"]
+    if rule.get("COUNT"):
+        shown["COUNT"] = rule["COUNT"]
+    if rule.get("UNTIL"):
+        until = datetime.fromisoformat(rule["UNTIL"]).replace(tzinfo=timezone.utc)
+        shown["UNTIL"] = shown["~UNTIL"] = until.strftime("%m/%d/%Y")
+        shown["UNTIL_TS"] = int(until.timestamp())
+    return shown
 
 
 def event_state(event: CalendarEvent) -> dict[str, Any]:

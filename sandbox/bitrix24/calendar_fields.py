@@ -6,6 +6,7 @@ Where the docs leave a rule open (bad dates, zones, reminders, attendees), the e
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from .calendar_dates import DateValueError, Moment, parse_moment, parse_timestamp, start_of_day, zone
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 ACCESSIBILITY = ("busy", "absent", "quest", "free")
 IMPORTANCE = ("high", "normal", "low")
 REMIND_UNITS = ("min", "hour", "day")
+# calendar-event-add.md / -update.md, "rrule Parameter": FREQ, COUNT, INTERVAL, BYDAY (SU..SA), UNTIL (a date).
+RRULE_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+RRULE_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 MEETING_FLAGS = ("notify", "reinvite", "allow_invite", "hide_guests")
 
 
@@ -109,7 +113,7 @@ def apply_details(event: CalendarEvent, params: dict[str, Any]) -> None:
         if param in params:
             setattr(event, param, str(params[param] or ""))
     if "rrule" in params:
-        event.rrule = params["rrule"] or None
+        event.rrule = _rrule(params["rrule"])
     if "remind" in params:
         event.remind = _reminders(params["remind"])
     if "crm_fields" in params:
@@ -122,6 +126,38 @@ def _crm_links(raw: Any) -> list[str]:
     if not isinstance(raw, (list, dict)):
         raise calendar_error("The list of event links to CRM must be an array")
     return [str(item).strip() for item in as_list(raw) if str(item).strip()]
+
+
+def _rrule(raw: Any) -> dict[str, Any] | None:
+    """The rrule object as the pages type it: FREQ one of theirs, INTERVAL and COUNT integers, BYDAY days of
+    the week, UNTIL a `date` (YYYY-MM-DD, data-types.md). Anything else is refused as a bad value (the pages
+    name no error for it); an empty value keeps no rule (UNVERIFIED: the pages do not say how one is removed)."""
+    if php_empty(raw):
+        return None
+    if not isinstance(raw, dict):
+        raise invalid("rrule")
+    freq = str(raw.get("FREQ") or "").upper()
+    interval = as_int(raw.get("INTERVAL", 1))
+    days = [str(day).upper() for day in as_list(raw.get("BYDAY"))]
+    if freq not in RRULE_FREQS or interval is None or interval < 1 or any(d not in RRULE_DAYS for d in days):
+        raise invalid("rrule")
+    rule: dict[str, Any] = {"FREQ": freq, "INTERVAL": interval}
+    if days:
+        rule["BYDAY"] = list(dict.fromkeys(days))
+    if not php_empty(raw.get("COUNT")):
+        count = as_int(raw["COUNT"])
+        if count is None or count < 1:
+            raise invalid("rrule")
+        rule["COUNT"] = count
+    if not php_empty(raw.get("UNTIL")):
+        until = str(raw["UNTIL"]).strip()
+        try:
+            rule["UNTIL"] = date.fromisoformat(until).isoformat() if len(until) == 10 else None
+        except ValueError:
+            rule["UNTIL"] = None
+        if rule["UNTIL"] is None:
+            raise invalid("rrule")
+    return rule
 
 
 def _reminders(raw: Any) -> list[dict[str, Any]]:

@@ -117,6 +117,7 @@ def event_update(portal: "Portal", caller: Caller, params: dict[str, Any]) -> in
         raise calendar_error(ACCESS_DENIED)
     if is_y(params.get("is_meeting")) and caller.user.id != event.host_id and as_int(params.get("host")) != event.host_id:
         raise calendar_error(ACCESS_DENIED)  # a non-organizer must name the organizer as host
+    _recurrence_mode(params)
     draft = dataclasses.replace(event, attendees=list(event.attendees), meeting=dict(event.meeting))
     if not php_empty(params.get("section")):
         draft.section_id = chosen_section(portal, params, event.cal_type, event.owner_id).id
@@ -128,6 +129,18 @@ def event_update(portal: "Portal", caller: Caller, params: dict[str, Any]) -> in
     portal.calendar.save(draft)
     calendar_echoes.echo(portal, caller, calendar_echoes.UPDATED, event.id)
     return event.id
+
+
+def _recurrence_mode(params: dict[str, Any]) -> None:
+    """calendar-event-update.md: recurrence_mode this | next (both need current_date_from) | all. The
+    emulator changes the whole chain whatever the mode (splitting a series is not modelled)."""
+    mode = params.get("recurrence_mode")
+    if php_empty(mode):
+        return
+    if mode not in ("this", "next", "all"):
+        raise invalid("recurrence_mode")
+    if mode != "all" and php_empty(params.get("current_date_from")):
+        raise missing("current_date_from", "calendar.event.update")
 
 
 def event_delete(portal: "Portal", caller: Caller, params: dict[str, Any]) -> bool:

@@ -4,7 +4,7 @@ and deleted by a cancel. Found again by its marker after a lost answer, never ma
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.clients.bitrix24 import Bitrix24Client
@@ -18,7 +18,11 @@ from shared.schemas import CRM_TYPES
 NAME = "calendar_event"
 
 log = logging.getLogger(__name__)
-REMIND_MINUTES_BEFORE = 15
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # datetime.weekday() order
+# What ends a series on an event that repeated: one occurrence, in the shape calendar-event-update.md gives
+# rrule. The page says nothing of removing one (no FREQ value for "never", and an rrule left out may keep
+# the old one: UNVERIFIED), so the app asks for a series of one, which is the single meeting either way.
+NO_REPEAT = {"FREQ": "DAILY", "INTERVAL": 1, "COUNT": 1}
 # The core reads these with PHP's (bool), where the string "N" is TRUE (b24restdocs calendar-event-add.md and
 # calendar-event-update.md type them boolean; findings B2). 1 and 0 mean the same in both ways the app
 # sends them: as JSON numbers, and as "1"/"0" in a batch command's query string. Guests see each other,
@@ -65,9 +69,14 @@ def _event_fields(conference: Conference) -> dict:
         "timezone_from": conference.timezone,
         "timezone_to": conference.timezone,
         "location": conference.join_url,
-        "remind": [{"type": "min", "count": REMIND_MINUTES_BEFORE}],
         "accessibility": "busy",
     }
+    if conference.reminder_minutes:
+        # calendar-event-add.md, "remind Parameter": [{type: min | hour | day, count}].
+        params["remind"] = [{"type": "min", "count": conference.reminder_minutes}]
+    rule = rrule(conference)
+    if rule:
+        params["rrule"] = rule
     if conference.crm:
         # calendar-event-add.md and -update.md: crm_fields, the CRM records the event is linked to, by their
         # prefixed ids (crm/data-types.md). Unlinking by an empty list is not documented (and an empty list
@@ -81,8 +90,31 @@ def _event_fields(conference: Conference) -> dict:
     return params
 
 
+def rrule(conference: Conference) -> dict | None:
+    """calendar.event.add's rrule (calendar-event-add.md, "rrule Parameter"): FREQ, INTERVAL, BYDAY as a list
+    of SU..SA, COUNT, UNTIL a `date` (YYYY-MM-DD, data-types.md). A weekly series names its days always:
+    the page does not say which day a WEEKLY rule without BYDAY falls on, so none is left to the portal."""
+    recurrence = conference.recurrence
+    if not recurrence or conference.start_at is None:
+        return None
+    rule: dict = {"FREQ": recurrence["freq"], "INTERVAL": recurrence.get("interval") or 1}
+    if recurrence["freq"] == "WEEKLY":
+        day = WEEKDAYS[conference.start_at.astimezone(ZoneInfo(conference.timezone)).weekday()]
+        rule["BYDAY"] = list(recurrence.get("byday") or [day])
+    if recurrence.get("count"):
+        rule["COUNT"] = recurrence["count"]
+    if recurrence.get("until"):
+        rule["UNTIL"] = datetime.fromisoformat(str(recurrence["until"])).date().isoformat()
+    return rule
+
+
 def calendar_update(conference: Conference, event_id: int, host_id: int | None) -> dict:
     params = {**_event_fields(conference), "id": event_id}
+    if "rrule" not in params and (conference.applied or {}).get("calendar_series"):
+        params["rrule"] = dict(NO_REPEAT)  # it repeated: ends as one meeting
+    if "rrule" in params:
+        # calendar-event-update.md: recurrence_mode `all`, the whole chain (not only one occurrence of it).
+        params["recurrence_mode"] = "all"
     if not conference.invitees:
         # is_meeting=Y with attendees replaces the list; N turns a meeting back into a plain event.
         params.update(is_meeting="N", attendees=[conference.owner_id])
@@ -153,18 +185,19 @@ class CalendarEventStep(BitrixStep):
         method, params = commands["event"]
         if "event" in answers.errors:
             if method == "calendar.event.delete" and _event_is_gone(outside.bitrix, params["id"]):
-                return Outcome(apply=_store_event(None, None))  # already gone counts as done
+                return Outcome(apply=_store_event(None, None, False))  # already gone counts as done
             return Outcome(error=calendar_refusal(answers.errors["event"], conference.owner_id))
         read = answers.results.get("host")
         host = read.get("MEETING_HOST") if isinstance(read, dict) else None
         log.info("calendar of conference %s: %s done", conference.id, method)
+        series = "rrule" in params and params["rrule"] != NO_REPEAT
         if method == "calendar.event.add":
-            return Outcome(apply=_store_event(answers.results.get("event"), host))
+            return Outcome(apply=_store_event(answers.results.get("event"), host, series))
         if conference.calendar_event_id is None and method == "calendar.event.update":
-            return Outcome(apply=_store_event(params["id"], host))  # a lost event, found and updated
+            return Outcome(apply=_store_event(params["id"], host, series))  # a lost event, found and updated
         if method == "calendar.event.delete":
-            return Outcome(apply=_store_event(None, None))
-        return Outcome()
+            return Outcome(apply=_store_event(None, None, False))
+        return Outcome(apply=_store_event(conference.calendar_event_id, None, series))
 
 
 def calendar_refusal(error: OutsideServiceError, owner_id: int) -> OutsideServiceError:
@@ -201,11 +234,19 @@ def _event_is_gone(bitrix: Bitrix24Client, event_id: int | None) -> bool:
         return False
 
 
-def _store_event(event_id: object, host: object) -> Apply:
+def _store_event(event_id: object, host: object, series: bool) -> Apply:
+    """The event's id and organiser, and whether it repeats (a later update that ends the series must say so)."""
+
     def apply(conference: Conference) -> None:
         conference.calendar_event_id = int(str(event_id)) if str(event_id).isdigit() else None
+        applied = {**(conference.applied or {})}
         if host is not None and str(host).isdigit():
-            conference.applied = {**(conference.applied or {}), "calendar_host": int(str(host))}
+            applied["calendar_host"] = int(str(host))
+        if series:
+            applied["calendar_series"] = True
+        else:
+            applied.pop("calendar_series", None)
+        conference.applied = applied
 
     return apply
 
