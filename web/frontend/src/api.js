@@ -154,6 +154,25 @@ export const api = {
   yandexAccount: () => request('GET', '/yandex/account'),
   disconnectYandex: () => request('DELETE', '/yandex/account'),
   yandexLoginUrl: () => `${session.basePath}/auth/yandex/login?token=${encodeURIComponent(session.token)}`,
+  yandexOrganisationLoginUrl: () => `${api.yandexLoginUrl()}&organisation=1`,
+  settings: () => request('GET', '/settings'),
+  saveSettings: (body) => request('PUT', '/settings', { body }),
+  settingsChanges: (page = 1, perPage = 10) => request('GET', '/settings/changes', { query: { page, per_page: perPage } }),
+  disconnectOrganisation: () => request('DELETE', '/settings/yandex/organisation'),
+  exportConferences: (query) => download('/conferences/export.csv', query),
+}
+
+/** A file the API answers (with the app token, which a plain link cannot send), as a Blob. */
+async function download(path, query) {
+  const response = await send('GET', path, { query, headers: { Accept: 'text/csv' } })
+  if (response.status === 401) {
+    await renew().catch(() => {
+      throw new ApiError({ status: 401, code: 'unauthorized', message: t('error.session') })
+    })
+    return download(path, query)
+  }
+  if (!response.ok) throw await errorOf(response)
+  return response.blob()
 }
 
 export const FINAL_STATUSES = ['ready', 'partially_failed', 'failed', 'cancelled']

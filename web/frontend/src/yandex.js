@@ -45,27 +45,31 @@ export function noteConference(conference) {
 }
 
 let popupWatch = null
+// Who the sign-in in flight is for: the user's own account, or the portal's organisation (the settings
+// page), whose page is told when it ends: {onDone(ok)}.
+let organisationSignIn = null
 
 function finished(ok) {
   clearInterval(popupWatch)
   popupWatch = null
+  if (organisationSignIn) {
+    const { onDone } = organisationSignIn
+    organisationSignIn = null
+    onDone(ok)
+    return
+  }
   if (ok) yandex.stepSaysReconnect = false
   loadAccount()
 }
 
-/**
- * Opens the Yandex sign-in. `{replace: true}` is the user's answer to "replace the connected account?":
- * without it the server keeps a connected account that differs from the one signed in to.
- */
-export function connect(options) {
-  const replace = options?.replace === true // a click handler passes its event here
+/** The Yandex sign-in in a popup; false when the browser refused to open it. */
+function openSignIn(url) {
   yandex.popupBlocked = false
   yandex.askReplace = false
-  const url = api.yandexLoginUrl() + (replace ? '&replace=1' : '')
   const popup = window.open(url, 'telemost-yandex', POPUP_FEATURES)
   if (!popup) {
     yandex.popupBlocked = true
-    return
+    return false
   }
   try {
     popup.focus()
@@ -76,6 +80,24 @@ export function connect(options) {
   popupWatch = setInterval(() => {
     if (popup.closed) finished(false)
   }, 800)
+  return true
+}
+
+/** An administrator connects the portal's Yandex 360 organisation; onDone(ok) once the popup is done. */
+export function connectOrganisation(onDone) {
+  organisationSignIn = null
+  if (openSignIn(api.yandexOrganisationLoginUrl())) organisationSignIn = { onDone }
+  return !yandex.popupBlocked
+}
+
+/**
+ * Opens the Yandex sign-in. `{replace: true}` is the user's answer to "replace the connected account?":
+ * without it the server keeps a connected account that differs from the one signed in to.
+ */
+export function connect(options) {
+  const replace = options?.replace === true // a click handler passes its event here
+  organisationSignIn = null
+  openSignIn(api.yandexLoginUrl() + (replace ? '&replace=1' : ''))
 }
 
 export async function disconnect() {
@@ -98,7 +120,9 @@ if (typeof window !== 'undefined') {
     const data = event.data
     if (!data || data.source !== 'telemost-yandex') return
     if (!session.ready) return
-    if (!data.ok && data.replace === true) {
+    if (organisationSignIn) {
+      showToast(data.ok ? t('org.connected') : t('org.connectFailed'), { tone: data.ok ? 'info' : 'error' })
+    } else if (!data.ok && data.replace === true) {
       yandex.askReplace = true
     } else {
       showToast(data.ok ? t('yandex.connected') : t('yandex.connectFailed'), { tone: data.ok ? 'info' : 'error' })
