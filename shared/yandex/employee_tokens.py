@@ -67,7 +67,12 @@ class EmployeeTokens:
     def token(self, portal: str, email: str, seen: str | None = None) -> str:
         """The employee's token: the kept one unless it is `seen` (refused), else a new exchange. Raises
         NoEmployeeToken (no service app, not an employee, the app refused), or a transient error."""
-        key = _cache_key(portal, email)
+        app = self.service_app(portal)
+        if app is None:
+            raise NoEmployeeToken(
+                "The portal's service application is no longer set up in the app's settings."
+            )
+        key = _cache_key(portal, app.client_id, email)  # another app set since asks anew
         try:
             stored = self.cache.get(key)
             kept = self.box.open(stored.decode() if isinstance(stored, bytes) else stored)
@@ -111,5 +116,6 @@ class EmployeeTokens:
         return token
 
 
-def _cache_key(portal: str, email: str) -> str:
-    return "yandex-employee:" + hashlib.sha256(f"{portal}\n{email.casefold()}".encode()).hexdigest()[:32]
+def _cache_key(portal: str, client_id: str, email: str) -> str:
+    named = f"{portal}\n{client_id}\n{email.casefold()}"
+    return "yandex-employee:" + hashlib.sha256(named.encode()).hexdigest()[:32]
