@@ -1,12 +1,14 @@
 """Beat's reminders: invitees of a conference with no calendar event (which would remind them itself) hear
-shortly before it starts. Each reminder is claimed by a conditional statement, so two runs at once (or
-a run after a crash) send it once, and each logs one line."""
+reminder_minutes before each occurrence. The next one due is kept on the conference (remind_at, planned by
+conferences/occurrences.py), so beat reads one indexed range. Each reminder is claimed by a conditional
+statement on the remind_at it read, which moves the conference on to its next occurrence at once: two runs
+at once (or a run after a crash) send it once, and each logs one line."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -14,43 +16,61 @@ from sqlalchemy.engine import CursorResult
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
+from shared.conferences import occurrences
 from shared.db import Database
 from shared.models import Conference, utcnow
 from shared.pipeline import bitrix_text
 from shared.pipeline.batch import run_batches
 
 log = logging.getLogger(__name__)
+# Reminders claimed a run (beat: every minute), the earliest due first; the rest wait for the next run.
+REMINDER_BATCH = 200
 
 
 def send_reminders(
-    db: Database, minutes: int, bitrix_for: Callable[[Conference], Bitrix24Client], client_id: str | None
+    db: Database, bitrix_for: Callable[[Conference], Bitrix24Client], client_id: str | None
 ) -> list[int]:
-    """Invitees of a conference with no calendar event (which would remind them itself) hear shortly before."""
+    """Sends the reminders due now; answers the conferences whose invitees were reminded. A reminder found
+    due once its occurrence has started is not sent late: the conference moves on to its next occurrence."""
     now = utcnow()
     with db.read() as session:
         due = list(
             session.scalars(
-                select(Conference).where(
-                    Conference.reminded_at.is_(None),
+                select(Conference)
+                .where(
+                    Conference.remind_at <= now,
                     Conference.cancel_requested.is_(False),
                     Conference.create_calendar_event.is_(False),
                     Conference.invite_users.is_(True),
                     Conference.join_url.is_not(None),
-                    Conference.start_at > now,
-                    Conference.start_at <= now + timedelta(minutes=minutes),
                 )
+                .order_by(Conference.remind_at, Conference.id)
+                .limit(REMINDER_BATCH)
             )
         )
     sent = []
     for conference in due:
-        if not conference.invitees or not _claim_reminder(db, conference.id):
+        read_at, reminded_before = conference.remind_at, conference.reminded_at
+        assert read_at is not None  # selected by it
+        start = read_at + timedelta(minutes=conference.reminder_minutes)
+        late = start <= now
+        # Past the start, the next reminder is of the first occurrence still to come (not of each one missed).
+        following = occurrences.reminder_after(conference, max(start, now) if late else start)
+        if not _claim_reminder(db, conference.id, read_at, start, following):
+            continue  # another run has it, or an edit planned it anew
+        if late:
+            log.info(
+                "conference %s: reminder of %s skipped, it has started", conference.id, start.isoformat()
+            )
+            continue
+        if not conference.invitees:
             continue
         try:
             bitrix = bitrix_for(conference)
             commands = {
                 f"remind_{user_id}": (
                     "im.notify.system.add",
-                    bitrix_text.reminder(conference, user_id, client_id),
+                    bitrix_text.reminder(conference, user_id, client_id, start),
                 )
                 for user_id in conference.invitees
             }
@@ -58,14 +78,15 @@ def send_reminders(
         except OutsideServiceError as error:
             errors = {"all": error}
         if errors and all(e.transient for e in errors.values()):
-            _release_reminder(db, conference.id)  # a later run tries again
+            _release_reminder(db, conference.id, (start, following), (read_at, reminded_before))
             log.warning(
                 "conference %s: reminder not sent yet (%s)", conference.id, next(iter(errors.values()))
             )
             continue
         log.info(
-            "conference %s: reminder sent to %d invitee(s)%s",
+            "conference %s: reminder of %s sent to %d invitee(s)%s",
             conference.id,
+            start.isoformat(),
             len(conference.invitees),
             f", {len(errors)} failed" if errors else "",
         )
@@ -73,27 +94,40 @@ def send_reminders(
     return sent
 
 
-def _claim_reminder(db: Database, conference_id: int) -> bool:
+def _claim_reminder(
+    db: Database, conference_id: int, read_at: datetime, start: datetime, following: datetime | None
+) -> bool:
+    """Takes the reminder of `start` if remind_at is still what was read: reminded_at becomes that start,
+    remind_at the next occurrence's reminder (or NULL)."""
     with db.write() as session:
         # An UPDATE answers a CursorResult, which has the rowcount; Session.execute's stubs say Result.
         claimed = cast(
             "CursorResult[Any]",
             session.execute(
                 update(Conference)
-                .where(
-                    Conference.id == conference_id,
-                    Conference.reminded_at.is_(None),
-                )
-                .values(reminded_at=utcnow(), updated_at=Conference.updated_at)
+                .where(Conference.id == conference_id, Conference.remind_at == read_at)
+                .values(reminded_at=start, remind_at=following, updated_at=Conference.updated_at)
             ),
         )
         return claimed.rowcount == 1
 
 
-def _release_reminder(db: Database, conference_id: int) -> None:
+def _release_reminder(
+    db: Database,
+    conference_id: int,
+    claimed: tuple[datetime, datetime | None],
+    before: tuple[datetime, datetime | None],
+) -> None:
+    """Puts the claim back for a later run, unless an edit has planned the conference's reminders since."""
+    start, following = claimed
+    read_at, reminded_before = before
     with db.write() as session:
         session.execute(
             update(Conference)
-            .where(Conference.id == conference_id)
-            .values(reminded_at=None, updated_at=Conference.updated_at)
+            .where(
+                Conference.id == conference_id,
+                Conference.reminded_at == start,
+                Conference.remind_at.is_(None) if following is None else Conference.remind_at == following,
+            )
+            .values(remind_at=read_at, reminded_at=reminded_before, updated_at=Conference.updated_at)
         )

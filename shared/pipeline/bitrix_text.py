@@ -4,9 +4,10 @@ step's (steps/calendar_event.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.conferences import occurrences
 from shared.models import Conference
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -16,6 +17,30 @@ LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # (U+2060, no line break either) after every "[" means no tag can start, whatever the tag; after every "&"
 # it means no entity can start, in case some view does decode them. Safe both ways, and it reads as typed.
 WORD_JOINER = "\u2060"
+DAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month"}
 
 
 def bb_text(text: str) -> str:
@@ -39,20 +64,68 @@ def links(conference: Conference) -> list[str]:
 
 
 def notice(conference: Conference) -> dict:
-    """What invitees were told: when it changes, those who stay invited are told again."""
-    return {
+    """What invitees were told: when it changes, those who stay invited are told again. The recurrence only
+    when there is one, so what single meetings were told before reads the same."""
+    told = {
         "name": conference.name,
         "start_at": conference.start_at.isoformat() if conference.start_at else None,
         "duration_minutes": conference.duration_minutes,
         "join_url": conference.join_url,
     }
+    if conference.recurrence:
+        told["recurrence"] = dict(conference.recurrence)
+    return told
 
 
-def _when(conference: Conference) -> str:
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def repeats(conference: Conference) -> str:
+    """How a series repeats, in words: "every week on Monday and Wednesday, 10 times", "every 2 days until
+    31 March"; "" for a single meeting."""
+    recurrence = conference.recurrence
+    if not recurrence or conference.start_at is None:
+        return ""
+    unit, interval = UNITS[recurrence["freq"]], recurrence.get("interval") or 1
+    words = f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
+    if recurrence.get("byday"):
+        order = list(DAY_NAMES)
+        days = sorted(recurrence["byday"], key=order.index)
+        words += " on " + _and([DAY_NAMES[day] for day in days])
+    if recurrence.get("count"):
+        words += f", {recurrence['count']} times"
+    elif recurrence.get("until"):
+        until = date.fromisoformat(str(recurrence["until"])[:10])
+        words += f" until {until.day} {MONTH_NAMES[until.month - 1]}"
+        if until.year != conference.start_at.astimezone(ZoneInfo(conference.timezone)).year:
+            words += f" {until.year}"
+    return words
+
+
+def _when(conference: Conference, start_at: datetime | None = None) -> str:
+    """When it is: " on <start> (<zone>)", for a series " from <first start> (<zone>), <how it repeats>"; with
+    `start_at`, that occurrence alone."""
     if conference.start_at is None:
         return ""
-    start, _ = local_times(conference)
-    return f" on {start[:16]} ({conference.timezone})"
+    zone = ZoneInfo(conference.timezone)
+    start = (start_at or conference.start_at).astimezone(zone).strftime(LOCAL_TIME_FORMAT)[:16]
+    if start_at is None and conference.recurrence:
+        return f" from {start} ({conference.timezone}), {repeats(conference)}"
+    return f" on {start} ({conference.timezone})"
+
+
+def _occurrence(conference: Conference, start_at: datetime) -> str:
+    """Which one of a series `start_at` is: " (meeting 3 of 10)", or " (meeting 3 of the series)" when it
+    has no count."""
+    if not conference.recurrence:
+        return ""
+    number = 0
+    for number, start in enumerate(occurrences.starts(conference), 1):  # noqa: B007 (the count is the point)
+        if start >= start_at:
+            break
+    count = conference.recurrence.get("count")
+    return f" (meeting {number} of {count})" if count else f" (meeting {number} of the series)"
 
 
 def _message(
@@ -128,13 +201,18 @@ def cancellation(conference: Conference, user_id: int, client_id: str | None) ->
     )
 
 
-def reminder(conference: Conference, user_id: int, client_id: str | None) -> dict:
+def reminder(
+    conference: Conference, user_id: int, client_id: str | None, start_at: datetime | None = None
+) -> dict:
+    """Of the occurrence starting at `start_at` (the conference's start when not given)."""
+    start_at = start_at or conference.start_at
+    which = _occurrence(conference, start_at) if start_at else ""
     return _message(
         conference,
         user_id,
         client_id,
         f"Reminder: «{bb_text(conference.name)}» with "
-        f"[B]{bb_text(conference.owner_name)}[/B] starts{_when(conference)}.",
+        f"[B]{bb_text(conference.owner_name)}[/B] starts{_when(conference, start_at)}{which}.",
         with_links=True,
         tag_suffix="|reminder",
     )

@@ -86,7 +86,7 @@ def test_invitees_without_a_calendar_event_are_reminded_once(stack, anna, databa
                           requests.Session())
     before = stack.bitrix_state()["requests"].get("batch:im.notify.system.add", 0)
 
-    first, second = twice_at_once(lambda: send_reminders(database, 15, lambda c: access.client(c.portal, c.owner_id),
+    first, second = twice_at_once(lambda: send_reminders(database, lambda c: access.client(c.portal, c.owner_id),
                                                          "telemost-bitrix-app"))
 
     assert first + second == [done["id"]]

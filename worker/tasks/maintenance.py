@@ -75,7 +75,6 @@ def reminders() -> int:
     return len(
         send_reminders(
             database(),
-            app.settings.reminder_minutes,
             lambda c: access.client(c.portal, c.owner_id),
             app.settings.bitrix24_client_id or "telemost-bitrix-app",
         )
