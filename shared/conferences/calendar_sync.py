@@ -20,12 +20,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import cast
 
 from sqlalchemy import select, update
 
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
+from shared.conferences import occurrences
 from shared.conferences.versions import new_version
 from shared.db import Database
 from shared.models import Conference, Step, StepState, utcnow
@@ -112,6 +114,8 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
             return False
         # The name as the app wrote it, neutralised (steps/calendar_event.py), is the conference's name.
         name = conference.name if shown_name in (None, bitrix_text.bb_text(conference.name)) else shown_name
+        if _another_occurrence(conference, start, duration):
+            start = conference.start_at  # the series as the app wrote it, read at one of its occurrences
         if (conference.start_at, conference.duration_minutes, conference.name) == (start, duration, name):
             return False
         if mark is None or write_mark(conference) != mark:
@@ -131,6 +135,17 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
         "conference %s follows its calendar event: %s, %d min", conference_id, start.isoformat(), duration
     )
     return True
+
+
+def _another_occurrence(conference: Conference, start: datetime, duration: int) -> bool:
+    """Whether a series' event read back shows one of its later occurrences. calendar-event-get-by-id.md's
+    example answers a series' DATE_FROM with its RRULE, but no page says whether that is the first occurrence
+    or the one nearest now (UNVERIFIED): a later occurrence at the series' own length is the same series,
+    never a move. The rule itself is not read back: a rule changed in the portal is not followed."""
+    if not conference.recurrence or start == conference.start_at or duration != conference.duration_minutes:
+        return False
+    later = islice(occurrences.starts(conference), 1000)  # more than a counted series has (schemas); bounded
+    return any(occurrence == start for occurrence in later)
 
 
 def _cancel_for_deleted_event(db: Database, conference_id: int, event_id: int) -> bool:
