@@ -83,6 +83,11 @@ class SettingsOut(BaseModel):
     updated_by: Editor | None
 
 
+class PortalDefaultsOut(BaseModel):
+    defaults: DefaultsIn
+    broadcasts: Broadcasts
+
+
 class SettingsChangeOut(BaseModel):
     at: datetime
     user: Editor

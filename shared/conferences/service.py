@@ -162,6 +162,17 @@ def _as_the_portal_allows(session: Session, caller: Caller, data: ConferenceIn) 
     return portal_settings.with_defaults(data, effective)
 
 
+def _keeping_what_is_left_out(data: ConferenceIn, conference: Conference) -> ConferenceIn:
+    """An edit that leaves out a field the portal has a default for keeps the conference's value: the default
+    is for new meetings, and a page that only renames a meeting must not reset its length."""
+    kept = {
+        name: getattr(conference, name)
+        for name in ConferenceIn.PORTAL_DEFAULTS
+        if name not in data.model_fields_set
+    }
+    return data.model_copy(update=kept) if kept else data
+
+
 def _fields(data: ConferenceIn) -> dict:
     return {
         "name": data.name,
@@ -197,7 +208,7 @@ def edit(
                     )
                 }
             )
-        data = portal_settings.with_defaults(data, portal_settings.current(session, caller.portal))
+        data = _keeping_what_is_left_out(data, conference)
         for field, value in _fields(data).items():
             setattr(conference, field, value)
         conference.chat, conference.crm = places.chat, places.crm

@@ -81,6 +81,7 @@ def test_an_administrator_sets_the_defaults_and_everyone_gets_them(portal, stack
     expect(app.get_by_test_id("tab-settings")).to_have_count(0)
     app.get_by_test_id("new-conference").click()
     form = app.get_by_test_id("conference-form")
+    expect(form.get_by_test_id("field-notes")).to_be_checked()  # the portal's default, read by anyone
     form.get_by_test_id("field-type-broadcast").check()
     form.get_by_test_id("field-name").fill("Town hall")
     form.get_by_test_id("submit-conference").click()

@@ -66,6 +66,10 @@ def test_later_meetings_follow_the_defaults_and_the_broadcast_rule_from_the_api_
     assert room_of(stack, made)["is_auto_summarization_enabled"] is True
     asked = anna.create({"name": "Said otherwise", "auto_summary": False, "duration_minutes": 90})
     assert (asked["auto_summary"], asked["duration_minutes"]) == (False, 90)  # what is asked wins
+    assert anna.request("GET", "/api/settings/defaults").json() == {
+        "defaults": NOTES_AND_ADMINS["defaults"], "broadcasts": "admins"}  # the form starts from them
+    renamed = anna.request("PUT", f"/api/conferences/{asked['id']}", json={"name": "Renamed only"}).json()
+    assert (renamed["auto_summary"], renamed["duration_minutes"]) == (False, 90)  # an edit keeps them
 
     broadcast = {"type": "broadcast", "name": "Town hall", "live_stream": {"title": "Town hall"}}
     refused = anna.request("POST", "/api/conferences", json=broadcast)

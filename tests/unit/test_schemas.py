@@ -101,3 +101,17 @@ def test_cohost_addresses_are_lower_cased():
 def test_list_query_limits(query):
     with pytest.raises(ValidationError):
         ListQuery.model_validate(query)
+
+
+def test_a_series_is_checked_field_by_field_and_each_problem_named_where_it_is():
+    weekly = {"name": "Sync", "start_at": in_minutes(60), "recurrence": {"freq": "WEEKLY", "byday": ["MO", "TH"],
+                                                                          "count": 10}}
+    made = ConferenceIn.model_validate(weekly)
+    assert made.recurrence.interval == 1 and made.recurrence.until is None
+    assert errors(name="Sync", recurrence={"freq": "DAILY"}) == {"start_at": "is required for a repeating meeting"}
+    assert set(errors(name="Sync", start_at=in_minutes(60),
+                      recurrence={"freq": "DAILY", "byday": ["MO"], "count": 3, "until": "2027-01-01"})) == {
+        "recurrence.until", "recurrence.byday"}
+    assert set(errors(name="Sync", start_at=in_minutes(60),
+                      recurrence={"freq": "YEARLY", "interval": 0, "until": "31.03.2027"})) == {
+        "recurrence.freq", "recurrence.interval", "recurrence.until"}

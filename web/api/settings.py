@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, jsonify
 
 from shared.portal import settings as portal_settings
 from shared.schemas import ErrorOut, StrictModel
-from shared.settings_schemas import SettingsChangePage, SettingsIn, SettingsOut
+from shared.settings_schemas import PortalDefaultsOut, SettingsChangePage, SettingsIn, SettingsOut
 from shared.yandex.accounts import ORGANISATION
 from web.api import db, parse_body, parse_query
 from web.auth import login_required
@@ -70,6 +70,18 @@ def _answer():
             else None,
         }
     )
+
+
+@bp.get("/defaults")
+@login_required
+@documented(
+    "What a new meeting gets when it does not say (anyone signed in: the form starts from it)",
+    responses={200: PortalDefaultsOut},
+)
+def read_defaults():
+    with db().read() as session:
+        effective = portal_settings.current(session, g.caller.portal)
+    return jsonify({"defaults": effective.defaults.model_dump(), "broadcasts": effective.broadcasts})
 
 
 @bp.get("")

@@ -156,6 +156,7 @@ export const api = {
   yandexLoginUrl: () => `${session.basePath}/auth/yandex/login?token=${encodeURIComponent(session.token)}`,
   yandexOrganisationLoginUrl: () => `${api.yandexLoginUrl()}&organisation=1`,
   settings: () => request('GET', '/settings'),
+  portalDefaults: () => request('GET', '/settings/defaults'),
   saveSettings: (body) => request('PUT', '/settings', { body }),
   settingsChanges: (page = 1, perPage = 10) => request('GET', '/settings/changes', { query: { page, per_page: perPage } }),
   disconnectOrganisation: () => request('DELETE', '/settings/yandex/organisation'),

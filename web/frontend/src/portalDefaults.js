@@ -1,7 +1,8 @@
 // What a new meeting gets from the portal's settings when its form leaves a field alone. The form starts
-// from the portal's defaults when this page may read them (administrators: GET /api/settings), and
-// leaves out of a create every such field the person did not change, so the server fills it (ConferenceIn
-// PORTAL_DEFAULTS) with the portal's value even when this page could not learn it.
+// from the portal's defaults (GET /api/settings/defaults, for anyone signed in), and leaves out of a create
+// every such field the person did not change, so the server fills it (ConferenceIn PORTAL_DEFAULTS) with
+// the portal's value even when this page could not learn it; an edit that leaves one out keeps the
+// meeting's own value.
 import { reactive } from 'vue'
 import { api } from './api.js'
 import { session } from './session.js'
@@ -12,8 +13,8 @@ const FIELDS = { duration: 'duration_minutes', waitingRoom: 'waiting_room_level'
 let asked = null // one request per page: the settings page's save renews it (forgetPortalDefaults)
 
 function loadDefaults() {
-  if (!session.user || !session.user.is_admin) return Promise.resolve(null)
-  if (!asked) asked = api.settings().then((answer) => (answer && answer.defaults) || null, () => null)
+  if (!session.user) return Promise.resolve(null)
+  if (!asked) asked = api.portalDefaults().then((answer) => (answer && answer.defaults) || null, () => null)
   return asked
 }
 
