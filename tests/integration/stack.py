@@ -276,3 +276,119 @@ def start_stack(stack: Stack) -> Stack:
         stack.start(name)
     time.sleep(0.5)
     return stack
+
+
+# --- more than one portal (tests/integration/test_two_portals.py) ------------------------------------------------
+@dataclass
+class PortalHandle:
+    """Another Bitrix24 emulator process: one more portal, opened against the deployment at `web_url`.
+    launch / open_app / install / login do what Stack's do, against this portal's URL."""
+    name: str
+    url: str
+    member_id: str
+    web_url: str
+    process: Process
+
+    def state(self) -> dict:
+        return requests.get(f"{self.url}/_sandbox/state", timeout=5).json()
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/_sandbox/reset", timeout=5).raise_for_status()
+
+    def launch(self, user_id: int) -> dict:
+        response = requests.post(f"{self.url}/_sandbox/launch", json={"user_id": user_id}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def open_app(self, user_id: int, path: str = "/") -> requests.Response:
+        launch = self.launch(user_id)
+        return requests.post(self.web_url + path, params=launch["query"], data=launch["form"], timeout=15)
+
+    def install(self) -> None:
+        response = self.open_app(1, "/install")
+        assert response.status_code == 200, response.text
+        finished = requests.post(f"{self.url}/_sandbox/install", json={"user_id": 1}, timeout=15).json()
+        assert finished == {"installed": True, "delivered": []}, finished
+
+    def login(self, user_id: int) -> ApiClient:
+        page = self.open_app(user_id)
+        assert page.status_code == 200, page.text
+        config = json.loads(re.search(r'<script id="app-config" type="application/json">(.*?)</script>',
+                                      page.text, re.S).group(1))
+        return ApiClient(self.web_url, config["token"])
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_portal(stack: Stack, name: str, member_id: str, app_url: str, oauth_root: str = "") -> PortalHandle:
+    """One more Bitrix24 emulator, started as _definitions starts "bitrix", on a free port with its own
+    member_id, domain, public_url and application token (sandbox/bitrix24/settings.py load_settings reads
+    SANDBOX_BITRIX24_*). `app_url` is the deployment it opens (SANDBOX_APP_URL); `oauth_root` where its OAuth
+    servers are said to be (SANDBOX_BITRIX24_OAUTH_ROOT; its own host when empty)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**stack.env, "SANDBOX_BITRIX24_PORT": str(port), "SANDBOX_BITRIX24_PUBLIC_URL": url,
+           "SANDBOX_BITRIX24_MEMBER_ID": member_id, "SANDBOX_BITRIX24_APPLICATION_TOKEN": f"app-token-{member_id}",
+           "SANDBOX_BITRIX24_OAUTH_ROOT": oauth_root, "SANDBOX_APP_URL": app_url}
+    emulator = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--threads", "32", "--workers", "1",
+                "--graceful-timeout", "2"]
+    process = Process(name, [*emulator, "--bind", f"127.0.0.1:{port}", "sandbox.bitrix24.app:create_app()"],
+                      env, stack.log_dir, ready=http_ok(f"{url}/healthz")).start()
+    return PortalHandle(name=name, url=url, member_id=member_id, web_url=app_url.rstrip("/"), process=process)
+
+
+class SharedOAuthServer:
+    """Bitrix24's OAuth servers serve every portal (oauth.bitrix.info, oauth.bitrix24.tech), while each emulator
+    process serves only its own portal's tokens: this stand-in, in the test process, passes each OAuth request
+    (<server>/oauth/token/, <server>/rest/app.info) to the portals' emulators in turn and answers with the
+    first that knows the token (a token unknown to an emulator is refused there with no side effect)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.backends: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+                answer = None
+                for backend in outer.backends:
+                    answer = requests.request(self.command, backend + self.path, data=body or None,
+                                              headers=headers, timeout=10)
+                    if answer.status_code < 400 and "error" not in (_json_or_empty(answer)):
+                        break
+                if answer is None:
+                    self.send_error(502)
+                    return
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _json_or_empty(response: requests.Response) -> dict:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
