@@ -184,7 +184,7 @@ class RecurrenceIn(StrictModel):
 
     @model_validator(mode="after")
     def _rules(self) -> RecurrenceIn:
-        problems = {}
+        problems: dict[str, str] = {}
         if self.count is not None and self.until is not None:
             problems["recurrence.until"] = Problem("give count or until, not both", "count_or_until")
         if self.byday and self.freq != "WEEKLY":

@@ -40,7 +40,7 @@ class SettingsIn(StrictModel):
     broadcasts: Broadcasts = Field(
         "everyone", description="admins: only portal administrators make broadcasts"
     )
-    yandex: YandexSettingsIn = YandexSettingsIn()
+    yandex: YandexSettingsIn = YandexSettingsIn(service_app=None)
 
 
 class OrganisationOut(BaseModel):

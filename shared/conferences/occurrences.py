@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil import rrule
+from dateutil import rrule  # type: ignore[import-untyped]  # no stubs pinned; a small, stable surface
 
 from shared.models import Conference
 
