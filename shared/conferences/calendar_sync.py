@@ -25,9 +25,9 @@ from typing import cast
 
 from sqlalchemy import select, update
 
+from shared import occurrences
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
-from shared.conferences import occurrences
 from shared.conferences.versions import new_version
 from shared.db import Database
 from shared.models import Conference, Step, StepState, utcnow
@@ -114,7 +114,7 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
             return False
         # The name as the app wrote it, neutralised (steps/calendar_event.py), is the conference's name.
         name = conference.name if shown_name in (None, bitrix_text.bb_text(conference.name)) else shown_name
-        if _another_occurrence(conference, start, duration):
+        if _another_occurrence(conference, start, duration) and conference.start_at is not None:
             start = conference.start_at  # the series as the app wrote it, read at one of its occurrences
         if (conference.start_at, conference.duration_minutes, conference.name) == (start, duration, name):
             return False

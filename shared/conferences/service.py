@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.conferences.occurrences import next_reminder
 from shared.conferences.versions import new_version
 from shared.db import Database
 from shared.models import Conference, StepState, utcnow
+from shared.occurrences import next_reminder
 from shared.pipeline import registry
 from shared.pipeline.state import refresh_status
 from shared.portal import settings as portal_settings

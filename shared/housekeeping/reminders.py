@@ -14,9 +14,9 @@ from typing import Any, cast
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 
+from shared import occurrences
 from shared.clients.bitrix24 import Bitrix24Client
 from shared.clients.errors import OutsideServiceError
-from shared.conferences import occurrences
 from shared.db import Database
 from shared.models import Conference, utcnow
 from shared.pipeline import bitrix_text

@@ -5,9 +5,10 @@ step's (steps/calendar_event.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.conferences import occurrences
+from shared import occurrences
 from shared.models import Conference
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -66,7 +67,7 @@ def links(conference: Conference) -> list[str]:
 def notice(conference: Conference) -> dict:
     """What invitees were told: when it changes, those who stay invited are told again. The recurrence only
     when there is one, so what single meetings were told before reads the same."""
-    told = {
+    told: dict[str, Any] = {
         "name": conference.name,
         "start_at": conference.start_at.isoformat() if conference.start_at else None,
         "duration_minutes": conference.duration_minutes,

@@ -40,6 +40,8 @@ from shared.db import Database
 from shared.models import Conference, YandexAccount, utcnow
 from shared.yandex import room_organiser
 from shared.yandex.employee_tokens import EmployeeTokens
+from shared.yandex.room_organiser import ORGANISATION_USER as ORGANISATION
+from shared.yandex.room_organiser import same_account
 from shared.yandex.room_tokens import RoomTokens
 
 RECONNECT = (
@@ -58,9 +60,6 @@ RENEWAL_REFUSED = (
 APP_REFUSED_CODE = "yandex_app_refused"  # the step's error_code: the operator, not the user, must act
 GRANT_GONE = "invalid_grant"  # the only refresh refusal that means the user must connect again
 APP_REFUSED = frozenset({"invalid_client", "unauthorized_client"})
-# The user id under which a portal's Yandex 360 organisation is kept (Bitrix24 user ids start at 1): connected
-# by an administrator, refreshed and refused exactly as a user's own account is.
-ORGANISATION = 0
 REFRESH_AHEAD = timedelta(seconds=60)
 # Beat renews a pair once it is this old, or two thirds through its life if that comes first.
 REFRESH_EVERY = timedelta(days=90)
@@ -332,11 +331,6 @@ def _flow_key(state: str) -> str:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def same_account(connected: str | None, offered: str | None) -> bool:
-    # No Yandex uid is stored, so the address names the account; unknown on either side is not the same.
-    return bool(connected and offered and connected.casefold() == offered.casefold())
 
 
 def _replacement_refused(connected: str | None, offered: str | None) -> ConnectRefused:

@@ -21,6 +21,9 @@ import hashlib
 from shared.clients.errors import PermanentError
 from shared.models import Conference
 
+# The user id under which a portal's Yandex 360 organisation is kept (Bitrix24 user ids start at 1): connected
+# by an administrator, refreshed and refused exactly as a user's own account is (accounts.py).
+ORGANISATION_USER = 0
 ACCOUNT = "account:"
 ORGANISATION = "organisation:"
 PORTAL_ORGANISATION = "portal-organisation:"
@@ -127,3 +130,8 @@ def missing_service_app(email: str) -> PermanentError:
         "then retry.",
         code=ORGANISATION_RECONNECT_CODE,
     )
+
+
+def same_account(connected: str | None, offered: str | None) -> bool:
+    # No Yandex uid is stored, so the address names the account; unknown on either side is not the same.
+    return bool(connected and offered and connected.casefold() == offered.casefold())

@@ -14,16 +14,28 @@ for another token: the step fails and says who must reconnect it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+import requests
 
 from shared.clients.errors import PermanentError
 from shared.clients.telemost import TelemostClient
-from shared.models import Conference
+from shared.config import Settings
+from shared.models import Conference, YandexAccount
 from shared.yandex import room_organiser
 from shared.yandex.employee_tokens import EmployeeTokens, NoEmployeeToken
 
-if TYPE_CHECKING:
-    from shared.yandex.accounts import YandexAccounts
+
+class Accounts(Protocol):
+    """What this module needs of accounts.YandexAccounts (which makes a RoomTokens of itself)."""
+
+    settings: Settings
+    http: requests.Session
+
+    def find(self, portal: str, user_id: int) -> YandexAccount | None: ...
+
+    def account_client(self, account: YandexAccount, organiser: str) -> TelemostClient: ...
+
 
 NO_TOKEN = (
     "There is no Yandex token to create rooms with: connect your Yandex account, or ask the portal's "
@@ -36,7 +48,7 @@ ORGANISATION_RECONNECT = (
 
 
 class RoomTokens:
-    def __init__(self, accounts: YandexAccounts, employees: EmployeeTokens) -> None:
+    def __init__(self, accounts: Accounts, employees: EmployeeTokens) -> None:
         self.accounts, self.employees = accounts, employees
 
     def telemost_for(self, conference: Conference) -> TelemostClient:
@@ -62,9 +74,7 @@ class RoomTokens:
 
     def _portal_wide(self, portal: str) -> TelemostClient:
         """The portal's organisation, else the deployment's token, else a PermanentError saying what to do."""
-        from shared.yandex.accounts import ORGANISATION  # accounts imports this module
-
-        organisation = self.accounts.find(portal, ORGANISATION)
+        organisation = self.accounts.find(portal, room_organiser.ORGANISATION_USER)
         if organisation is not None:
             if not organisation.usable:
                 raise PermanentError(
@@ -93,8 +103,6 @@ class RoomTokens:
 
     def _organisers(self, conference: Conference) -> TelemostClient:
         """The room's organiser's token, or a PermanentError saying how to bring it back."""
-        from shared.yandex.accounts import ORGANISATION, same_account
-
         organiser = conference.room_organiser
         assert organiser is not None  # telemost_for asks only when it is recorded
         kind, email = room_organiser.parse(organiser)
@@ -108,9 +116,13 @@ class RoomTokens:
             if self.employees.service_app(conference.portal) is None:
                 raise room_organiser.missing_service_app(email)
             return EmployeeTelemostClient(self, conference.portal, email)
-        user_id = ORGANISATION if kind == room_organiser.PORTAL_ORGANISATION else conference.owner_id
+        user_id = (
+            room_organiser.ORGANISATION_USER
+            if kind == room_organiser.PORTAL_ORGANISATION
+            else conference.owner_id
+        )
         account = self.accounts.find(conference.portal, user_id)
-        if account is None or not same_account(account.email, email):
+        if account is None or not room_organiser.same_account(account.email, email):
             if kind == room_organiser.PORTAL_ORGANISATION:
                 raise room_organiser.missing_portal_organisation(email)
             raise room_organiser.missing_account(email)

@@ -1,10 +1,10 @@
-"""When a meeting happens and when its invitees are reminded (shared/conferences/occurrences.py): a series in
+"""When a meeting happens and when its invitees are reminded (shared/occurrences.py): a series in
 its own time zone (RFC 5545 through dateutil), each start reminded of once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shared.conferences import occurrences
+from shared import occurrences
 from shared.models import Conference
 
 MONDAY = datetime(2027, 3, 22, 7, 0, tzinfo=UTC)  # 08:00 in Berlin, before the change to summer time
@@ -12,7 +12,8 @@ MONDAY = datetime(2027, 3, 22, 7, 0, tzinfo=UTC)  # 08:00 in Berlin, before the 
 
 def meeting(recurrence: dict | None = None, **fields) -> Conference:
     values = dict(start_at=MONDAY, timezone="Europe/Berlin", recurrence=recurrence, reminder_minutes=15,
-                  cancel_requested=False, reminded_at=None)
+                  cancel_requested=False, reminded_at=None, invite_users=True, invitees=[3],
+                  create_calendar_event=False)
     return Conference(**{**values, **fields})
 
 
@@ -43,6 +44,8 @@ def test_the_next_reminder_is_of_the_first_start_not_reminded_of_yet():
 
 
 def test_no_reminder_when_none_is_wanted_the_meeting_is_cancelled_or_it_is_over():
+    assert occurrences.next_reminder(meeting(create_calendar_event=True), MONDAY - timedelta(hours=1)) is None
+    assert occurrences.next_reminder(meeting(invitees=[]), MONDAY - timedelta(hours=1)) is None
     assert occurrences.next_reminder(meeting(reminder_minutes=0), MONDAY - timedelta(hours=1)) is None
     assert occurrences.next_reminder(meeting(cancel_requested=True), MONDAY - timedelta(hours=1)) is None
     assert occurrences.next_reminder(meeting(), MONDAY + timedelta(minutes=1)) is None

@@ -59,10 +59,15 @@ def last_start(conference: Conference) -> datetime | None:
     return last
 
 
+def _reminded_by_the_app(conference: Conference) -> bool:
+    """Invitees told by the app and not by a calendar event, which reminds them itself (its remind)."""
+    return bool(conference.invite_users and conference.invitees and not conference.create_calendar_event)
+
+
 def reminder_after(conference: Conference, after: datetime) -> datetime | None:
     """When invitees are to hear of the first start later than `after`: reminder_minutes before it (at once
     when that is already past), or None when none is wanted or nothing starts any more."""
-    if not conference.reminder_minutes or conference.cancel_requested:
+    if not conference.reminder_minutes or conference.cancel_requested or not _reminded_by_the_app(conference):
         return None
     start = next_start(conference, after)
     return None if start is None else start - timedelta(minutes=conference.reminder_minutes)
