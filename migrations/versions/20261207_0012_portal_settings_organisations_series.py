@@ -24,17 +24,20 @@ def upgrade() -> None:
         batch.add_column(sa.Column('reminder_minutes', sa.Integer(), nullable=False, server_default='15'))
         batch.add_column(sa.Column('remind_at', sa.DateTime(), nullable=True))
         batch.create_index('ix_conferences_remind_at', ['remind_at'])
-    # The reminders not yet sent are due 15 minutes before the start, as REMINDER_MINUTES said by default;
+    # The app's reminders not yet sent (no calendar event reminds those invitees) are due 15 minutes before
+    # the start, as REMINDER_MINUTES said by default;
     # computed here rather than in SQL, whose date arithmetic differs between SQLite and PostgreSQL.
     conferences = sa.table(
         'conferences', sa.column('id', sa.Integer), sa.column('start_at', sa.DateTime),
         sa.column('remind_at', sa.DateTime), sa.column('reminded_at', sa.DateTime),
-        sa.column('cancel_requested', sa.Boolean),
+        sa.column('cancel_requested', sa.Boolean), sa.column('create_calendar_event', sa.Boolean),
+        sa.column('invite_users', sa.Boolean),
     )
     bind = op.get_bind()
     waiting = bind.execute(sa.select(conferences.c.id, conferences.c.start_at).where(
         conferences.c.reminded_at.is_(None), conferences.c.start_at.is_not(None),
-        conferences.c.cancel_requested.is_(False))).all()
+        conferences.c.cancel_requested.is_(False), conferences.c.invite_users.is_(True),
+        conferences.c.create_calendar_event.is_(False))).all()
     # reminded_at now names the start reminded of, not when: a reminder sent is of the conference's start.
     bind.execute(conferences.update().where(conferences.c.reminded_at.is_not(None))
                  .values(reminded_at=conferences.c.start_at))
