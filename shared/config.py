@@ -75,7 +75,6 @@ class Settings:
     bitrix24_rate_per_second: float = 2.0
     bitrix24_burst: int = 50
     retention_days: int = 365
-    reminder_minutes: int = 15
     # Requests a minute and a day per user and per portal, by LIMIT_* setting name (shared/limiter/allowances.py).
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS), hash=False)
     # Where `make run` binds gunicorn: this machine only unless told otherwise (nginx goes in front).
@@ -334,7 +333,6 @@ def load_settings(
         bitrix24_rate_per_second=_number(env, "BITRIX24_RATE_PER_SECOND", 2, 0.1, 100, "requests a second"),
         bitrix24_burst=int(_number(env, "BITRIX24_BURST", 50, 1, 1000, "requests")),
         retention_days=int(_number(env, "RETENTION_DAYS", 365, 1, 36500, "days")),
-        reminder_minutes=int(_number(env, "REMINDER_MINUTES", 15, 1, 1440, "minutes")),
         limits={
             name: int(_number(env, name, default, 1, 100_000_000, "requests"))
             for name, default in DEFAULT_LIMITS.items()
