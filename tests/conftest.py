@@ -31,11 +31,14 @@ def forget_yandex_accounts(stack) -> None:
     connected would fail every later room of that user (the app never swaps in the organisation token)."""
     from sqlalchemy import delete
 
-    from shared.models import YandexAccount
+    from shared.models import PortalSettings, SettingsChange, YandexAccount
     db = Database(stack.env["DATABASE_URL"])
     try:
         with db.write() as session:
             session.execute(delete(YandexAccount))
+            # A portal's settings too (the organisation is its user 0 above): each test starts from the defaults.
+            session.execute(delete(PortalSettings))
+            session.execute(delete(SettingsChange))
     finally:
         db.dispose()
 

@@ -13,6 +13,8 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, r
 from pydantic import BaseModel
 
 from shared.clients.errors import OutsideServiceError
+from shared.portal import settings as portal_settings
+from shared.portal.caller import Caller
 from shared.schemas import ErrorOut
 from shared.yandex.accounts import CONNECT_TTL_SECONDS, ORGANISATION, ConnectRefused
 from web.auth import authenticated, login_required
@@ -85,6 +87,7 @@ def login():
             caller.portal,
             ORGANISATION if organisation else caller.user_id,
             replace=organisation or request.args.get("replace") == "1",
+            by=(caller.user_id, caller.name) if organisation else None,
         )
     except ConnectRefused as refused:
         return _result(False, refused.message, refused.status)
@@ -102,6 +105,7 @@ def callback():
             return _result(False, UNINSTALLED, 400)
         if request.args.get("error") or not request.args.get("code"):
             return _result(False, "Yandex did not connect the account.")
+        before = accounts.status(flow.portal, flow.user_id)["email"]
         email = accounts.connect(flow, request.args["code"][:MAX_CODE_CHARS])
     except ConnectRefused as refused:
         return _result(False, refused.message, refused.status, refused.replace)
@@ -116,6 +120,11 @@ def callback():
             400,
         )
     if flow.user_id == ORGANISATION:
+        if flow.by and before != email:
+            admin = Caller(flow.portal, flow.by[0], flow.by[1], is_admin=True)
+            portal_settings.record(
+                current_app.extensions["db"], admin, {"yandex.organisation": {"from": before, "to": email}}
+            )
         return _result(
             True,
             f"Connected the Yandex 360 organisation as {email or 'this Yandex account'}. The portal's rooms "

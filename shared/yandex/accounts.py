@@ -96,6 +96,7 @@ class ConnectFlow:
     user_id: int
     code_verifier: str
     replace: bool
+    by: tuple[int, str] | None = None  # (user id, name) of the administrator connecting the organisation
 
 
 class YandexAccounts:
@@ -124,7 +125,9 @@ class YandexAccounts:
             select(YandexAccount).where(YandexAccount.portal == portal, YandexAccount.user_id == user_id)
         ).one_or_none()
 
-    def start_connect(self, portal: str, user_id: int, replace: bool) -> tuple[str, str]:
+    def start_connect(
+        self, portal: str, user_id: int, replace: bool, by: tuple[int, str] | None = None
+    ) -> tuple[str, str]:
         """A new sign-in: the Yandex URL to send the browser to, and the secret that browser must keep."""
         state, browser_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters of RFC 7636 §4.1's alphabet (43 to 128)
@@ -134,6 +137,7 @@ class YandexAccounts:
             "code_verifier": verifier,
             "replace": replace,
             "browser": _digest(browser_secret),
+            "by": list(by) if by else None,  # who connects the organisation, for the settings' history
         }
         try:
             self.locks.set(_flow_key(state), json.dumps(flow), ex=CONNECT_TTL_SECONDS)
@@ -155,7 +159,14 @@ class YandexAccounts:
         flow = json.loads(stored)
         if not browser_secret or not hmac.compare_digest(flow["browser"], _digest(browser_secret)):
             raise ConnectRefused(OTHER_BROWSER)
-        return ConnectFlow(flow["portal"], int(flow["user_id"]), flow["code_verifier"], bool(flow["replace"]))
+        by = flow.get("by")
+        return ConnectFlow(
+            flow["portal"],
+            int(flow["user_id"]),
+            flow["code_verifier"],
+            bool(flow["replace"]),
+            (int(by[0]), str(by[1])) if by else None,
+        )
 
     def connect(self, flow: ConnectFlow, code: str) -> str | None:
         """Exchanges the code with the flow's verifier, learns the address, stores the pair; answers the address.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from shared.db import Database
-from shared.models import PortalSettings, SettingsChange
+from shared.models import PortalSettings, SettingsChange, YandexAccount
 
 from .conftest import forget_conferences
 from .test_app_in_portal import tomorrow
@@ -23,6 +23,7 @@ def forget_settings(stack) -> None:
         with database.write() as session:
             session.query(SettingsChange).delete()
             session.query(PortalSettings).delete()
+            session.query(YandexAccount).filter(YandexAccount.user_id == 0).delete()  # the organisation
     finally:
         database.dispose()
 
@@ -76,6 +77,18 @@ def test_an_administrator_sets_the_defaults_and_everyone_gets_them(portal, stack
         "Who may make broadcasts: Every employee → Portal administrators only")
     portal.shot("53-settings-en")
 
+    # The administrator connects the sandbox organisation: the Yandex sign-in in a popup, as an organisation
+    # account; the page then says the portal's rooms are made with it.
+    with portal.page.expect_popup() as signing_in:
+        app.get_by_test_id("org-connect").click()
+    yandex = signing_in.value
+    yandex.get_by_role("button", name="ivan.petrov@example.com").click()
+    expect(app.get_by_test_id("org-status")).to_have_attribute("data-connected", "true")
+    expect(app.get_by_test_id("rooms-made-with")).to_have_attribute("data-value", "organisation")
+    expect(app.get_by_test_id("change").first.locator('[data-setting="yandex.organisation"]')).to_have_text(
+        "Yandex 360 organisation: not set → ivan.petrov@example.com")
+    portal.shot("55-organisation-connected-en")
+
     # Someone who is no administrator: no settings tab; a broadcast is refused, saying why.
     app = portal.open(EMPLOYEE, lang="en")
     expect(app.get_by_test_id("tab-settings")).to_have_count(0)
@@ -87,5 +100,10 @@ def test_an_administrator_sets_the_defaults_and_everyone_gets_them(portal, stack
     form.get_by_test_id("submit-conference").click()
     expect(form.get_by_test_id("form-error")).to_contain_text("Only portal administrators may make broadcasts")
     portal.shot("54-broadcast-refused-en")
+    form.get_by_test_id("field-type-conference").check()
+    form.get_by_test_id("submit-conference").click()
+    expect(app.get_by_test_id("join-link")).to_be_visible()
+    rooms = stack.telemost_state()["conferences"]
+    assert rooms[-1]["owner_token"] == "oauth:ivan.petrov@example.com"  # the portal's organisation made it
     assert stack.telemost_state()["conferences"] == [] or all(
         room.get("live_stream") is None for room in stack.telemost_state()["conferences"])

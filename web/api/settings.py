@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import wraps
+from typing import Annotated
 
 from flask import Blueprint, current_app, g, jsonify
+from pydantic import Field
 
 from shared.portal import settings as portal_settings
 from shared.schemas import ErrorOut, StrictModel
@@ -19,8 +21,8 @@ bp = Blueprint("settings", __name__, url_prefix="/api/settings")
 
 
 class ChangesQuery(StrictModel):
-    page: int = 1
-    per_page: int = 20
+    page: Annotated[int, Field(ge=1, le=100000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=100)] = 20
 
 
 def admin_only(view):
