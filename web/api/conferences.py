@@ -75,6 +75,14 @@ def _own(conference_id: int):
             raise ApiError(404, "No such conference", reason="no_such_conference") from None
 
 
+def list_query() -> ListQuery:
+    """The list's filters; everyone's (scope=all) for administrators only (the list and its CSV export)."""
+    query = parse_query(ListQuery)
+    if query.scope == "all" and not g.caller.is_admin:
+        raise ApiError(403, "Only a portal administrator can see everyone's conferences", reason="admin_only")
+    return query
+
+
 @bp.post("")
 @login_required
 @documented(
@@ -117,9 +125,7 @@ def create_conference():
     headers={"If-None-Match": UNCHANGED},
 )
 def list_conferences():
-    query = parse_query(ListQuery)
-    if query.scope == "all" and not g.caller.is_admin:
-        raise ApiError(403, "Only a portal administrator can see everyone's conferences", reason="admin_only")
+    query = list_query()
     with db().read() as session:
         items, total = conferences.list_page(session, g.caller, query)
         return conditional(
