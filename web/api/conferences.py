@@ -8,6 +8,7 @@ from shared.conferences import service as conferences
 from shared.conferences.presenting import to_dict
 from shared.conferences.service import IDEMPOTENCY_WINDOW, NotFound
 from shared.limiter.allowances import CREATES, EDITS, INVITATIONS, RETRIES
+from shared.portal import settings as portal_settings
 from shared.portal.settings import BroadcastNotAllowed
 from shared.problems import Problem
 from shared.schemas import ConferenceIn, ConferenceOut, ConferencePage, ErrorOut, ListQuery
@@ -75,6 +76,10 @@ def _own(conference_id: int):
             raise ApiError(404, "No such conference", reason="no_such_conference") from None
 
 
+def _broadcast_refused(refused: BroadcastNotAllowed) -> ApiError:
+    return ApiError(403, str(refused), {"type": str(refused)}, reason="broadcasts_admins_only")
+
+
 def list_query() -> ListQuery:
     """The list's filters; everyone's (scope=all) for administrators only (the list and its CSV export)."""
     query = parse_query(ListQuery)
@@ -101,6 +106,14 @@ def list_query() -> ListQuery:
 def create_conference():
     key, key_problem = _idempotency_key()
     data = parse_body(ConferenceIn, key_problem)
+    if data.type == "broadcast":  # refused before it is charged: only what would be carried out counts
+        with db().read() as session:
+            try:
+                portal_settings.check_broadcast(
+                    g.caller, data, portal_settings.current(session, g.caller.portal)
+                )
+            except BroadcastNotAllowed as refused:
+                raise _broadcast_refused(refused) from None
     # A repeat of the same Idempotency-Key answers the first conference (200) and pays nothing again.
     charge(
         {CREATES: 1, INVITATIONS: len(_invited(data.invitees, data.invite_users))},
@@ -109,8 +122,8 @@ def create_conference():
     )
     try:
         conference, created = conferences.create(db(), g.caller, data, key, places_for(data))
-    except BroadcastNotAllowed as refused:
-        raise ApiError(403, str(refused), {"type": str(refused)}, reason="broadcasts_admins_only") from None
+    except BroadcastNotAllowed as refused:  # the setting changed since the check above
+        raise _broadcast_refused(refused) from None
     if created:
         _enqueue(conference.id)  # after the commit: a task never sees a row that is not there
     return jsonify(to_dict(conference)), 202 if created else 200
