@@ -19,11 +19,33 @@ def run_batches(
     bitrix: Bitrix24Client, commands: Commands
 ) -> tuple[dict[str, Any], dict[str, OutsideServiceError]]:
     """Runs commands in batches of 50; answers (results, errors) by key. A failed request fails its keys."""
+    return run_chunks(bitrix, packed([commands]))
+
+
+def packed(groups: list[Commands]) -> list[Commands]:
+    """Groups of commands (each conference's) in as few batches as hold them whole, in order: a group's
+    $result references reach only its own batch, so a group is split only when it alone holds more than
+    a batch does (as a lone conference's would be)."""
+    chunks: list[Commands] = []
+    for group in groups:
+        if chunks and len(chunks[-1]) + len(group) <= MAX_BATCH_COMMANDS:
+            chunks[-1].update(group)
+            continue
+        keys = list(group)
+        chunks += [
+            {key: group[key] for key in keys[start : start + MAX_BATCH_COMMANDS]}
+            for start in range(0, len(keys), MAX_BATCH_COMMANDS)
+        ]
+    return chunks
+
+
+def run_chunks(
+    bitrix: Bitrix24Client, chunks: list[Commands]
+) -> tuple[dict[str, Any], dict[str, OutsideServiceError]]:
+    """Runs each chunk (at most 50 commands) as one batch request; answers (results, errors) by key."""
     results: dict[str, Any] = {}
     errors: dict[str, OutsideServiceError] = {}
-    keys = list(commands)
-    for start in range(0, len(keys), MAX_BATCH_COMMANDS):
-        chunk = {key: commands[key] for key in keys[start : start + MAX_BATCH_COMMANDS]}
+    for chunk in chunks:
         try:
             outcome = bitrix.batch(chunk)
         except OutsideServiceError as error:

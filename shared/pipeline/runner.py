@@ -14,17 +14,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from shared.clients.bitrix24 import MAX_BATCH_COMMANDS
 from shared.clients.errors import OutsideServiceError, PermanentError
 from shared.db import Database
 from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
-from shared.pipeline.batch import namespaced, run_batches, slice_of
-from shared.pipeline.state import Claim, claim, fail, is_stale, succeed
+from shared.pipeline.batch import namespaced, packed, run_chunks, slice_of
+from shared.pipeline.peers import due_peers
+from shared.pipeline.state import Claim, claim, fail, is_stale, release, succeed
 from shared.pipeline.step import (
     Answers,
     Apply,
@@ -84,6 +87,34 @@ def fail_unexpectedly(db: Database, claims: Sequence[Claim], error: Exception) -
         fail(db, claimed, PermanentError("app", message))  # no-op for a claim already recorded
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One conference's claimed Bitrix24 steps and the commands each will send."""
+
+    conference: Conference
+    outside: Outside
+    planned: list[tuple[BitrixStep, Claim, Commands]]
+
+    @property
+    def size(self) -> int:
+        return sum(len(commands) for _, _, commands in self.planned)
+
+    @property
+    def owner(self) -> str:
+        return f"c{self.conference.id}"
+
+    def commands(self, shared: bool) -> Commands:
+        """Every step's commands under keys namespaced by step, and by conference when others share the batch."""
+        merged: Commands = {}
+        for step, _, commands in self.planned:
+            merged.update(namespaced(step.name, commands))
+        return namespaced(self.owner, merged) if shared else merged
+
+    def own(self, answers: dict, shared: bool) -> dict:
+        """This conference's answers out of a shared batch's."""
+        return slice_of(self.owner, answers) if shared else answers
+
+
 class Runner:
     def __init__(self, db: Database, clients: OutsideClients, stale_after: timedelta) -> None:
         self.db = db
@@ -122,41 +153,86 @@ class Runner:
     # --- the Bitrix24 lane: every due step's commands in the same batch requests ---------------------
 
     def run_bitrix(self, conference_id: int) -> Conference | None:
+        """This conference's due Bitrix24 steps, in batches of their own."""
+        plan = self._plan(conference_id)
+        if plan is not None:
+            self._send([plan])
+        return self.load(conference_id)
+
+    def share_bitrix(self, conference_id: int) -> list[Conference]:
+        """This conference's due Bitrix24 steps, and those of other conferences of its portal and owner
+        while their commands fit in the same batch (shared/pipeline/peers.py): the conferences whose steps
+        ran, this one first (none when it is gone)."""
+        plan = self._plan(conference_id)
+        plans = [] if plan is None else [plan, *self._peer_plans(plan)]
+        if plans:
+            self._send(plans)
+        ids = [conference_id, *(p.conference.id for p in plans[1:])]
+        return [c for c in map(self.load, ids) if c is not None]
+
+    def _plan(self, conference_id: int) -> Plan | None:
+        """Claims the conference's runnable Bitrix24 steps and asks each for its commands (a failed look-up
+        fails that step only); None when there is nothing to send."""
         claimed = [
             (step, c)
             for step in registry.in_lane(Lane.BITRIX24)
             if (c := self._claim_if_runnable(conference_id, step)) is not None
         ]
-        if claimed:
-            with self._recorded_failure([c for _, c in claimed]):  # the conference gone meanwhile, say
-                self._bitrix_attempt(conference_id, claimed)
-        return self.load(conference_id)
-
-    def _bitrix_attempt(self, conference_id: int, claimed: list[tuple[Step, Claim]]) -> None:
-        conference = self._loaded(conference_id)
-        outside = Outside(self.clients, conference)
+        if not claimed:
+            return None
         planned: list[tuple[BitrixStep, Claim, Commands]] = []
-        for step, claim_ in claimed:
-            assert isinstance(step, BitrixStep)
-            with self._recorded_failure([claim_]):  # a failed look-up fails that step only
-                found = step.recover(outside, conference) if claim_.recovering else None
-                planned.append((step, claim_, step.commands(outside, conference, found)))
-        if not planned:
-            return
-        with self._recorded_failure([c for _, c, _ in planned]):
-            notes: dict = {}
-            for step, _, commands in planned:
-                notes.update(step.before_sending(conference, commands) or {})
-            if notes:
-                self._note(conference_id, notes)
-            batch: Commands = {}
-            for step, _, commands in planned:
-                batch.update(namespaced(step.name, commands))
-            results, errors = run_batches(outside.bitrix, batch) if batch else ({}, {})
-            for step, claim_, commands in planned:
+        with self._recorded_failure([c for _, c in claimed]):  # the conference gone meanwhile, say
+            conference = self._loaded(conference_id)
+            outside = Outside(self.clients, conference)
+            for step, claim_ in claimed:
+                assert isinstance(step, BitrixStep)
                 with self._recorded_failure([claim_]):
-                    answers = Answers(slice_of(step.name, results), slice_of(step.name, errors))
-                    self._record(step, claim_, step.record(outside, conference, commands, answers))
+                    found = step.recover(outside, conference) if claim_.recovering else None
+                    planned.append((step, claim_, step.commands(outside, conference, found)))
+            return Plan(conference, outside, planned) if planned else None
+        return None
+
+    def _peer_plans(self, first: Plan) -> list[Plan]:
+        """Plans of due conferences of the same portal and owner while the batch has room; a conference
+        that does not fit is given back untouched, for its own task or the next batch."""
+        room = MAX_BATCH_COMMANDS - first.size
+        plans: list[Plan] = []
+        if room <= 0:
+            return plans
+        for peer_id in due_peers(self.db, first.conference):
+            plan = self._plan(peer_id)
+            if plan is None:
+                continue
+            if plan.size > room:
+                for _, claim_, _ in plan.planned:
+                    release(self.db, claim_)
+                continue
+            plans.append(plan)
+            room -= plan.size
+            if room <= 0:
+                break
+        return plans
+
+    def _send(self, plans: list[Plan]) -> None:
+        """The plans' commands in as few batches as hold each conference whole, sent with the first one's
+        client (the same credential as every other's); each step records its own slice of the answers."""
+        shared = len(plans) > 1
+        with self._recorded_failure([c for plan in plans for _, c, _ in plan.planned]):
+            for plan in plans:
+                notes: dict = {}
+                for step, _, commands in plan.planned:
+                    notes.update(step.before_sending(plan.conference, commands) or {})
+                if notes:
+                    self._note(plan.conference.id, notes)
+            groups = [plan.commands(shared) for plan in plans]
+            results, errors = run_chunks(plans[0].outside.bitrix, packed(groups)) if any(groups) else ({}, {})
+            for plan in plans:
+                own_results, own_errors = plan.own(results, shared), plan.own(errors, shared)
+                for step, claim_, commands in plan.planned:
+                    with self._recorded_failure([claim_]):
+                        answers = Answers(slice_of(step.name, own_results), slice_of(step.name, own_errors))
+                        outcome = step.record(plan.outside, plan.conference, commands, answers)
+                        self._record(step, claim_, outcome)
 
     # --- what every step shares --------------------------------------------------------------------
 

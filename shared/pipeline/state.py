@@ -156,6 +156,19 @@ def _again_if_outdated(step: Step, claimed: Claim, not_before: datetime | None =
         step.attempts_at_retry = step.attempts
 
 
+def release(db: Database, claimed: Claim) -> bool:
+    """Gives back a claim that sent nothing (a conference that did not fit in a shared batch): the step is
+    pending again as it was, its attempt not counted."""
+    with db.write() as session:
+        step = _owned_step(session, claimed)
+        if step is None:
+            return False
+        step.state, step.started_at, step.next_attempt_at = StepState.PENDING, None, None
+        step.attempts -= 1
+        refresh_status(step.conference)
+        return True
+
+
 def fail(db: Database, claimed: Claim, error: OutsideServiceError, apply=None) -> datetime | None:
     """Records a failure: a later attempt for a transient one, the end for a permanent one.
 

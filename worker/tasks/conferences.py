@@ -29,11 +29,11 @@ def provision(conference_id: int) -> None:
 
 @app.task(name=SYNC_BITRIX_TASK)
 def sync_bitrix(conference_id: int) -> None:
-    """The calendar event and the invitations, paced by the portal's rate limit."""
+    """The calendar event and the invitations, paced by the portal's rate limit; other conferences of the
+    same portal and owner that are due ride in the same batch requests (shared/pipeline/peers.py)."""
     with about_conference(conference_id):
-        conference = runner().run_bitrix(conference_id)
-        if conference is not None:
-            _again(sync_bitrix, conference_id, runner().due(conference, Lane.BITRIX24))
+        for conference in runner().share_bitrix(conference_id):
+            _again(sync_bitrix, conference.id, runner().due(conference, Lane.BITRIX24))
 
 
 def _again(task, conference_id: int, due: datetime | None) -> None:
