@@ -1,4 +1,5 @@
 """What the benchmark's parts share: logging, percentiles, the emulated latency, the request body, wrk."""
+
 from __future__ import annotations
 
 import json
@@ -52,14 +53,31 @@ def wait_until(check, timeout: float, interval: float = 0.2) -> bool:
 
 def count(database: Database, statuses) -> int:
     with database.read() as session:
-        return session.scalar(select(func.count()).select_from(Conference).where(Conference.status.in_(statuses)))
+        return session.scalar(
+            select(func.count()).select_from(Conference).where(Conference.status.in_(statuses))
+        )
 
 
-def wrk(script: str, url: str, connections: int, seconds: float, env: dict[str, str], threads: int = 2) -> dict:
-    args = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{seconds:g}s",
-            "--timeout", "30s", "-s", f"bench/wrk/{script}", url]
-    done = subprocess.run(args, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True,
-                          timeout=seconds + 60)
+def wrk(
+    script: str, url: str, connections: int, seconds: float, env: dict[str, str], threads: int = 2
+) -> dict:
+    args = [
+        "wrk",
+        "-t",
+        str(min(threads, connections)),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "30s",
+        "-s",
+        f"bench/wrk/{script}",
+        url,
+    ]
+    done = subprocess.run(
+        args, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=seconds + 60
+    )
     line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no figures: {done.stdout}\n{done.stderr}")

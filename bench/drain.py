@@ -1,5 +1,6 @@
 """The drain: 1,000 conferences for one portal against its real 2/s, burst 50 bucket, on a stack of its own
 in the background (bound by the bucket, not the CPU)."""
+
 from __future__ import annotations
 
 import threading
@@ -22,9 +23,17 @@ REAL_LIMITER = {"BITRIX24_RATE_PER_SECOND": "2", "BITRIX24_BURST": "50"}
 class Drain(threading.Thread):
     """1,000 conferences for one portal, each a calendar event and three invitees, at 2/s burst 50."""
 
-    def __init__(self, tmp: Path, settings: Settings, conferences: int, latency_ms: int, timeout: float) -> None:
+    def __init__(
+        self, tmp: Path, settings: Settings, conferences: int, latency_ms: int, timeout: float
+    ) -> None:
         super().__init__(daemon=True)
-        self.tmp, self.settings, self.n, self.latency_ms, self.timeout = tmp, settings, conferences, latency_ms, timeout
+        self.tmp, self.settings, self.n, self.latency_ms, self.timeout = (
+            tmp,
+            settings,
+            conferences,
+            latency_ms,
+            timeout,
+        )
         self.rooms_done = threading.Event()
         self.result: dict = {}
         self.memory: list[dict] = []
@@ -69,9 +78,14 @@ class Drain(threading.Thread):
             now = time.time() - started
             if now - sampled >= 5 or ready == self.n:
                 state = stack.bitrix_state()
-                series.append({"t": round(now, 1), "final": ready,
-                               "requests": http_requests(state) - http_requests(before),
-                               "rejected": state["rejected"].get("QUERY_LIMIT_EXCEEDED", 0)})
+                series.append(
+                    {
+                        "t": round(now, 1),
+                        "final": ready,
+                        "requests": http_requests(state) - http_requests(before),
+                        "rejected": state["rejected"].get("QUERY_LIMIT_EXCEEDED", 0),
+                    }
+                )
                 sampled = now
             if ready == self.n:
                 break
@@ -79,22 +93,39 @@ class Drain(threading.Thread):
         elapsed = time.time() - started
         after = stack.bitrix_state()
         with database.read() as session:
-            by_status = dict(session.execute(select(Conference.status, func.count()).group_by(Conference.status)).all())
+            by_status = dict(
+                session.execute(select(Conference.status, func.count()).group_by(Conference.status)).all()
+            )
         database.dispose()
-        methods = {k: v - before["requests"].get(k, 0) for k, v in after["requests"].items()
-                   if k != "total" and v - before["requests"].get(k, 0)}
+        methods = {
+            k: v - before["requests"].get(k, 0)
+            for k, v in after["requests"].items()
+            if k != "total" and v - before["requests"].get(k, 0)
+        }
         requests_sent = http_requests(after) - http_requests(before)
         bucket_allows = config["bucket_size"] + config["drain_per_second"] * elapsed
         # Steady state: the rate between the end of the burst and the end, from the samples.
         steady = [s for s in series if s["requests"] > config["bucket_size"]]
-        steady_rate = ((steady[-1]["requests"] - steady[0]["requests"]) / (steady[-1]["t"] - steady[0]["t"])
-                       if len(steady) >= 2 and steady[-1]["t"] > steady[0]["t"] else None)
+        steady_rate = (
+            (steady[-1]["requests"] - steady[0]["requests"]) / (steady[-1]["t"] - steady[0]["t"])
+            if len(steady) >= 2 and steady[-1]["t"] > steady[0]["t"]
+            else None
+        )
         return {
-            "conferences": self.n, "accepted": statuses.count(202), "latency_ms": self.latency_ms,
-            "portal_bucket": config, "limiter": REAL_LIMITER, "submit_seconds": round(submitted, 1),
-            "all_final": by_status.get("ready", 0) + by_status.get("partially_failed", 0) + by_status.get("failed", 0)
-            == self.n, "seconds_to_all_final": round(elapsed, 1), "by_status": by_status,
-            "bitrix_requests": requests_sent, "requests_by_method": methods,
+            "conferences": self.n,
+            "accepted": statuses.count(202),
+            "latency_ms": self.latency_ms,
+            "portal_bucket": config,
+            "limiter": REAL_LIMITER,
+            "submit_seconds": round(submitted, 1),
+            "all_final": by_status.get("ready", 0)
+            + by_status.get("partially_failed", 0)
+            + by_status.get("failed", 0)
+            == self.n,
+            "seconds_to_all_final": round(elapsed, 1),
+            "by_status": by_status,
+            "bitrix_requests": requests_sent,
+            "requests_by_method": methods,
             "requests_per_conference": round(requests_sent / self.n, 3),
             "rate_per_second": round(requests_sent / elapsed, 3),
             "steady_rate_per_second": round(steady_rate, 3) if steady_rate else None,

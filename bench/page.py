@@ -14,6 +14,7 @@ meetings through the page and prints:
   again (it grows and shrinks with the content: 1.00).
 No figure is asserted: this prints, and writes bench/results/page-<date>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,14 +52,17 @@ new MutationObserver(() => {
 
 def room_done_at(database: Database, conference_id: int) -> float:
     with database.read() as session:
-        updated = session.scalar(select(Step.updated_at).where(Step.conference_id == conference_id,
-                                                                Step.name == "create_room"))
+        updated = session.scalar(
+            select(Step.updated_at).where(Step.conference_id == conference_id, Step.name == "create_room")
+        )
     return updated.replace(tzinfo=timezone.utc).timestamp() * 1000
 
 
 def frame_fit(page) -> float:
     """The iframe's height over its content's (the app's body, as the app measures it for resizeWindow)."""
-    frame_height = page.evaluate("document.querySelector('iframe[name=app-frame]').getBoundingClientRect().height")
+    frame_height = page.evaluate(
+        "document.querySelector('iframe[name=app-frame]').getBoundingClientRect().height"
+    )
     content = page.frame(name="app-frame").evaluate("Math.ceil(document.body.scrollHeight)")
     return round(frame_height / content, 3)
 
@@ -77,6 +81,7 @@ def one_meeting(page, database: Database, index: int, idle_s: float) -> dict:
     def on_response(response) -> None:
         if "/api/conferences/" in response.url and response.request.method == "GET":
             reads.append((time.time(), response.status))
+
     page.on("response", on_response)
     clicked = time.time() * 1000
     form.get_by_test_id("submit-conference").click()
@@ -111,10 +116,15 @@ def one_meeting(page, database: Database, index: int, idle_s: float) -> dict:
 def summary(rows: list[dict]) -> dict:
     def column(name):
         return [row[name] for row in rows if row[name] is not None]
+
     figures = {}
     for name in ("link_after_room_ms", "link_after_click_ms", "layout_shift_all", "layout_shift_cls"):
         values = column(name)
-        figures[name] = {"p50": percentile(values, 50), "p95": percentile(values, 95), "max": max(values, default=None)}
+        figures[name] = {
+            "p50": percentile(values, 50),
+            "p95": percentile(values, 95),
+            "max": max(values, default=None),
+        }
     for name in ("reads_in_progress", "reads_304", "reads_idle"):
         figures[name] = sum(column(name))
     for name in ("frame_fit_card", "frame_fit_after_form"):
@@ -124,7 +134,9 @@ def summary(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--meetings", type=int, default=10)
     parser.add_argument("--latency", type=int, default=200, help="ms added to each emulated call")
     parser.add_argument("--idle", type=float, default=3, help="seconds watched after ready")
@@ -143,8 +155,9 @@ def main() -> None:
             context.add_init_script(OBSERVE)
             page = context.new_page()
             page.goto(f"{stack.bitrix_url}/?user_id=2")
-            expect(page.frame_locator("iframe[name=app-frame]").get_by_test_id("new-conference")).to_be_visible(
-                timeout=30000)
+            expect(
+                page.frame_locator("iframe[name=app-frame]").get_by_test_id("new-conference")
+            ).to_be_visible(timeout=30000)
             rows = []
             for index in range(options.meetings):
                 rows.append(one_meeting(page, database, index, options.idle))
@@ -153,22 +166,38 @@ def main() -> None:
     finally:
         database.dispose()
         stack.stop_all()
-    result = {"date": date.today().isoformat(), "latency_ms": options.latency, "meetings": options.meetings,
-              "width": options.width, "cores": os.cpu_count(), "summary": summary(rows), "rows": rows}
+    result = {
+        "date": date.today().isoformat(),
+        "latency_ms": options.latency,
+        "meetings": options.meetings,
+        "width": options.width,
+        "cores": os.cpu_count(),
+        "summary": summary(rows),
+        "rows": rows,
+    }
     out = Path(options.out) / f"page-{result['date']}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     figures = result["summary"]
     print(f"\nPage, {options.meetings} meetings, {options.latency} ms per emulated call, {options.width} px:")
-    print(f"  link after the room's commit: p50 {figures['link_after_room_ms']['p50']} ms, "
-          f"p95 {figures['link_after_room_ms']['p95']} ms, max {figures['link_after_room_ms']['max']} ms (aim: 150)")
+    print(
+        f"  link after the room's commit: p50 {figures['link_after_room_ms']['p50']} ms, "
+        f"p95 {figures['link_after_room_ms']['p95']} ms, max {figures['link_after_room_ms']['max']} ms (aim: 150)"
+    )
     print(f"  link after the click on Create: p50 {figures['link_after_click_ms']['p50']} ms")
-    print(f"  layout shift per creation: all p50 {figures['layout_shift_all']['p50']} "
-          f"(max {figures['layout_shift_all']['max']}), without recent input max {figures['layout_shift_cls']['max']}")
+    print(
+        f"  layout shift per creation: all p50 {figures['layout_shift_all']['p50']} "
+        f"(max {figures['layout_shift_all']['max']}), without recent input max {figures['layout_shift_cls']['max']}"
+    )
     reads = figures["reads_in_progress"]
-    print(f"  reads while in progress: {reads}, of them 304: {figures['reads_304']} "
-          f"({figures['reads_304'] / reads:.0%}); after ready, in {options.idle:g} s each: {figures['reads_idle']}"
-          if reads else "  no reads while in progress")
-    print(f"  frame over content: with the card {figures['frame_fit_card']}, form closed {figures['frame_fit_after_form']}")
+    print(
+        f"  reads while in progress: {reads}, of them 304: {figures['reads_304']} "
+        f"({figures['reads_304'] / reads:.0%}); after ready, in {options.idle:g} s each: {figures['reads_idle']}"
+        if reads
+        else "  no reads while in progress"
+    )
+    print(
+        f"  frame over content: with the card {figures['frame_fit_card']}, form closed {figures['frame_fit_after_form']}"
+    )
     print(f"  written to {out}")
 
 

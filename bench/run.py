@@ -3,10 +3,12 @@
 Two stacks run at once (each its own Redis, emulators, database, web, workers and beat):
 - the drain stack: 1,000 conferences for one portal against the real 2/s, burst 50 bucket. It is bound by
   the bucket (about 8.5 minutes), not by CPU, so it runs in the background for the whole run;
-- the main stack, beside the baseline app: end to end, create under load (wrk), the history list with
-  100,000 conferences, and memory.
+- the main stack (with Flower), beside the baseline app: end to end (time to link and to ready, quiet and with
+  the workers busy), create under an open loop, create under load (wrk), the history list with 100,000
+  conferences, and memory; then, while the drain runs on, the light profile's memory on a stack of its own.
 Writes bench/results/<date>.md, <date>.json and the PNG plots. See bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +31,15 @@ from sqlalchemy import select  # noqa: E402
 from bench import report  # noqa: E402
 from bench.common import body, count, loadavg, log, set_latency, wrk  # noqa: E402
 from bench.drain import REAL_LIMITER, Drain  # noqa: E402
-from bench.e2e import e2e_baseline, e2e_queue  # noqa: E402
+from bench.e2e import e2e_baseline, e2e_queue, e2e_queue_busy  # noqa: E402
 from bench.history import measure_list, seed_history  # noqa: E402
+from bench.memory import LIGHT, measure_light, small_deployment  # noqa: E402
+from bench.openloop import RATES, generator_check, highest_within, step_up  # noqa: E402
 from bench.pools import measure_room_pool  # noqa: E402
 from bench.stacks import Settings, pause, peak_rss, resume, start_app_stack, start_baseline, worker_names  # noqa: E402
 from shared.db import Database  # noqa: E402
-from shared.models import Conference  # noqa: E402
 from shared.housekeeping.sweeper import ACTIVE_STATUSES  # noqa: E402
+from shared.models import Conference  # noqa: E402
 
 LATENCIES_MS = (0, 200, 500)
 CONCURRENCY = (8, 32, 128)
@@ -46,26 +50,110 @@ LIFTED_LIMITER = {"BITRIX24_RATE_PER_SECOND": "100", "BITRIX24_BURST": "1000"}
 
 
 def machine() -> dict:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor())
-    mem = next((l.split(":", 1)[1].strip() for l in Path("/proc/meminfo").read_text().splitlines()
-                if l.startswith("MemTotal")), "?")
+    cpu = next(
+        (
+            l.split(":", 1)[1].strip()
+            for l in Path("/proc/cpuinfo").read_text().splitlines()
+            if l.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (
+            l.split(":", 1)[1].strip()
+            for l in Path("/proc/meminfo").read_text().splitlines()
+            if l.startswith("MemTotal")
+        ),
+        "?",
+    )
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    return {"cores": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
-            "kernel": platform.release(), "wrk": wrk_version.strip(), "commit": commit.strip(),
-            "load_average_at_start": loadavg()}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "wrk": wrk_version.strip(),
+        "commit": commit.strip(),
+        "load_average_at_start": loadavg(),
+    }
+
+
+def open_loop_phase(stack, baseline, client, background, options, rates: list[float]) -> dict:
+    """The app with its workers running, then the baseline with the app's workers and beat paused (the designs
+    never share the CPU); each rate in turn until one saturates the design."""
+    set_latency(stack, options.open_latency)
+    database = Database(stack.env["DATABASE_URL"])
+    check = generator_check(max(rates), 2)
+    log(f"open loop: the generator alone at {max(rates):g}/s: p99 {check['ms']['p99']} ms")
+    backlog_before = count(database, ACTIVE_STATUSES)
+    queued = step_up(
+        stack.web_url + "/api/conferences", rates, options.open_seconds, body(), client.token, 202, log=log
+    )
+    backlog_after = count(database, ACTIVE_STATUSES)
+    database.dispose()
+    pause(background)
+    try:
+        synchronous = step_up(
+            baseline.url + "/api/conferences",
+            rates,
+            options.open_seconds,
+            body(),
+            "",
+            201,
+            between=baseline.restart,
+            log=log,
+        )
+    finally:
+        resume(background)
+    return {
+        "latency_ms": options.open_latency,
+        "seconds": options.open_seconds,
+        "generator_check": check,
+        "queue": queued,
+        "baseline": synchronous,
+        "backlog_before": backlog_before,
+        "backlog_after": backlog_after,
+        "queue_highest_within": highest_within(queued),
+        "baseline_highest_within": highest_within(synchronous),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--create-seconds", type=float, default=8, help="each wrk run of the app")
-    parser.add_argument("--baseline-seconds", type=float, default=10, help="each wrk run of the baseline")
-    parser.add_argument("--e2e", type=int, default=20, help="conferences per design and latency, sent 2 a second")
+    parser.add_argument("--baseline-seconds", type=float, default=8, help="each wrk run of the baseline")
+    parser.add_argument(
+        "--e2e", type=int, default=20, help="conferences per design and latency, sent 2 a second"
+    )
+    parser.add_argument(
+        "--busy-rate",
+        type=float,
+        default=10,
+        help="end to end again while another user creates this many a second (0: quiet only)",
+    )
+    parser.add_argument(
+        "--open-rates", default=",".join(map(str, RATES)), help="open-loop create rates, a second"
+    )
+    parser.add_argument("--open-seconds", type=float, default=3, help="each open-loop rate")
+    parser.add_argument("--open-latency", type=int, default=200, help="outside latency during the open loop")
+    parser.add_argument(
+        "--light",
+        type=int,
+        default=40,
+        help="conferences through the light profile's stack for its memory (0: skip it)",
+    )
     parser.add_argument("--drain", type=int, default=1000, help="conferences in the drain (0: skip it)")
     parser.add_argument("--drain-latency", type=int, default=200)
-    parser.add_argument("--history", type=int, default=100_000, help="conferences in the database for the list")
+    parser.add_argument(
+        "--history", type=int, default=100_000, help="conferences in the database for the list"
+    )
     parser.add_argument("--list-seconds", type=float, default=3)
     parser.add_argument("--pool-rooms", type=int, default=200, help="rooms per room-worker pool size")
     parser.add_argument("--latencies", default=",".join(map(str, LATENCIES_MS)))
@@ -76,32 +164,58 @@ def main() -> None:
     settings = Settings(**{f: getattr(options, f) for f in Settings().as_dict()})
     latencies = [int(x) for x in options.latencies.split(",")]
     concurrency = [int(x) for x in options.concurrency.split(",")]
+    open_rates = [float(x) for x in options.open_rates.split(",") if x]
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run scripts/ensure-wrk.sh")
 
     started = time.time()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     tmp = ROOT / "var" / "bench" / stamp
-    results: dict = {"date": date.today().isoformat(), "machine": machine(), "settings": {
-        **settings.as_dict(), "latencies_ms": latencies, "concurrency": concurrency,
-        "create_seconds": options.create_seconds, "baseline_seconds": options.baseline_seconds,
-        "e2e_per_latency": options.e2e, "drain_conferences": options.drain, "drain_latency_ms": options.drain_latency,
-        "history_rows": options.history, "list_seconds": options.list_seconds, "pool_rooms": options.pool_rooms,
-        "main_stack_limiter": LIFTED_LIMITER, "main_stack_portal_bucket": LIFTED_BUCKET,
-        "drain_limiter": REAL_LIMITER, "wrk": "closed loop, 2 threads, --timeout 30s",
-        "body": body()}}
-    log(f"{results['machine']['cores']} cores, load {results['machine']['load_average_at_start']}; logs in {tmp}")
+    results: dict = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "settings": {
+            **settings.as_dict(),
+            "latencies_ms": latencies,
+            "concurrency": concurrency,
+            "create_seconds": options.create_seconds,
+            "baseline_seconds": options.baseline_seconds,
+            "e2e_per_latency": options.e2e,
+            "e2e_busy_rate": options.busy_rate,
+            "open_rates": open_rates,
+            "open_seconds": options.open_seconds,
+            "open_latency_ms": options.open_latency,
+            "light_profile": LIGHT,
+            "light_conferences": options.light,
+            "drain_conferences": options.drain,
+            "drain_latency_ms": options.drain_latency,
+            "history_rows": options.history,
+            "list_seconds": options.list_seconds,
+            "pool_rooms": options.pool_rooms,
+            "main_stack_limiter": LIFTED_LIMITER,
+            "main_stack_portal_bucket": LIFTED_BUCKET,
+            "drain_limiter": REAL_LIMITER,
+            "wrk": "closed loop, 2 threads, --timeout 30s",
+            "body": body(),
+        },
+    }
+    log(
+        f"{results['machine']['cores']} cores, load {results['machine']['load_average_at_start']}; logs in {tmp}"
+    )
 
     drain = None
     if options.drain:
         drain = Drain(tmp / "drain", settings, options.drain, options.drain_latency, timeout=570)
         drain.start()
-    main_stack = start_app_stack(tmp / "main", settings, LIFTED_LIMITER)
+    main_stack = start_app_stack(tmp / "main", settings, LIFTED_LIMITER, flower=True)
     baseline = None
     try:
         main_stack.install()
-        requests.post(f"{main_stack.bitrix_url}/_sandbox/config", json=LIFTED_BUCKET, timeout=5).raise_for_status()
+        requests.post(
+            f"{main_stack.bitrix_url}/_sandbox/config", json=LIFTED_BUCKET, timeout=5
+        ).raise_for_status()
         client = main_stack.login(2)
+        other = main_stack.login(4)  # the busy load's user (3 is the list's)
         database = Database(main_stack.env["DATABASE_URL"])
         baseline = start_baseline(main_stack, settings, tmp / "main")
         background = [main_stack.process(n) for n in (*worker_names(), "beat")]
@@ -114,10 +228,30 @@ def main() -> None:
         for latency in latencies:
             set_latency(main_stack, latency)
             queued = e2e_queue(main_stack, client, database, latency, options.e2e, 2)
+            busy = (
+                e2e_queue_busy(
+                    main_stack, client, other, database, latency, options.e2e, 2, options.busy_rate
+                )
+                if options.busy_rate
+                else None
+            )
             synchronous = e2e_baseline(main_stack, baseline.url, latency, options.e2e, 2)
-            results["e2e"].append({"latency_ms": latency, "queue": queued, "baseline": synchronous})
-            log(f"e2e {latency} ms: queue p50 {queued['p50_ms']} (overhead {queued['overhead_p50_ms']}), "
-                f"baseline p50 {synchronous['p50_ms']} (overhead {synchronous['overhead_p50_ms']})")
+            results["e2e"].append(
+                {"latency_ms": latency, "queue": queued, "queue_busy": busy, "baseline": synchronous}
+            )
+            log(
+                f"e2e {latency} ms: queue link p95 {queued['link']['p95_ms']} ready p95 {queued['p95_ms']} "
+                f"(over floor {queued['link']['over_floor_p95_ms']} / {queued['to_ready']['over_floor_p95_ms']}), "
+                f"baseline p50 {synchronous['p50_ms']} (overhead {synchronous['overhead_p50_ms']})"
+            )
+            if busy:
+                log(
+                    f"e2e {latency} ms busy: link p95 {busy['link']['p95_ms']} ready p95 {busy['p95_ms']} (over floor "
+                    f"{busy['link']['over_floor_p95_ms']} / {busy['to_ready']['over_floor_p95_ms']}); {busy['busy']}"
+                )
+
+        log("create under an open loop")
+        results["open_loop"] = open_loop_phase(main_stack, baseline, client, background, options, open_rates)
 
         log("create under load")
         results["create"] = []
@@ -126,31 +260,51 @@ def main() -> None:
             set_latency(main_stack, latency)
             for clients in concurrency:
                 backlog_before = count(database, ACTIVE_STATUSES)
-                queued = wrk("create.lua", main_stack.web_url + "/api/conferences", clients, options.create_seconds, env)
+                queued = wrk(
+                    "create.lua",
+                    main_stack.web_url + "/api/conferences",
+                    clients,
+                    options.create_seconds,
+                    env,
+                )
                 backlog_after = count(database, ACTIVE_STATUSES)
                 # The app's workers and beat are paused while the baseline runs: the designs never share the CPU.
                 pause(background)
                 try:
-                    synchronous = wrk("create.lua", baseline.url + "/api/conferences", clients, options.baseline_seconds,
-                                      {"BENCH_BODY": env["BENCH_BODY"]})
+                    synchronous = wrk(
+                        "create.lua",
+                        baseline.url + "/api/conferences",
+                        clients,
+                        options.baseline_seconds,
+                        {"BENCH_BODY": env["BENCH_BODY"]},
+                    )
                     baseline.restart()
                 finally:
                     resume(background)
-                results["create"].append({"latency_ms": latency, "clients": clients, "queue": queued,
-                                          "baseline": synchronous, "backlog_before": backlog_before,
-                                          "backlog_after": backlog_after})
-                log(f"create {latency} ms x{clients}: queue {queued['accepted_per_second']}/s p99 "
+                results["create"].append(
+                    {
+                        "latency_ms": latency,
+                        "clients": clients,
+                        "queue": queued,
+                        "baseline": synchronous,
+                        "backlog_before": backlog_before,
+                        "backlog_after": backlog_after,
+                    }
+                )
+                log(
+                    f"create {latency} ms x{clients}: queue {queued['accepted_per_second']}/s p99 "
                     f"{queued['ms']['p99']} ms; baseline {synchronous['accepted_per_second']}/s p99 "
-                    f"{synchronous['ms']['p99']} ms; backlog {backlog_before}->{backlog_after}")
+                    f"{synchronous['ms']['p99']} ms; backlog {backlog_before}->{backlog_after}"
+                )
 
         # Peaks so far, then the workers stop: the create phase's backlog would otherwise be worked on while we
         # read (and a paused worker may hold SQLite's write lock).
         results["memory"] = []
-        for name in (*worker_names(),):
+        for name in (*worker_names(), "beat", "flower", "redis"):
             results["memory"] += peak_rss("main", main_stack.process(name))
         results["memory"] += peak_rss("baseline", baseline.process)
         baseline.process.stop()
-        for name in ("beat", *worker_names()):
+        for name in ("flower", "beat", *worker_names()):
             main_stack.stop(name)
 
         log("room worker pool")
@@ -170,6 +324,11 @@ def main() -> None:
         if baseline is not None:
             baseline.process.stop()
         main_stack.stop_all()
+    results["small_deployment"] = small_deployment(results["memory"], "main")
+    if options.light:  # while the drain, bound by its bucket, runs on
+        log("light profile")
+        results["light"] = measure_light(tmp / "light", settings, LIFTED_LIMITER, options.light)
+        log(f"light profile: {results['light']['total_mib']} MiB in all")
     if drain is not None:
         log("waiting for the drain")
         drain.join(600)

@@ -1,6 +1,7 @@
 """The stacks the benchmark runs: the app (tests/integration/stack.py's processes, with production settings)
 and the synchronous baseline, against the same emulators. Plus the process-level tools the runner needs:
 pausing a process group, and reading every process's peak RSS from /proc."""
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,10 @@ DROP_ENV = ("SWEEP_EVERY_SECONDS", "SWEEP_RESEND_AFTER_SECONDS", "HTTP_TIMEOUT_S
 class Settings:
     web_workers: int = 2
     web_threads: int = 8
-    room_concurrency: int = 32       # the `worker` process (conferences, maintenance queues): bench/pools.py
-    bitrix_concurrency: int = 8      # the `worker-bitrix` process (bitrix queue), when the stack has one
+    room_concurrency: int = 32  # the `worker` process (conferences, maintenance queues): bench/pools.py
+    bitrix_concurrency: int = 8  # the `worker-bitrix` process (bitrix queue), when the stack has one
     emulator_threads: int = 64
-    baseline_workers: int = 4        # the original README's gunicorn: 4 workers x 2 threads
+    baseline_workers: int = 4  # the original README's gunicorn: 4 workers x 2 threads
     baseline_threads: int = 2
 
     def as_dict(self) -> dict:
@@ -49,9 +50,9 @@ def worker_names() -> tuple[str, ...]:
     return tuple(getattr(test_stack, "WORKERS", ("worker",)))
 
 
-def start_app_stack(tmp: Path, settings: Settings, env: dict[str, str]) -> Stack:
+def start_app_stack(tmp: Path, settings: Settings, env: dict[str, str], flower: bool = False) -> Stack:
     """Redis, both emulators, web, the workers and beat, as the integration tests start them, but with
-    the given settings (rate limiter, pool sizes)."""
+    the given settings (rate limiter, pool sizes); and Flower, as scripts/procfile.py runs it, if asked."""
     tmp.mkdir(parents=True, exist_ok=True)
     stack = build_stack(tmp)
     for key in DROP_ENV:
@@ -59,13 +60,17 @@ def start_app_stack(tmp: Path, settings: Settings, env: dict[str, str]) -> Stack
     stack.env.update(env)
     definitions = test_stack._definitions(stack)
     stack.start("redis")
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=stack.env, check=True, capture_output=True
+    )
     overrides = {
         "telemost": lambda p: with_option(p.args, "--threads", str(settings.emulator_threads)),
         "bitrix": lambda p: with_option(p.args, "--threads", str(settings.emulator_threads)),
-        "web": lambda p: with_option(with_option(p.args, "--workers", str(settings.web_workers)),
-                                     "--threads", str(settings.web_threads)),
+        "web": lambda p: with_option(
+            with_option(p.args, "--workers", str(settings.web_workers)),
+            "--threads",
+            str(settings.web_threads),
+        ),
         "worker": lambda p: with_option(p.args, "--concurrency", str(settings.room_concurrency)),
         "worker-bitrix": lambda p: with_option(p.args, "--concurrency", str(settings.bitrix_concurrency)),
     }
@@ -74,22 +79,55 @@ def start_app_stack(tmp: Path, settings: Settings, env: dict[str, str]) -> Stack
         if name in overrides:
             process.args = overrides[name](process)
         stack.processes[name] = process.start()
+    if flower:
+        stack.processes["flower"] = flower_process(stack).start()
     time.sleep(0.5)
     return stack
 
 
+def flower_process(stack: Stack) -> Process:
+    """Flower as scripts/procfile.py runs it (no password: this machine only); tests/integration/stack.py has
+    no definition of it."""
+    port = stack.env["FLOWER_PORT"]
+    args = [str(BIN / "celery"), "-A", "worker.celery_app", "flower", f"--port={port}", "--address=127.0.0.1"]
+    return Process(
+        "flower", args, stack.env, stack.log_dir, ready=http_ok(f"http://127.0.0.1:{port}/healthcheck")
+    )
+
+
 def start_baseline(stack: Stack, settings: Settings, tmp: Path) -> "Baseline":
-    token = requests.post(f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": 2, "ttl": 24 * 3600},
-                          timeout=5).json()["access_token"]
+    token = requests.post(
+        f"{stack.bitrix_url}/_sandbox/tokens", json={"user_id": 2, "ttl": 24 * 3600}, timeout=5
+    ).json()["access_token"]
     port = free_port()
-    env = dict(stack.env, BASELINE_TELEMOST_URL=f"{stack.telemost_url}/v1/telemost-api",
-               BASELINE_TELEMOST_TOKEN="sandbox-org-token", BASELINE_BITRIX_REST_URL=f"{stack.bitrix_url}/rest/",
-               BASELINE_BITRIX_TOKEN=token, BASELINE_DATABASE_URL=f"sqlite:///{tmp / 'baseline.db'}")
-    args = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(settings.baseline_workers),
-            "--threads", str(settings.baseline_threads), "--graceful-timeout", "1", "--timeout", "120",
-            "--bind", f"127.0.0.1:{port}", "bench.baseline.app:create_app()"]
-    baseline = Baseline(Process("baseline", args, env, tmp, ready=http_ok(f"http://127.0.0.1:{port}/health")),
-                        f"http://127.0.0.1:{port}")
+    env = dict(
+        stack.env,
+        BASELINE_TELEMOST_URL=f"{stack.telemost_url}/v1/telemost-api",
+        BASELINE_TELEMOST_TOKEN="sandbox-org-token",
+        BASELINE_BITRIX_REST_URL=f"{stack.bitrix_url}/rest/",
+        BASELINE_BITRIX_TOKEN=token,
+        BASELINE_DATABASE_URL=f"sqlite:///{tmp / 'baseline.db'}",
+    )
+    args = [
+        str(BIN / "gunicorn"),
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(settings.baseline_workers),
+        "--threads",
+        str(settings.baseline_threads),
+        "--graceful-timeout",
+        "1",
+        "--timeout",
+        "120",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "bench.baseline.app:create_app()",
+    ]
+    baseline = Baseline(
+        Process("baseline", args, env, tmp, ready=http_ok(f"http://127.0.0.1:{port}/health")),
+        f"http://127.0.0.1:{port}",
+    )
     baseline.process.start()
     return baseline
 
@@ -143,7 +181,15 @@ def peak_rss(label: str, process: Process) -> list[dict]:
         values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         hwm_kib = int(values.get("VmHWM", "0 kB").split()[0])
         role = "master" if pid == process.popen.pid else "child"
-        rows.append({"stack": label, "process": process.name, "pid": pid, "role": role,
-                     "threads": int(values.get("Threads", "0").strip() or 0),
-                     "peak_rss_mib": round(hwm_kib / 1024, 1), "cmd": cmdline[:80]})
+        rows.append(
+            {
+                "stack": label,
+                "process": process.name,
+                "pid": pid,
+                "role": role,
+                "threads": int(values.get("Threads", "0").strip() or 0),
+                "peak_rss_mib": round(hwm_kib / 1024, 1),
+                "cmd": cmdline[:80],
+            }
+        )
     return rows
