@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 FRONTEND := web/frontend
 POSTGRES_TESTS := tests/unit/pipeline/test_state_transitions.py tests/api tests/integration/test_pipeline.py \
-	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
+	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py \
+	tests/chaos/test_chaos_postgres.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
 .PHONY: run test lint worker setup migrate redis frontend chromium backup bench bench-page pictures chaos hashes audit clean live-check
@@ -114,9 +115,12 @@ bench-page: $(STAMP) $(BUNDLE) chromium
 
 # The long chaos run (docs/chaos.md): 2,000 conferences while workers die, Redis stops, the emulators
 # fail and SQLite is held busy; records its table in docs/chaos.md. `make test` runs a short one.
+# DB=postgres: on a throwaway PostgreSQL with two hosts (two webs, two sets of workers), PostgreSQL
+# restarted instead of SQLite held busy; its own table in docs/chaos.md. CHAOS_ARGS passes options.
+CHAOS_ON = $(if $(filter postgres,$(DB)),scripts/with-postgres.sh,env -u TEST_DATABASE_URL)
 chaos: $(STAMP)
 	@scripts/ensure-redis.sh --binary
-	$(BIN)/python -m tests.chaos --conferences 2000 --record docs/chaos.md $(CHAOS_ARGS)
+	$(CHAOS_ON) $(BIN)/python -m tests.chaos --conferences 2000 --record docs/chaos.md $(CHAOS_ARGS)
 
 # Known vulnerabilities in the pinned requirements (pip-audit, in its own venv) and the front end's
 # lockfile (npm audit). Needs their advisory services: says so in one line each when one does not

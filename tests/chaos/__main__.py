@@ -1,7 +1,11 @@
 """`make chaos`: the long chaos run; prints the table and records it in docs/chaos.md.
 
 python -m tests.chaos [--conferences 2000] [--per-second 2.5] [--record docs/chaos.md]
+
+On SQLite by default; with TEST_DATABASE_URL (`make chaos DB=postgres`, scripts/with-postgres.sh) on
+PostgreSQL with two hosts. Each database has its own section in the record.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +15,9 @@ from datetime import date
 from pathlib import Path
 
 from .audit import table
-from .run import Plan, chaos_run, describe
+from .run import Plan, chaos_run, describe, on_postgres
 
-RESULT_HEADING = "## Last long run"
+HEADINGS = {False: "## Last long run", True: "## Last run on PostgreSQL"}
 
 
 def main() -> int:
@@ -25,15 +29,28 @@ def main() -> int:
     plan = Plan(conferences=options.conferences, per_second=options.per_second, settle_timeout=600)
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         result = chaos_run(plan, Path(tmp))
-    report = (f"{RESULT_HEADING}\n\n{date.today().isoformat()}: {describe(plan)}.\n\n{table(result.figures)}\n\n"
-              + ("No problems found.\n" if not result.problems else
-                 "Problems:\n\n" + "\n".join(f"- {p}" for p in result.problems) + "\n"))
+    heading = HEADINGS[on_postgres()]
+    report = f"{heading}\n\n{date.today().isoformat()}: {describe(plan)}.\n\n{table(result.figures)}\n\n" + (
+        "No problems found.\n"
+        if not result.problems
+        else "Problems:\n\n" + "\n".join(f"- {p}" for p in result.problems) + "\n"
+    )
     print(report)
     if options.record:
         text = options.record.read_text() if options.record.exists() else ""
-        kept = text.split(RESULT_HEADING)[0].rstrip()
-        options.record.write_text(f"{kept}\n\n{report}" if kept else report)
+        options.record.write_text(replace_section(text, heading, report))
     return 1 if result.problems else 0
+
+
+def replace_section(text: str, heading: str, section: str) -> str:
+    """text with the section under heading (up to the next "## ") replaced by section, or section added at
+    the end; the other sections stay as they are."""
+    start = text.find(f"{heading}\n")
+    if start < 0:
+        return f"{text.rstrip()}\n\n{section}" if text.strip() else section
+    end = text.find("\n## ", start + len(heading))
+    rest = text[end + 1 :] if end >= 0 else ""
+    return f"{text[:start]}{section}" + (f"\n{rest}" if rest else "")
 
 
 if __name__ == "__main__":

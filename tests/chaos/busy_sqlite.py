@@ -1,5 +1,6 @@
 """Another process writing to the app's SQLite database: it takes the write lock for HOLD seconds at a
 time, for as long as asked, so the app's writers must queue behind it (`busy_sqlite.py <db> <seconds>`)."""
+
 from __future__ import annotations
 
 import sqlite3

@@ -3,6 +3,7 @@ cancelling soon after, and retrying as a browser would when the app does not ans
 
 Every conference asked for is recorded with what its owner asked for last, for the audit to compare.
 """
+
 from __future__ import annotations
 
 import random
@@ -27,6 +28,7 @@ class Asked:
     key: str
     body: dict
     id: int | None = None
+    accepted_at: float | None = None  # time.monotonic() when the 202 arrived
     cancelled: bool = False
     edits: int = 0
 
@@ -35,20 +37,31 @@ class Asked:
 class LoadRecord:
     asked: list[Asked] = field(default_factory=list)
     answers: Counter = field(default_factory=Counter)  # "POST 202", "PUT 503", "DELETE error", ...
+    errors_at: list[tuple[str, float]] = field(default_factory=list)  # each 500: its label, time.monotonic()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, label: str) -> None:
         with self.lock:
             self.answers[label] += 1
+            if label.endswith(" 500"):
+                self.errors_at.append((label, time.monotonic()))
 
 
 def meeting(number: int, rng: random.Random) -> dict:
-    start = (datetime.now(timezone.utc) + timedelta(days=1 + number % 20)).replace(minute=0, second=0, microsecond=0)
-    body = {"name": f"Chaos meeting {number}", "description": "Made under chaos", "start_at": start.isoformat(),
-            "duration_minutes": 30, "timezone": "Europe/Moscow", "waiting_room_level": "ORGANIZATION",
-            "cohosts": ["anna@example.com"] if rng.random() < 0.5 else [],
-            "invitees": rng.sample([3, 4, 5, 6], rng.randint(0, 3)),
-            "create_calendar_event": rng.random() < 0.9}
+    start = (datetime.now(timezone.utc) + timedelta(days=1 + number % 20)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    body = {
+        "name": f"Chaos meeting {number}",
+        "description": "Made under chaos",
+        "start_at": start.isoformat(),
+        "duration_minutes": 30,
+        "timezone": "Europe/Moscow",
+        "waiting_room_level": "ORGANIZATION",
+        "cohosts": ["anna@example.com"] if rng.random() < 0.5 else [],
+        "invitees": rng.sample([3, 4, 5, 6], rng.randint(0, 3)),
+        "create_calendar_event": rng.random() < 0.9,
+    }
     if number % 10 == 0:
         body.update(type="broadcast", live_stream={"title": f"Town hall {number}", "description": "Streamed"})
     # Some are posted to a chat the user (2) is a member of, some are about a deal they are responsible
@@ -65,12 +78,20 @@ def moved(body: dict, times: int) -> dict:
     """The meeting an hour later, renamed, with its first invitee dropped and Maria (6) asked along."""
     start = datetime.fromisoformat(body["start_at"]) + timedelta(hours=1)
     invitees = [u for u in body["invitees"][1:] if u != 6] + [6]
-    return {**body, "name": f"{body['name']} (moved {times})", "start_at": start.isoformat(), "invitees": invitees}
+    return {
+        **body,
+        "name": f"{body['name']} (moved {times})",
+        "start_at": start.isoformat(),
+        "invitees": invitees,
+    }
 
 
 class Load:
-    def __init__(self, base_url: str, token: str, conferences: int, per_second: float, seed: int) -> None:
-        self.base_url, self.conferences, self.per_second = base_url, conferences, per_second
+    def __init__(
+        self, base_urls: list[str], token: str, conferences: int, per_second: float, seed: int
+    ) -> None:
+        """People are spread over the web processes in turn (one per host in a run on PostgreSQL)."""
+        self.base_urls, self.conferences, self.per_second = base_urls, conferences, per_second
         self.rng = random.Random(seed)
         self.record = LoadRecord()
         self.http = requests.Session()
@@ -87,34 +108,37 @@ class Load:
             asked = Asked(key=str(uuid.uuid4()), body=meeting(number, self.rng))
             self.record.asked.append(asked)
             plan = self.rng.random()
-            futures.append(self._pool.submit(self._person, asked, plan, self.rng.uniform(0.2, 6)))
+            web = self.base_urls[number % len(self.base_urls)]
+            futures.append(self._pool.submit(self._person, web, asked, plan, self.rng.uniform(0.2, 6)))
         for future in futures:
             future.result()
         self._pool.shutdown()
         return self.record
 
-    def _person(self, asked: Asked, plan: float, pause: float) -> None:
-        created = self._send("POST", "/api/conferences", asked.body, {"Idempotency-Key": asked.key})
+    def _person(self, web: str, asked: Asked, plan: float, pause: float) -> None:
+        created = self._send(web, "POST", "/api/conferences", asked.body, {"Idempotency-Key": asked.key})
         if created is None:
             return
-        asked.id = created["id"]
+        asked.id, asked.accepted_at = created["id"], time.monotonic()
         if plan < EDIT_SHARE:
             for edit in range(1 + (plan < EDIT_SHARE / 4)):  # some people change their mind twice
                 time.sleep(pause)
                 changed = moved(asked.body, edit + 1)
-                if self._send("PUT", f"/api/conferences/{asked.id}", changed) is not None:
+                if self._send(web, "PUT", f"/api/conferences/{asked.id}", changed) is not None:
                     asked.body, asked.edits = changed, asked.edits + 1
         elif plan < EDIT_SHARE + CANCEL_SHARE:
             time.sleep(pause)
-            if self._send("DELETE", f"/api/conferences/{asked.id}") is not None:
+            if self._send(web, "DELETE", f"/api/conferences/{asked.id}") is not None:
                 asked.cancelled = True
 
-    def _send(self, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict | None:
+    def _send(
+        self, web: str, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> dict | None:
         """Until the app accepts (202), as a person pressing the button again would; None when it never did."""
         deadline = time.monotonic() + GIVE_UP_AFTER_SECONDS
         while time.monotonic() < deadline:
             try:
-                response = self.http.request(method, self.base_url + path, json=body, headers=headers, timeout=20)
+                response = self.http.request(method, web + path, json=body, headers=headers, timeout=20)
             except requests.RequestException:
                 self.record.answer(f"{method} no answer")
                 time.sleep(1)

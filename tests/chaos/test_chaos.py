@@ -1,5 +1,6 @@
 """The short chaos run of `make test` (issue 6): 200 conferences while everything fails in turn, then
 every promise checked. `make chaos` runs the long one (docs/chaos.md)."""
+
 from __future__ import annotations
 
 from .audit import table
