@@ -13,6 +13,7 @@ import requests
 
 from shared.crypto import TokenBox
 from shared.db import Database
+from shared.limiter.leases import Leases
 from shared.metrics import outside_call_recorder
 from shared.pipeline.runner import Runner
 from shared.pipeline.step import OutsideClients
@@ -77,6 +78,13 @@ def service_of(settings):
 def yandex_accounts() -> YandexAccounts:
     bitrix = bitrix_access()
     return YandexAccounts(app.settings, database(), bitrix.box, bitrix.locks, bitrix.http)
+
+
+@once
+def senders() -> Leases:
+    """One Bitrix24 sender per portal and owner; a sender that died keeps others out this long at most,
+    then the sweeper's resend brings its conferences back."""
+    return Leases(bitrix_access().locks, "telemost:bitrix-sender:", 60)
 
 
 @once

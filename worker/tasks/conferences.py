@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from shared.conferences.calendar_sync import reconcile
 from shared.conferences.service import mark_enqueued
 from shared.jobs import MAX_COUNTDOWN_SECONDS, PROVISION_TASK, RECONCILE_CALENDAR_TASK, SYNC_BITRIX_TASK
+from shared.limiter.leases import Lease
 from shared.logs import about_conference
-from shared.models import utcnow
+from shared.models import Conference, StepState, utcnow
+from shared.pipeline.peers import due_peers
 from shared.pipeline.step import Lane
+from shared.pipeline.steps import room
 from worker.celery_app import app
-from worker.context import bitrix_access, database, runner
+from worker.context import bitrix_access, database, runner, senders
 
 log = logging.getLogger(__name__)
+SENDER_SECONDS = 20  # a sender hands on after this long: tasks take seconds (shared/jobs.py)
 
 
 @app.task(name=PROVISION_TASK)
@@ -29,11 +34,46 @@ def provision(conference_id: int) -> None:
 
 @app.task(name=SYNC_BITRIX_TASK)
 def sync_bitrix(conference_id: int) -> None:
-    """The calendar event and the invitations, paced by the portal's rate limit; other conferences of the
-    same portal and owner that are due ride in the same batch requests (shared/pipeline/peers.py)."""
+    """The calendar event and the invitations, paced by the portal's rate limit.
+
+    One sender at a time per portal and owner (shared/limiter/leases.py): it sends this conference's
+    commands with those of the owner's other due conferences in shared batches (shared/pipeline/peers.py)
+    while any are due, so a burst fills batches of 50 and holds one worker thread, leaving the others to
+    other portals. A task that finds a sender at work leaves its conference to it."""
     with about_conference(conference_id):
-        for conference in runner().share_bitrix(conference_id):
-            _again(sync_bitrix, conference.id, runner().due(conference, Lane.BITRIX24))
+        conference = runner().load(conference_id)
+        if conference is None:
+            return
+        with senders().held(f"{conference.portal}:{conference.owner_id}") as lease:
+            if lease is not None:
+                _send_while_due(conference, lease)
+            elif not room_made(conference):  # peers are only those with a room: this one goes alone
+                _again_after(runner().run_bitrix(conference_id))
+        # A conference that became due as the sender let go, whose task saw the sender still there.
+        if lease is not None and (left := due_peers(database(), conference, 1)):
+            sync_bitrix.delay(left[0])
+
+
+def _send_while_due(conference: Conference, lease: Lease) -> None:
+    started = time.monotonic()
+    next_id: int | None = conference.id
+    while next_id is not None:
+        for touched in runner().share_bitrix(next_id):
+            _again_after(touched)
+        lease.renew()
+        if time.monotonic() - started > SENDER_SECONDS:
+            return  # handed on (above), so that no task runs for minutes
+        left = due_peers(database(), conference, 1)
+        next_id = left[0] if left else None
+
+
+def _again_after(conference: Conference | None) -> None:
+    if conference is not None:
+        _again(sync_bitrix, conference.id, runner().due(conference, Lane.BITRIX24))
+
+
+def room_made(conference: Conference) -> bool:
+    return any(s.name == room.NAME and s.state == StepState.DONE.value for s in conference.steps)
 
 
 def _again(task, conference_id: int, due: datetime | None) -> None:
