@@ -9,13 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-TARGET_CREATE_P99_MS, TARGET_SPEEDUP, TARGET_OVERHEAD_MS, TARGET_BUCKET_SHARE, TARGET_LIST_P95_MS = (
-    50,
-    20,
-    100,
-    0.9,
-    50,
-)
+TARGET_CREATE_P99_MS, TARGET_SPEEDUP, TARGET_OVERHEAD_MS, TARGET_LIST_P95_MS = 50, 20, 100, 50
+DRAIN_TARGET_SECONDS = {1000: 120, 200: 30}  # issue 18: a burst of one owner's conferences, all ready
 # Issue 18: p95 above the floor (one outside latency for the link, two for ready), workers busy.
 TARGET_LINK_OVER_FLOOR_MS, TARGET_READY_OVER_FLOOR_MS = 30, 60
 TARGET_OPEN_P99_MS = 50
@@ -121,13 +116,15 @@ def targets(r: dict) -> list[list]:
                 "met" if drain["query_limit_exceeded"] == 0 else "missed",
             ]
         )
-        share = drain["steady_rate_share"] or drain["bucket_used_share"]
+        # Issue 18: 1,000 conferences with an event and three invitees each, all ready in 2 minutes. With
+        # whole batches shared the bucket no longer binds, so its share used is a figure, not a target.
+        seconds, target = drain["seconds_to_all_final"], DRAIN_TARGET_SECONDS.get(drain["conferences"])
         rows.append(
             [
-                "drain: share of the 2/s bucket used (steady state)",
-                f"≥ {TARGET_BUCKET_SHARE:.0%}",
-                f"{share:.1%}",
-                "met" if share >= TARGET_BUCKET_SHARE else "missed",
+                f"drain: {drain['conferences']:,} conferences of one owner all ready",
+                f"≤ {target} s" if target else "–",
+                f"{seconds} s in {drain['bitrix_requests']} requests",
+                ("met" if seconds <= target else "missed") if target else "–",
             ]
         )
     if r.get("list"):
