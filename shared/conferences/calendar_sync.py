@@ -109,7 +109,7 @@ def follow_read(db: Database, conference_id: int, event_id: int, event, mark: Wr
     duration = max(1, min(24 * 60, round((end - start) / timedelta(minutes=1))))
     shown_name = str(event.get("NAME") or "").strip()[:255] or None
     with db.write() as session:
-        conference = session.get(Conference, conference_id)
+        conference = session.get(Conference, conference_id, with_for_update=True)
         if conference is None or conference.cancel_requested or conference.calendar_event_id != event_id:
             return False
         # The name as the app wrote it, neutralised (steps/calendar_event.py), is the conference's name.
@@ -150,7 +150,7 @@ def _another_occurrence(conference: Conference, start: datetime, duration: int) 
 
 def _cancel_for_deleted_event(db: Database, conference_id: int, event_id: int) -> bool:
     with db.write() as session:
-        conference = session.get(Conference, conference_id)
+        conference = session.get(Conference, conference_id, with_for_update=True)
         if conference is None or conference.cancel_requested or conference.calendar_event_id != event_id:
             return False
         conference.calendar_event_id = None

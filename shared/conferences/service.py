@@ -103,8 +103,13 @@ def create(
             return earlier, False
 
 
-def get(session: Session, caller: Caller, conference_id: int) -> Conference:
-    conference = session.get(Conference, conference_id)
+def get(session: Session, caller: Caller, conference_id: int, for_update: bool = False) -> Conference:
+    """for_update: locked, as a change must be (state._locked_step): on PostgreSQL's READ COMMITTED an
+    unlocked read can see a step running whose worker then records it done for the old version before
+    this change commits, and reopen leaves a running step to rerun itself: the change is then never
+    carried out (a cancelled conference's room left open, the chaos run on PostgreSQL). SQLite's BEGIN
+    IMMEDIATE serialises the two anyway."""
+    conference = session.get(Conference, conference_id, with_for_update=for_update)
     if conference is None or conference.portal != caller.portal or conference.owner_id != caller.user_id:
         raise NotFound()
     return conference
@@ -146,7 +151,7 @@ def _name_matches(session: Session, pattern: str):
 def retry(db: Database, caller: Caller, conference_id: int) -> Conference:
     """Puts failed steps back to pending; answers the conference (unchanged when nothing had failed)."""
     with db.write() as session:
-        conference = get(session, caller, conference_id)
+        conference = get(session, caller, conference_id, for_update=True)
         for step in conference.steps:
             if step.state == StepState.FAILED.value:
                 step.state, step.next_attempt_at, step.error_code = StepState.PENDING, None, None
@@ -197,7 +202,7 @@ def edit(
 ) -> Conference:
     """Saves the new desired state at once; the worker brings the room, calendar and invitees to it."""
     with db.write() as session:
-        conference = get(session, caller, conference_id)
+        conference = get(session, caller, conference_id, for_update=True)
         if conference.cancel_requested:
             raise Conflict("The conference is cancelled and cannot be changed")
         if data.type != conference.type:
@@ -220,7 +225,7 @@ def edit(
 def cancel(db: Database, caller: Caller, conference_id: int) -> Conference:
     """Cancelling, then cancelled: the calendar event goes, invitees are told, the room is closed."""
     with db.write() as session:
-        conference = get(session, caller, conference_id)
+        conference = get(session, caller, conference_id, for_update=True)
         if not conference.cancel_requested:
             conference.cancel_requested = True
             conference.remind_at = None

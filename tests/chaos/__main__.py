@@ -9,6 +9,7 @@ PostgreSQL with two hosts. Each database has its own section in the record.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from datetime import date
@@ -27,8 +28,12 @@ def main() -> int:
     parser.add_argument("--record", type=Path, help="a Markdown file whose last-run section gets the table")
     options = parser.parse_args()
     plan = Plan(conferences=options.conferences, per_second=options.per_second, settle_timeout=600)
-    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
-        result = chaos_run(plan, Path(tmp))
+    tmp = Path(tempfile.mkdtemp(prefix="chaos-"))
+    result = chaos_run(plan, tmp)
+    if result.problems:  # the processes' logs are the evidence
+        print(f"logs kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     heading = HEADINGS[on_postgres()]
     report = f"{heading}\n\n{date.today().isoformat()}: {describe(plan)}.\n\n{table(result.figures)}\n\n" + (
         "No problems found.\n"
