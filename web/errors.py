@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared.problems import detail_of
@@ -118,6 +119,17 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             drain_refused_body()
         return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError):
+        # The database refused or dropped the connection (PostgreSQL restarting, SQLite locked): nothing
+        # was saved, and a repeat with the same Idempotency-Key is safe. Found by the PostgreSQL chaos run.
+        log.warning("the database did not answer: %s", str(exc.orig or exc).splitlines()[0][:200])
+        response, status = error_response(
+            503, "The database did not answer; the request was not applied. Try again in a moment."
+        )
+        response.headers["Retry-After"] = "2"
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

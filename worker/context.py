@@ -82,9 +82,10 @@ def yandex_accounts() -> YandexAccounts:
 
 @once
 def senders() -> Leases:
-    """One Bitrix24 sender per portal and owner; a sender that died keeps others out this long at most,
-    then the sweeper's resend brings its conferences back."""
-    return Leases(bitrix_access().locks, "telemost:bitrix-sender:", 60)
+    """One Bitrix24 sender per portal and owner, renewed after each batch. A sender that died keeps others
+    out this long at most (then the sweeper's resend brings its conferences back); one whose batch outlives
+    it only shares less, as another sender starts beside it (the claims keep them apart)."""
+    return Leases(bitrix_access().locks, "telemost:bitrix-sender:", 15)
 
 
 @once
