@@ -23,7 +23,7 @@ from .audit import Audit, audit, audit_copy
 from .backup_copy import RESTORED_DATABASE, restore_copy
 from .disruptions import REDIS_WITH_AOF, Disruptions
 from .load import Load
-from .postgres import Cluster, drop_database
+from .postgres import Cluster, drop_database, fresh_database
 
 # Short timeouts make a dead worker's step stale sooner (6 x timeout + 10 s = 22 s), so a run settles quickly.
 CHAOS_SETTINGS = {"HTTP_TIMEOUT_SECONDS": "2", "BITRIX24_RATE_PER_SECOND": "20", "BITRIX24_BURST": "50"}
@@ -45,6 +45,9 @@ class Plan:
         return self.conferences / self.per_second
 
 
+CHAOS_DATABASE = "telemost_chaos"
+
+
 def on_postgres() -> bool:
     return bool(os.environ.get("TEST_DATABASE_URL"))
 
@@ -52,6 +55,12 @@ def on_postgres() -> bool:
 def chaos_run(plan: Plan, tmp: Path) -> Audit:
     stack = build_stack(tmp)
     stack.env.update(CHAOS_SETTINGS)
+    shared_url = stack.env["DATABASE_URL"]
+    if on_postgres():
+        # A database of its own on the cluster: TEST_DATABASE_URL's is the one the session's stack (tests
+        # of the same pytest run) works on, whose sweeper would hand this run's conferences to its own
+        # workers and emulators (a fresh clone's make test saw rooms made at the other Telemost).
+        stack.env["DATABASE_URL"] = fresh_database(shared_url, CHAOS_DATABASE)
     # psycopg 3 is the driver the app uses (shared/config.py); the run's own reads go through it too.
     stack.env["DATABASE_URL"] = stack.env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     stack.redis_options, stack.redis_dir = REDIS_WITH_AOF, tmp / "redis-0"
@@ -113,6 +122,8 @@ def chaos_run(plan: Plan, tmp: Path) -> Audit:
         for host in reversed(hosts):
             host.stop_all()
         database.dispose()
+        if on_postgres():
+            drop_database(shared_url, CHAOS_DATABASE)
 
 
 def _second_host(stack: Stack, log_dir: Path) -> Stack:
