@@ -1,7 +1,8 @@
 """One holder at a time per key, across processes and hosts: a Redis key set only if absent, with a
-lifetime, deleted only by its holder. The Bitrix24 worker keeps one sender per portal and owner with it
-(worker/tasks/conferences.py), so that a burst of one owner's conferences fills batches and holds one
-worker thread, not all of them, while other portals wait (issue 18).
+lifetime, deleted only by its holder; or one of a few such keys. The Bitrix24 worker keeps one sender
+per portal and owner with it, and at most a few senders per portal (worker/tasks/conferences.py), so that a
+burst of one owner's conferences fills batches, and a burst of many owners' holds a few worker threads,
+not all of them, while other portals wait (issue 18).
 
 Without Redis every caller holds the lease: the work goes on unshared, as it did before leases.
 """
@@ -30,16 +31,21 @@ class Leases:
         self.renew_script = client.register_script(RENEW)
 
     @contextmanager
-    def held(self, key: str) -> Iterator[Lease | None]:
-        """The lease if this caller got it (released on leaving), None if another holds it."""
-        lease = Lease(self, self.prefix + key, secrets.token_hex(8))
-        try:
-            got = bool(self.client.set(lease.key, lease.token, nx=True, px=self.ms))
-        except redis.RedisError as exc:
-            log.warning("leases unavailable (%s); working without one", exc)
-            yield lease
-            return
-        if not got:
+    def held(self, key: str, holders: int = 1) -> Iterator[Lease | None]:
+        """A lease if this caller got one of the `holders` under `key` (released on leaving), None if others
+        hold them all."""
+        token = secrets.token_hex(8)
+        for slot in range(holders):
+            lease = Lease(self, self.prefix + (key if holders == 1 else f"{key}#{slot}"), token)
+            try:
+                got = bool(self.client.set(lease.key, token, nx=True, px=self.ms))
+            except redis.RedisError as exc:
+                log.warning("leases unavailable (%s); working without one", exc)
+                yield lease
+                return
+            if got:
+                break
+        else:
             yield None
             return
         try:

@@ -11,7 +11,7 @@ robot's say, drains fifty commands a unit instead of five.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from shared.db import Database
@@ -27,9 +27,43 @@ CANDIDATES = 25  # looked at per batch: ten conferences of five commands fill on
 def due_peers(db: Database, conference: Conference, limit: int = CANDIDATES) -> list[int]:
     """Conferences of the same portal and owner, other than this one, with a Bitrix24 step due now whose
     room is made, oldest first (the ones whose room is still coming are left for their own task)."""
+    query = (
+        _due_steps()
+        .where(
+            Conference.portal == conference.portal,
+            Conference.owner_id == conference.owner_id,
+            Conference.id != conference.id,
+        )
+        .group_by(StepRow.conference_id)
+        .order_by(StepRow.conference_id)
+        .limit(limit)
+    )
+    with db.read() as session:
+        return list(session.scalars(query))
+
+
+def due_owners(db: Database, portal: str, limit: int) -> list[int]:
+    """The oldest due conference (as due_peers counts them) of each of the portal's `limit` owners who have
+    waited longest: whom a portal's sender hands on to as it leaves, so that no owner's work is stranded
+    while the portal's senders are all busy with others' (worker/tasks/conferences.py)."""
+    oldest = func.min(StepRow.conference_id)
+    query = (
+        _due_steps()
+        .with_only_columns(oldest)
+        .where(Conference.portal == portal)
+        .group_by(Conference.owner_id)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    with db.read() as session:
+        return list(session.scalars(query))
+
+
+def _due_steps() -> Select:
+    """Bitrix24 steps pending and due now, of conferences whose room is made."""
     made = aliased(StepRow)
     now = utcnow()
-    query = (
+    return (
         select(StepRow.conference_id)
         .join(Conference, Conference.id == StepRow.conference_id)
         .join(
@@ -41,16 +75,13 @@ def due_peers(db: Database, conference: Conference, limit: int = CANDIDATES) -> 
             ),
         )
         .where(
-            Conference.portal == conference.portal,
-            Conference.owner_id == conference.owner_id,
-            Conference.id != conference.id,
             StepRow.name.in_(registry.names_in_lane(Lane.BITRIX24)),
             StepRow.state == StepState.PENDING.value,
             or_(StepRow.next_attempt_at.is_(None), StepRow.next_attempt_at <= now),
         )
-        .group_by(StepRow.conference_id)
-        .order_by(StepRow.conference_id)
-        .limit(limit)
     )
-    with db.read() as session:
-        return list(session.scalars(query))
+
+
+def room_made(conference: Conference) -> bool:
+    """The rule _due_steps applies in SQL, for a loaded conference."""
+    return any(s.name == room.NAME and s.state == StepState.DONE.value for s in conference.steps)

@@ -21,6 +21,7 @@ from shared.db import Database
 from shared.models import Base, Conference
 from shared.pipeline import registry
 from shared.pipeline.batch import packed
+from shared.pipeline.peers import due_owners
 from shared.pipeline.runner import Runner
 from shared.pipeline.step import BitrixStep, Outcome, OutsideClients, TelemostStep, remember
 from shared.pipeline.steps import room
@@ -164,6 +165,21 @@ def test_a_lone_conference_runs_alone_when_none_is_due(monkeypatch, db):
     runner, ids = setup(monkeypatch, db, Tells(), bitrix, count=1)
     runner.run_bitrix(ids[0])  # the plain lane never looks for peers
     assert [list(b) for b in bitrix.batches] == [["tells__n0", "tells__n1"]]
+
+
+def test_a_leaving_sender_hands_on_to_the_owners_who_waited_longest(monkeypatch, db):
+    """peers.due_owners: per owner the oldest due conference, owners by that age, of this portal only; a
+    conference still waiting for its room or already sent is no one's to hand on."""
+    bitrix = FakeBitrix()
+    runner, ids = setup(monkeypatch, db, Tells(), bitrix, count=2, b=dict(owner_id=3), c=dict(owner_id=4),
+                        d=dict(owner_id=3), elsewhere=dict(owner_id=5, portal="other.example"))
+    anna, _, boris, cyril, _, _ = ids
+    roomless = made(db, owner_id=6)
+    assert due_owners(db, "portal.example", 5) == [anna, boris, cyril]
+    assert due_owners(db, "portal.example", 2) == [anna, boris]
+    runner.run_bitrix(anna)
+    assert due_owners(db, "portal.example", 5) == [ids[1], boris, cyril]
+    assert roomless not in due_owners(db, "portal.example", 9)
 
 
 def test_packing_keeps_each_group_whole_and_splits_only_a_group_bigger_than_a_batch():
