@@ -6,6 +6,11 @@ GET|POST <server>/oauth/token/: grant_type=refresh_token or authorization_code (
 GET|POST <server>/rest/app.info/ (or without the slash): the app as the OAuth server knows it, in the shape
 b24pysdk parses (reference §1.2 option B), called as b24pysdk does (GET .../rest/app.info/?auth=) and
 b24phpsdk (POST .../rest/app.info). Neither touches the portal's leaky bucket.
+
+One server may serve many portals, as Bitrix24's does (b24restdocs settings/oauth/index.md: the
+authorization server oauth.bitrix.info "only it issues and renews tokens", and a mass-market app's keys "are
+valid for any Bitrix24"): each request is answered by the portal that issued its token or code, and by the
+first portal for one none issued (which refuses it as unknown). sandbox/bitrix24/portals.py serves many.
 """
 from __future__ import annotations
 
@@ -26,15 +31,40 @@ REGION_OF_PREFIX = {prefix.strip("/"): region for region, (prefix, _) in OAUTH_S
 SERVER = "/<any(" + ", ".join(f'"{prefix}"' for prefix in REGION_OF_PREFIX) + "):server>"
 
 
-def oauth_blueprint(portal: Portal) -> Blueprint:
+def oauth_blueprint(*portals: Portal) -> Blueprint:
     bp = Blueprint("bitrix24_oauth", __name__)
+
+    def issuer(kind: str, value: Any) -> Portal:
+        """The portal whose token or code `value` is; the first one when none issued it."""
+        if len(portals) > 1 and isinstance(value, str):
+            for portal in portals:
+                with portal.lock:
+                    if portal.tokens.issued(kind, value):
+                        return portal
+        return portals[0]
+
+    def asked(label: str) -> tuple[Portal, dict[str, Any]]:
+        """The request's parameters and the portal that answers it, the request counted at that portal."""
+        try:
+            params = request_params()
+        except RestError:
+            portals[0].request_log.count(label)
+            raise
+        if label == "oauth/app.info":
+            portal = issuer("access", params.get("auth"))
+        elif params.get("grant_type") == "authorization_code":
+            portal = issuer("code", params.get("code"))
+        else:
+            portal = issuer("refresh", params.get("refresh_token"))
+        portal.request_log.count(label)
+        return portal, params
 
     @bp.route(SERVER + "/oauth/token/", methods=["GET", "POST"], strict_slashes=False)
     def token(server: str) -> Response:
         region = REGION_OF_PREFIX[server]
-        portal.request_log.count("oauth/token")
         try:
-            return json_response(exchange(portal, request_params(), region))
+            portal, params = asked("oauth/token")
+            return json_response(exchange(portal, params, region))
         except RestError as error:
             return error_response(error)
 
@@ -42,10 +72,10 @@ def oauth_blueprint(portal: Portal) -> Blueprint:
     @bp.route(SERVER + "/rest/app.info/", methods=["GET", "POST"])
     def app_info(server: str) -> Response:
         region = REGION_OF_PREFIX[server]
-        portal.request_log.count("oauth/app.info")
-        started_at, clock_start = portal.now(), time.perf_counter()
         try:
-            result = oauth_app_info(portal, request_params(), region)
+            portal, params = asked("oauth/app.info")
+            started_at, clock_start = portal.now(), time.perf_counter()
+            result = oauth_app_info(portal, params, region)
         except RestError as error:
             return error_response(error)
         return json_response({"result": result, "time": time_block(started_at, time.perf_counter() - clock_start)})

@@ -72,6 +72,11 @@ class TokenStore:
         self._refresh[refresh.value] = refresh
         return TokenPair(access, refresh)
 
+    def issued(self, kind: str, value: str) -> bool:
+        """Whether this store issued the token or code ("access", "refresh", "code"), still held or not expired."""
+        held = {"access": self._access, "refresh": self._refresh, "code": self._codes}[kind]
+        return value in held
+
     def check_access(self, value: str) -> AccessToken:
         token = self._access.get(value)
         if token is None:
