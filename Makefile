@@ -7,11 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 FRONTEND := web/frontend
+# With the short two-host chaos run on PostgreSQL (tests/chaos/test_chaos_postgres.py, about 50 s).
 POSTGRES_TESTS := tests/unit/pipeline/test_state_transitions.py tests/api tests/integration/test_pipeline.py \
-	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py
-# The short two-host chaos run on PostgreSQL (tests/chaos/test_chaos_postgres.py, about 50 s) is not in this
-# pass: the whole of make test is about 13 minutes on 2 cores against a 15-minute budget. Run it with
-# `scripts/with-postgres.sh .venv/bin/python -m pytest -q tests/chaos/test_chaos_postgres.py`.
+	tests/integration/test_edit_cancel.py tests/integration/test_maintenance.py tests/integration/test_api.py \
+	tests/chaos/test_chaos_postgres.py
 BUNDLE := web/static/dist/.vite/manifest.json
 
 .PHONY: run test lint worker setup migrate redis frontend chromium backup bench bench-page pictures chaos hashes audit clean live-check

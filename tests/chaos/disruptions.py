@@ -113,13 +113,14 @@ class Disruptions:
             for c in cycles
             for at, mode in ((0.45, "fast"), (0.85, "immediate"))
         ]
+        # Every phase at least once, in a short run too (shorter phases then: one timeout is 2 s).
+        phase = min(FAULT_PHASE_SECONDS, self.duration / (len(FAULT_PHASES) + 1))
         faults = [
-            (t, lambda n=n: self._fault_phase(n))
-            for n, t in enumerate(_every(FAULT_PHASE_SECONDS, self.duration))
+            (t, lambda n=n: self._fault_phase(n)) for n, t in enumerate(_every(phase, self.duration))
         ]
         # The last phase lasts as long as the others, not on until the last person has given up: a person
         # retrying a meeting for a chat for two minutes against a portal whose every batch times out is lost.
-        faults.append((len(faults) * FAULT_PHASE_SECONDS, self.stack.clear_faults))
+        faults.append(((len(faults) + 1) * phase, self.stack.clear_faults))
         started = time.monotonic()
         database = busy if self.sqlite_path else restarts if self.cluster else []
         backup = [(BACKUP_AT * self.duration, self._backup)]

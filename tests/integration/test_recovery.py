@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import redis
 import requests
@@ -18,7 +19,7 @@ from .test_edit_cancel import edit
 from .test_pipeline import meeting, step
 
 
-def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitation(stack, anna):
+def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitation(stack, anna, database):
     # Bitrix24 answers slowly, so the worker is surely inside the batch when it dies; the portal
     # still makes the event after that (as a real one would): the recovery must find it, not add one.
     stack.bitrix_faults(latency_ms=3000, path="batch")
@@ -28,6 +29,7 @@ def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitat
     stack.process("worker-bitrix").kill()
     time.sleep(3.5)  # the portal finishes the batch the dead worker sent
     stack.clear_faults()
+    let_the_dead_workers_time_pass(stack, database, created["id"])
     stack.start("worker-bitrix")
 
     done = anna.wait_final(created["id"], timeout=120)
@@ -37,6 +39,19 @@ def test_a_worker_killed_mid_step_is_recovered_without_a_second_event_or_invitat
     assert len(bitrix["events"]) == 1 and bitrix["events"][0]["id"] == done["calendar_event_id"]
     assert sorted(n["user_id"] for n in bitrix["notifications"]) == [3, 4, 5]
     assert len(stack.telemost_state()["conferences"]) == 1
+
+
+def let_the_dead_workers_time_pass(stack, database, conference_id: int) -> None:
+    """What would otherwise take 40 s: its running steps become stale (started 6 x HTTP_TIMEOUT_SECONDS
+    + 10 s ago, shared/pipeline/state.py is_stale) and its sender's leases lapse (15 s, worker/context.py
+    senders; tests/integration/test_leases.py shows them lapse)."""
+    with database.write() as session:
+        for row in session.get(Conference, conference_id).steps:
+            if row.state == "running":
+                row.started_at -= timedelta(minutes=5)
+    leases = redis.Redis(port=stack.redis_port)
+    for key in leases.keys("telemost:bitrix-sender:*"):
+        leases.delete(key)
 
 
 def test_work_lost_with_redis_data_is_sent_again_by_the_sweeper(stack, anna):
