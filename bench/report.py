@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench import fairness_report  # noqa: E402
+
 TARGET_CREATE_P99_MS, TARGET_SPEEDUP, TARGET_OVERHEAD_MS, TARGET_LIST_P95_MS = 50, 20, 100, 50
 DRAIN_TARGET_SECONDS = {1000: 120, 200: 30}  # issue 18: a burst of one owner's conferences, all ready
 # Issue 18: p95 above the floor (one outside latency for the link, two for ready), workers busy.
@@ -127,6 +129,8 @@ def targets(r: dict) -> list[list]:
                 ("met" if seconds <= target else "missed") if target else "–",
             ]
         )
+    if "busy" in (r.get("fairness") or {}):
+        rows.append(fairness_report.target_row(r["fairness"]))
     if r.get("list"):
         worst = max(row["p95"] for row in r["list"])
         rows.append(
@@ -610,6 +614,11 @@ def write(r: dict, out: Path, name: str, notes: str = "") -> Path:
             table(["threads", "rooms a second", "ceiling"], rows),
             "",
         ]
+    if "busy" in (r.get("fairness") or {}):
+        lines, made = fairness_report.section(r["fairness"], table, out, name)
+        parts, images = parts + lines, images + made
+    elif r.get("fairness"):
+        parts += ["## Many portals, fairly", "", f"Failed: {r['fairness']}", ""]
     if r.get("small_deployment"):
         parts += memory_section(r)
     if r.get("memory"):

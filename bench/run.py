@@ -5,7 +5,8 @@ Two stacks run at once (each its own Redis, emulators, database, web, workers an
   the bucket (about 8.5 minutes), not by CPU, so it runs in the background for the whole run;
 - the main stack (with Flower), beside the baseline app: end to end (time to link and to ready, quiet and with
   the workers busy), create under an open loop, create under load (wrk), the history list with 100,000
-  conferences, and memory; then, while the drain runs on, the light profile's memory on a stack of its own.
+  conferences, and memory; then, while the drain runs on, the light profile's memory on a stack of its own;
+- last, many portals, fairly (bench/fairness.py): 100 portals, one with a burst of its own, on a stack of its own.
 Writes bench/results/<date>.md, <date>.json and the PNG plots. See bench/README.md.
 """
 
@@ -18,6 +19,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ from bench import report  # noqa: E402
 from bench.common import body, count, loadavg, log, set_latency, wrk  # noqa: E402
 from bench.drain import REAL_LIMITER, Drain  # noqa: E402
 from bench.e2e import e2e_baseline, e2e_queue, e2e_queue_busy  # noqa: E402
+from bench.fairness import run as run_fairness  # noqa: E402
 from bench.history import measure_list, seed_history  # noqa: E402
 from bench.memory import LIGHT, measure_light, small_deployment  # noqa: E402
 from bench.openloop import RATES, generator_check, highest_within, step_up  # noqa: E402
@@ -122,6 +125,23 @@ def open_loop_phase(stack, baseline, client, background, options, rates: list[fl
     }
 
 
+def fairness_part(
+    result: dict, tmp: Path, settings: Settings, options, measure_when: threading.Event
+) -> None:
+    try:
+        result.update(
+            run_fairness(
+                tmp / "fairness",
+                settings,
+                per_portal=options.fairness_per_portal,
+                burst=options.fairness_burst,
+                measure_when=measure_when,
+            )
+        )
+    except Exception as exc:  # reported, not raised: the other figures still count
+        result["error"] = repr(exc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -151,6 +171,13 @@ def main() -> None:
     )
     parser.add_argument("--drain", type=int, default=1000, help="conferences in the drain (0: skip it)")
     parser.add_argument("--drain-latency", type=int, default=200)
+    parser.add_argument(
+        "--fairness-burst",
+        type=int,
+        default=400,
+        help="many portals, fairly: portal 1's burst beside 99 other portals (0: skip it; bench/fairness.py)",
+    )
+    parser.add_argument("--fairness-per-portal", type=int, default=2, help="conferences of each other portal")
     parser.add_argument(
         "--history", type=int, default=100_000, help="conferences in the database for the list"
     )
@@ -189,6 +216,8 @@ def main() -> None:
             "light_conferences": options.light,
             "drain_conferences": options.drain,
             "drain_latency_ms": options.drain_latency,
+            "fairness_burst": options.fairness_burst,
+            "fairness_per_portal": options.fairness_per_portal,
             "history_rows": options.history,
             "list_seconds": options.list_seconds,
             "pool_rooms": options.pool_rooms,
@@ -325,6 +354,17 @@ def main() -> None:
             baseline.process.stop()
         main_stack.stop_all()
     results["small_deployment"] = small_deployment(results["memory"], "main")
+    # Many portals, fairly: its stack is set up beside the light profile (whose figure is memory, not time);
+    # it measures once the light profile and the drain are done, with the CPU to itself.
+    fairness_measure, fairness_result = threading.Event(), {}
+    if options.fairness_burst:
+        log("many portals, fairly: setting up")
+        fairness = threading.Thread(
+            target=fairness_part,
+            args=(fairness_result, tmp, settings, options, fairness_measure),
+            daemon=True,
+        )
+        fairness.start()
     if options.light:  # while the drain, bound by its bucket, runs on
         log("light profile")
         results["light"] = measure_light(tmp / "light", settings, LIFTED_LIMITER, options.light)
@@ -334,6 +374,10 @@ def main() -> None:
         drain.join(600)
         results["drain"] = drain.result or {"error": repr(drain.error)}
         results["memory"] += drain.memory
+    fairness_measure.set()
+    if options.fairness_burst:
+        fairness.join(600)
+        results["fairness"] = fairness_result or {"error": "did not finish"}
     results["machine"]["load_average_at_end"] = loadavg()
     results["wall_seconds"] = round(time.time() - started, 1)
     out = Path(options.out)

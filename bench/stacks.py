@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -50,9 +51,16 @@ def worker_names() -> tuple[str, ...]:
     return tuple(getattr(test_stack, "WORKERS", ("worker",)))
 
 
-def start_app_stack(tmp: Path, settings: Settings, env: dict[str, str], flower: bool = False) -> Stack:
+def start_app_stack(
+    tmp: Path,
+    settings: Settings,
+    env: dict[str, str],
+    flower: bool = False,
+    replace: dict[str, Callable[[Stack], Process]] | None = None,
+) -> Stack:
     """Redis, both emulators, web, the workers and beat, as the integration tests start them, but with
-    the given settings (rate limiter, pool sizes); and Flower, as scripts/procfile.py runs it, if asked."""
+    the given settings (rate limiter, pool sizes); and Flower, as scripts/procfile.py runs it, if asked.
+    replace: a process of another definition by name (bench/fairness.py's many-portal Bitrix24 emulator)."""
     tmp.mkdir(parents=True, exist_ok=True)
     stack = build_stack(tmp)
     for key in DROP_ENV:
@@ -75,6 +83,9 @@ def start_app_stack(tmp: Path, settings: Settings, env: dict[str, str], flower: 
         "worker-bitrix": lambda p: with_option(p.args, "--concurrency", str(settings.bitrix_concurrency)),
     }
     for name in ("telemost", "bitrix", "web", *worker_names(), "beat"):
+        if name in (replace or {}):
+            stack.processes[name] = replace[name](stack).start()
+            continue
         process = definitions[name]()
         if name in overrides:
             process.args = overrides[name](process)
