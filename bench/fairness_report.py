@@ -73,7 +73,8 @@ def section(f: dict, table, out: Path, name: str) -> tuple[list[str], list[str]]
                 ["burst: Bitrix24 requests to portal 1", burst["bitrix_requests"]],
                 [
                     "burst's backlog while the others ran",
-                    f"{others['burst_backlog_at_start']} → {others['burst_backlog_at_end']}",
+                    f"{others['burst_backlog_at_start']} → {others['burst_backlog_at_end']}"
+                    + ("" if others["burst_backlog_at_end"] else " (drained before they were done)"),
                 ],
                 [
                     "QUERY_LIMIT_EXCEEDED: portal 1 / the others",
