@@ -27,7 +27,7 @@ from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
 from shared.pipeline.batch import namespaced, packed, run_chunks, slice_of
 from shared.pipeline.peers import due_peers
-from shared.pipeline.state import Claim, claim, fail, is_stale, release, succeed
+from shared.pipeline.state import Claim, claim, claim_each, fail, is_stale, release, succeed
 from shared.pipeline.step import (
     Answers,
     Apply,
@@ -168,16 +168,18 @@ class Runner:
         if plans:
             self._send(plans)
         ids = [conference_id, *(p.conference.id for p in plans[1:])]
-        return [c for c in map(self.load, ids) if c is not None]
+        with self.db.read() as session:
+            loaded = {c.id: c for c in session.scalars(select(Conference).where(Conference.id.in_(ids)))}
+        return [loaded[i] for i in ids if i in loaded]
 
     def _plan(self, conference_id: int) -> Plan | None:
         """Claims the conference's runnable Bitrix24 steps and asks each for its commands (a failed look-up
         fails that step only); None when there is nothing to send."""
-        claimed = [
-            (step, c)
-            for step in registry.in_lane(Lane.BITRIX24)
-            if (c := self._claim_if_runnable(conference_id, step)) is not None
-        ]
+        steps = {step.name: step for step in registry.in_lane(Lane.BITRIX24)}
+        claims = claim_each(
+            self.db, conference_id, list(steps), self.stale_after, lambda c, name: runnable(c, steps[name])
+        )
+        claimed = [(steps[c.name], c) for c in claims]
         if not claimed:
             return None
         planned: list[tuple[BitrixStep, Claim, Commands]] = []
@@ -218,12 +220,13 @@ class Runner:
         client (the same credential as every other's); each step records its own slice of the answers."""
         shared = len(plans) > 1
         with self._recorded_failure([c for plan in plans for _, c, _ in plan.planned]):
+            notes: dict[int, dict] = {}
             for plan in plans:
-                notes: dict = {}
                 for step, _, commands in plan.planned:
-                    notes.update(step.before_sending(plan.conference, commands) or {})
-                if notes:
-                    self._note(plan.conference.id, notes)
+                    notes.setdefault(plan.conference.id, {}).update(
+                        step.before_sending(plan.conference, commands) or {}
+                    )
+            self._note({conference_id: n for conference_id, n in notes.items() if n})
             groups = [plan.commands(shared) for plan in plans]
             results, errors = run_chunks(plans[0].outside.bitrix, packed(groups)) if any(groups) else ({}, {})
             for plan in plans:
@@ -267,13 +270,17 @@ class Runner:
         except Exception as error:  # a bug must end the steps, not leave them running for the sweeper forever
             fail_unexpectedly(self.db, claims, error)
 
-    def _note(self, conference_id: int, notes: dict) -> None:
+    def _note(self, notes: dict[int, dict]) -> None:
+        """What each conference's steps are about to send, in one transaction for the whole batch. Rows are
+        locked in id order, and every other writer locks one: no two wait for each other in a circle."""
+        if not notes:
+            return
         with self.db.write() as session:
-            locked = session.scalars(
-                select(Conference).where(Conference.id == conference_id).with_for_update()
-            ).one_or_none()
-            if locked is not None:
-                locked.applied = {**(locked.applied or {}), **notes}
+            query = (
+                select(Conference).where(Conference.id.in_(notes)).order_by(Conference.id).with_for_update()
+            )
+            for locked in session.scalars(query):
+                locked.applied = {**(locked.applied or {}), **notes[locked.id]}
 
 
 def _then_wake_dependants(step: Step, apply: Apply | None) -> Apply:

@@ -7,6 +7,7 @@ then the outside call with no transaction open, then record the result and commi
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,12 +94,16 @@ def _locked_step(session: Session, conference_id: int, name: str) -> Step | None
     # The conference row is locked first: transitions of all its steps then run one at a time, so the
     # status derived from every step never reads a sibling that is changing (PostgreSQL's READ
     # COMMITTED would allow that; SQLite's BEGIN IMMEDIATE serialises writers anyway).
-    conference = session.scalars(
-        select(Conference).where(Conference.id == conference_id).with_for_update()
-    ).one_or_none()
+    conference = _locked_conference(session, conference_id)
     if conference is None:
         return None
     return next((s for s in conference.steps if s.name == name), None)
+
+
+def _locked_conference(session: Session, conference_id: int) -> Conference | None:
+    return session.scalars(
+        select(Conference).where(Conference.id == conference_id).with_for_update()
+    ).one_or_none()
 
 
 def claim(db: Database, conference_id: int, name: str, stale_after: timedelta) -> Claim | None:
@@ -107,23 +112,50 @@ def claim(db: Database, conference_id: int, name: str, stale_after: timedelta) -
     A step running for longer than `stale_after` belongs to a worker that died, and is taken over,
     unless workers have died on it as often as a step may be tried: then it fails for good.
     """
-    now = utcnow()
     with db.write() as session:
         step = _locked_step(session, conference_id, name)
-        if step is None or not _is_due(step, now, stale_after):
-            return None
-        if is_stale(step, now, stale_after) and attempts_left(step) <= 0:
-            step.state = StepState.FAILED
-            step.error = f"The worker stopped during this step {step.attempts} times in a row. Retry later."
-            refresh_status(step.conference)
-            return None
-        # Any earlier attempt, even before a manual retry, may have reached the service before its
-        # answer was lost: the step then looks for what it made before making it again.
-        recovering = step.attempts > 0
-        step.state, step.started_at, step.next_attempt_at = StepState.RUNNING, now, None
-        step.attempts += 1
+        return None if step is None else _take(step, utcnow(), stale_after)
+
+
+def claim_each(
+    db: Database,
+    conference_id: int,
+    names: Sequence[str],
+    stale_after: timedelta,
+    may_run: Callable[[Conference, str], bool],
+) -> list[Claim]:
+    """`claim` of each named step in turn, in one transaction (a Bitrix24 sender claims every step of a
+    conference at once): `may_run(conference, name)` is asked of each as the ones before it left it."""
+    now = utcnow()
+    claims = []
+    with db.write() as session:
+        conference = _locked_conference(session, conference_id)
+        for name in names:
+            step = None if conference is None else next((s for s in conference.steps if s.name == name), None)
+            if (
+                step is not None
+                and may_run(step.conference, name)
+                and (taken := _take(step, now, stale_after))
+            ):
+                claims.append(taken)
+    return claims
+
+
+def _take(step: Step, now: datetime, stale_after: timedelta) -> Claim | None:
+    if not _is_due(step, now, stale_after):
+        return None
+    if is_stale(step, now, stale_after) and attempts_left(step) <= 0:
+        step.state = StepState.FAILED
+        step.error = f"The worker stopped during this step {step.attempts} times in a row. Retry later."
         refresh_status(step.conference)
-        return Claim(conference_id, name, step.attempts, recovering, step.conference.version)
+        return None
+    # Any earlier attempt, even before a manual retry, may have reached the service before its
+    # answer was lost: the step then looks for what it made before making it again.
+    recovering = step.attempts > 0
+    step.state, step.started_at, step.next_attempt_at = StepState.RUNNING, now, None
+    step.attempts += 1
+    refresh_status(step.conference)
+    return Claim(step.conference_id, step.name, step.attempts, recovering, step.conference.version)
 
 
 def _owned_step(session: Session, claimed: Claim) -> Step | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from shared.clients.bitrix24 import MAX_BATCH_COMMANDS, BatchResult
 from shared.clients.errors import PermanentError, TransientError
@@ -22,6 +23,7 @@ from shared.models import Base, Conference
 from shared.pipeline import registry
 from shared.pipeline.batch import packed
 from shared.pipeline.peers import due_owners
+from shared.pipeline.state import claim_each
 from shared.pipeline.runner import Runner
 from shared.pipeline.step import BitrixStep, Outcome, OutsideClients, TelemostStep, remember
 from shared.pipeline.steps import room
@@ -180,6 +182,27 @@ def test_a_leaving_sender_hands_on_to_the_owners_who_waited_longest(monkeypatch,
     runner.run_bitrix(anna)
     assert due_owners(db, "portal.example", 5) == [ids[1], boris, cyril]
     assert roomless not in due_owners(db, "portal.example", 9)
+
+
+def test_a_senders_claims_of_a_conference_are_one_transaction_each_step_seeing_the_ones_before(monkeypatch, db):
+    """state.claim_each: the due steps are claimed and counted, a step not due is left, and `may_run` sees
+    the steps claimed before it in the same transaction (running, not pending)."""
+    bitrix = FakeBitrix()
+    runner, (cid,) = setup(monkeypatch, db, Tells(), bitrix, count=1)
+    seen = []
+
+    def may_run(conference, name):
+        seen.append({s.name: s.state for s in conference.steps})
+        return True
+
+    writes = []
+    event.listen(db.engine, "commit", lambda conn: writes.append(1))
+    claims = claim_each(db, cid, ["tells", room.NAME], timedelta(seconds=60), may_run)
+    assert [(c.name, c.attempt, c.recovering) for c in claims] == [("tells", 1, False)]  # the room is done
+    assert len(writes) == 1
+    assert seen == [{room.NAME: "done", "tells": "pending"}, {room.NAME: "done", "tells": "running"}]
+    assert claim_each(db, cid, ["tells"], timedelta(seconds=60), may_run) == []  # running: someone has it
+    assert claim_each(db, 999, ["tells"], timedelta(seconds=60), may_run) == []
 
 
 def test_packing_keeps_each_group_whole_and_splits_only_a_group_bigger_than_a_batch():
