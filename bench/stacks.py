@@ -28,7 +28,7 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 8
     room_concurrency: int = 32  # the `worker` process (conferences, maintenance queues): bench/pools.py
-    bitrix_concurrency: int = 8  # the `worker-bitrix` process (bitrix queue), when the stack has one
+    bitrix_concurrency: int = 16  # the `worker-bitrix` process (bitrix queue), when the stack has one
     emulator_threads: int = 64
     baseline_workers: int = 4  # the original README's gunicorn: 4 workers x 2 threads
     baseline_threads: int = 2

@@ -61,7 +61,7 @@ def print_procfile() -> None:
         "worker: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 32 "
         "--queues conferences,maintenance --loglevel INFO --hostname rooms@%h",
         # Bitrix24 work on its own worker: the portal's rate limit may hold it back, never the rooms.
-        "worker-bitrix: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 8 "
+        "worker-bitrix: .venv/bin/celery -A worker.celery_app worker --pool threads --concurrency 16 "
         "--queues bitrix --loglevel INFO --hostname bitrix@%h",
         "beat: .venv/bin/celery -A worker.celery_app beat --schedule var/celerybeat-schedule --loglevel INFO",
         # Without a password Flower is reachable from this machine only. The password itself reaches

@@ -78,7 +78,7 @@ def test_processes_run_the_commands_of_the_design(services):
     assert _command(services["worker"]).startswith(
         "celery -A worker.celery_app worker --pool threads --concurrency 32 --queues conferences,maintenance")
     assert _command(services["worker-bitrix"]).startswith(
-        "celery -A worker.celery_app worker --pool threads --concurrency 8 --queues bitrix")
+        "celery -A worker.celery_app worker --pool threads --concurrency 16 --queues bitrix")
     assert _command(services["beat"]).startswith("celery -A worker.celery_app beat --schedule /app/data/celerybeat-schedule")
     assert "exec celery -A worker.celery_app flower" in _command(services["flower"])
 
