@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument(
         "--fairness-burst",
         type=int,
-        default=700,
+        default=1500,
         help="many portals, fairly: portal 1's burst beside 99 other portals (0: skip it; bench/fairness.py)",
     )
     parser.add_argument("--fairness-per-portal", type=int, default=2, help="conferences of each other portal")
