@@ -285,7 +285,7 @@ def run(
     settings: Settings,
     portals: int = 100,
     per_portal: int = 2,
-    burst: int = 1500,
+    burst: int = 1000,
     owners: int = 6,
     latency_ms: int = 200,
     measure_when: threading.Event | None = None,
@@ -347,7 +347,7 @@ def main() -> None:
     parser.add_argument(
         "--per-portal", type=int, default=2, help="conferences each of the other portals creates"
     )
-    parser.add_argument("--burst", type=int, default=1500, help="conferences of portal 1's burst")
+    parser.add_argument("--burst", type=int, default=1000, help="conferences of portal 1's burst")
     parser.add_argument("--owners", type=int, default=6, help="portal 1's users the burst is split between")
     parser.add_argument("--latency", type=int, default=200, help="emulated latency of every outside call, ms")
     options = parser.parse_args()

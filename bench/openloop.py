@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
-RATES = (25, 50, 100, 150, 200, 300)
+RATES = (5, 10, 25, 50, 100, 150, 200, 300)
 TARGET_P99_MS = 50
 # A rate at which the server fell this far behind is its saturation: the higher rates are not sent to it.
 SATURATED_P99_MS = 2000

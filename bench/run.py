@@ -147,8 +147,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
-    parser.add_argument("--create-seconds", type=float, default=8, help="each wrk run of the app")
-    parser.add_argument("--baseline-seconds", type=float, default=8, help="each wrk run of the baseline")
+    parser.add_argument("--create-seconds", type=float, default=6, help="each wrk run of the app")
+    parser.add_argument("--baseline-seconds", type=float, default=6, help="each wrk run of the baseline")
     parser.add_argument(
         "--e2e", type=int, default=20, help="conferences per design and latency, sent 2 a second"
     )
@@ -170,11 +170,14 @@ def main() -> None:
         help="conferences through the light profile's stack for its memory (0: skip it)",
     )
     parser.add_argument("--drain", type=int, default=1000, help="conferences in the drain (0: skip it)")
+    parser.add_argument(
+        "--drain-first", type=int, default=200, help="a round at once before the drain's (0: none; issue 18)"
+    )
     parser.add_argument("--drain-latency", type=int, default=200)
     parser.add_argument(
         "--fairness-burst",
         type=int,
-        default=1500,
+        default=1000,
         help="many portals, fairly: portal 1's burst beside 99 other portals (0: skip it; bench/fairness.py)",
     )
     parser.add_argument("--fairness-per-portal", type=int, default=2, help="conferences of each other portal")
@@ -182,7 +185,7 @@ def main() -> None:
         "--history", type=int, default=100_000, help="conferences in the database for the list"
     )
     parser.add_argument("--list-seconds", type=float, default=3)
-    parser.add_argument("--pool-rooms", type=int, default=200, help="rooms per room-worker pool size")
+    parser.add_argument("--pool-rooms", type=int, default=120, help="rooms per room-worker pool size")
     parser.add_argument("--latencies", default=",".join(map(str, LATENCIES_MS)))
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
     for field, value in Settings().as_dict().items():
@@ -234,7 +237,14 @@ def main() -> None:
 
     drain = None
     if options.drain:
-        drain = Drain(tmp / "drain", settings, options.drain, options.drain_latency, timeout=570)
+        drain = Drain(
+            tmp / "drain",
+            settings,
+            options.drain,
+            options.drain_latency,
+            timeout=570,
+            first=options.drain_first,
+        )
         drain.start()
     main_stack = start_app_stack(tmp / "main", settings, LIFTED_LIMITER, flower=True)
     baseline = None
