@@ -27,7 +27,7 @@ from shared.models import Conference, StepState, utcnow
 from shared.pipeline import registry
 from shared.pipeline.batch import namespaced, packed, run_chunks, slice_of
 from shared.pipeline.peers import due_peers
-from shared.pipeline.state import Claim, claim, claim_each, fail, is_stale, release, succeed
+from shared.pipeline.state import Claim, claim_each, fail, is_stale, release, succeed
 from shared.pipeline.step import (
     Answers,
     Apply,
@@ -240,10 +240,11 @@ class Runner:
     # --- what every step shares --------------------------------------------------------------------
 
     def _claim_if_runnable(self, conference_id: int, step: Step) -> Claim | None:
-        conference = self.load(conference_id)
-        if conference is None or not runnable(conference, step):
-            return None
-        return claim(self.db, conference_id, step.name, self.stale_after)
+        """The step claimed if it can run, judged in the claim's own transaction."""
+        claims = claim_each(
+            self.db, conference_id, [step.name], self.stale_after, lambda c, _: runnable(c, step)
+        )
+        return claims[0] if claims else None
 
     def _loaded(self, conference_id: int) -> Conference:
         conference = self.load(conference_id)

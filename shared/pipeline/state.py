@@ -112,9 +112,8 @@ def claim(db: Database, conference_id: int, name: str, stale_after: timedelta) -
     A step running for longer than `stale_after` belongs to a worker that died, and is taken over,
     unless workers have died on it as often as a step may be tried: then it fails for good.
     """
-    with db.write() as session:
-        step = _locked_step(session, conference_id, name)
-        return None if step is None else _take(step, utcnow(), stale_after)
+    claims = claim_each(db, conference_id, [name], stale_after, lambda _conference, _name: True)
+    return claims[0] if claims else None
 
 
 def claim_each(
